@@ -1,0 +1,278 @@
+"""The `refurb` command: serve, db, user, token, organisation, station, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+
+from refurb.settings import ConfigError, Settings
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"REFURB_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
+        )
+        raise click.ClickException(f"bad configuration: {problems}") from None
+
+
+def _run(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Point the tables at the configured database and run `work`, reporting refusals plainly."""
+    from refurb.core.errors import DomainError
+    from refurb.db import MigrationError, engine_for, use_engine
+
+    use_engine(engine_for(settings.database))
+    try:
+        return asyncio.run(work())
+    except DomainError as error:
+        raise click.ClickException(f"{error} [{error.code}]") from None
+    except (ConfigError, MigrationError) as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot reach the database {settings.database.redacted}: {error}"
+        ) from None
+
+
+@click.group()
+@click.version_option(package_name="refurb")
+def cli() -> None:
+    """Refurb: donated computers tracked from donor to household, a label at every stage."""
+
+
+# --- serve -------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--demo", is_flag=True, help="Load the demo data first and print the demo logins.")
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+def serve(host: str, port: int, demo: bool, workers: int) -> None:
+    """Run the web service.
+
+    On the embedded SQLite default the database is created and upgraded here;
+    on PostgreSQL, pending migrations stop the start (run `refurb db upgrade`).
+    """
+    import uvicorn
+
+    from refurb import db
+
+    settings = _settings()
+    try:
+        secret_key = settings.resolved_secret_key()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+    async def prepare() -> list[Any]:
+        if settings.database.engine == "sqlite":
+            for migration in await db.upgrade():
+                click.echo(f"applied migration {migration}")
+        else:
+            pending = (await db.migration_status()).pending
+            if pending:
+                raise click.ClickException(
+                    f"{len(pending)} migration(s) pending on {settings.database.redacted}: "
+                    "run `refurb db upgrade` first"
+                )
+        if demo:
+            from refurb.demo import load_demo
+
+            return await load_demo(secret_key)
+        return []
+
+    logins = _run(settings, prepare)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - only for the printed URL
+    click.echo(f"\nRefurb is starting at http://{shown}:{port}/  (database: {settings.database.redacted})")
+    if logins:
+        _print_logins(logins)
+    uvicorn.run(
+        "refurb.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+def _print_logins(logins: list[Any]) -> None:
+    click.echo("Demo logins (username / password / role):")
+    for login in logins:
+        click.echo(f"  {login.username:<12} {login.password:<16} {login.role.value:<12} {login.organisation}")
+
+
+# --- db ----------------------------------------------------------------------
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database migrations."""
+
+
+@db_group.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    from refurb import db
+
+    settings = _settings()
+    applied = _run(settings, db.upgrade)
+    for migration in applied:
+        click.echo(f"applied migration {migration}")
+    click.echo(f"database {settings.database.redacted} is up to date ({len(applied)} applied now)")
+
+
+@db_group.command("status")
+def db_status() -> None:
+    """List applied and pending migrations; exits 1 when some are pending."""
+    from refurb import db
+
+    settings = _settings()
+    status = _run(settings, db.migration_status)
+    for migration in status.applied:
+        click.echo(f"applied  {migration}")
+    for migration in status.pending:
+        click.echo(f"pending  {migration}")
+    if status.pending:
+        click.echo(f"{len(status.pending)} pending: run `refurb db upgrade`")
+        sys.exit(1)
+    click.echo("up to date")
+
+
+# --- people ------------------------------------------------------------------
+
+
+@cli.group()
+def organisation() -> None:
+    """Organisations."""
+
+
+@organisation.command("create")
+@click.option("--name", required=True)
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(["donor", "workshop", "distributor", "coordinator", "recycler", "operator"]),
+)
+@click.option("--siret", default=None, help="14-digit SIRET, checked.")
+def organisation_create(name: str, kind: str, siret: str | None) -> None:
+    """Create an organisation."""
+    from refurb.accounts import service
+
+    _run(_settings(), lambda: service.create_organisation(name, kind, siret))
+    click.echo(f"organisation {name!r} created")
+
+
+@cli.group()
+def user() -> None:
+    """Users."""
+
+
+@user.command("create")
+@click.option("--username", required=True)
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(
+        ["admin", "coordinator", "donor", "technician", "supervisor", "driver", "bus_staff", "auditor"]
+    ),
+)
+@click.option("--organisation", required=True, help="Name of an existing organisation.")
+@click.option("--password", default=None, help="At least 10 characters; generated and printed when omitted.")
+@click.option("--display-name", default="", help="Shown in histories.")
+def user_create(username: str, role: str, organisation: str, password: str | None, display_name: str) -> None:
+    """Create a user in an organisation."""
+    from refurb.accounts import service
+
+    _, generated = _run(
+        _settings(),
+        lambda: service.create_user(
+            username, role, organisation, password=password, display_name=display_name
+        ),
+    )
+    click.echo(f"user {username!r} created")
+    if generated:
+        click.echo(f"password: {generated}")
+
+
+@user.command("password")
+@click.option("--username", required=True)
+@click.password_option()
+def user_password(username: str, password: str) -> None:
+    """Set a user's password (and end their sessions)."""
+    from refurb.accounts import service
+
+    _run(_settings(), lambda: service.set_password(username, password))
+    click.echo(f"password of {username!r} changed")
+
+
+@cli.group()
+def token() -> None:
+    """API bearer tokens."""
+
+
+@token.command("create")
+@click.option("--username", required=True)
+@click.option("--name", default="", help="What the token is for.")
+def token_create(username: str, name: str) -> None:
+    """Print a new bearer token for a user; it is shown only this once."""
+    from refurb.accounts import service
+
+    click.echo(_run(_settings(), lambda: service.create_token(username, name)))
+
+
+@cli.group()
+def station() -> None:
+    """Scanning stations."""
+
+
+@station.command("create")
+@click.option("--name", required=True)
+@click.option(
+    "--stage",
+    required=True,
+    type=click.Choice(["reception", "erasure", "workshop", "licensing", "stock", "loading", "handover"]),
+)
+@click.option("--site", default=None, help="L code of the site.")
+def station_create(name: str, stage: str, site: str | None) -> None:
+    """Create a station; prints its S code."""
+    from refurb.stations import service
+
+    created = _run(_settings(), lambda: service.create_station(name, stage, site_code=site))
+    click.echo(f"station {created.display_code} ({created.name}, {created.stage.value}) created")
+
+
+@cli.command()
+def demo() -> None:
+    """Load the demo data (idempotent) and print the demo logins."""
+    from refurb.demo import load_demo
+
+    settings = _settings()
+
+    async def work() -> list[Any]:
+        from refurb import db
+
+        if settings.database.engine == "sqlite":
+            await db.upgrade()
+        return await load_demo(settings.resolved_secret_key())
+
+    _print_logins(_run(settings, work))
+
+
+def main() -> None:
+    """Console entry point."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()

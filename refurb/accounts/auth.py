@@ -1,0 +1,67 @@
+"""Who is calling: a bearer token (API) or a session cookie (pages).
+
+The middleware never refuses: it puts the principal (or None) in the scope,
+and each route's guard decides. A request with an `Authorization` header is
+judged on that header alone, never on a cookie, so CSRF cannot ride along.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from refurb.accounts import service
+from refurb.web.context import cookie_value
+
+__all__ = ("SESSION_COOKIE", "AuthMiddleware", "bearer_token")
+
+SESSION_COOKIE = "refurb_session"
+_SKIP = ("/static/", "/health", "/schema")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def bearer_token(scope: Scope) -> str | None:
+    """The bearer credentials of the request, or None (also for other schemes)."""
+    header = _header(scope, b"authorization")
+    if header is None:
+        return None
+    scheme, _, credentials = header.partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else ""
+
+
+class AuthMiddleware:
+    """Resolve the principal once per request."""
+
+    def __init__(self, app: ASGIApp, secret_key: str, session_lifetime: datetime.timedelta) -> None:
+        self.app = app
+        self.secret_key = secret_key
+        self.session_lifetime = session_lifetime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Put `user` (a Principal or None) and `auth` (how it came) in the scope."""
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        scope["user"] = None
+        scope["auth"] = None
+        if not scope.get("path", "").startswith(_SKIP):
+            token = bearer_token(scope)
+            if token is not None:
+                scope["auth"] = "bearer"
+                if token:
+                    scope["user"] = await service.principal_for_token(token)
+            else:
+                cookie = cookie_value(scope, SESSION_COOKIE)
+                if cookie:
+                    scope["auth"] = "session"
+                    scope["user"] = await service.principal_for_session(
+                        cookie, key=self.secret_key, lifetime=self.session_lifetime
+                    )
+        await self.app(scope, receive, send)

@@ -1,0 +1,361 @@
+"""Accounts use cases: organisations, users, passwords, sessions, API tokens.
+
+Secrets handed to people (passwords, tokens, session cookies) are never
+stored: passwords as argon2 hashes, tokens and sessions as SHA-256 digests.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from stdnum.exceptions import ValidationError as StdnumValidationError
+from stdnum.fr import siret as siret_number
+
+from refurb.accounts.tables import ApiToken, LoginFailure, Organisation, User, UserSession
+from refurb.core.errors import BadInput, Conflict, NotAuthenticated, NotFound, RateLimited
+from refurb.core.i18n import N_
+from refurb.core.principal import Principal
+from refurb.core.roles import OrganisationKind, Role
+from refurb.db import write_transaction
+from refurb.timestamps import utcnow
+
+__all__ = (
+    "LoginPolicy",
+    "authenticate",
+    "create_organisation",
+    "create_session",
+    "create_token",
+    "create_user",
+    "end_session",
+    "principal_for_session",
+    "principal_for_token",
+)
+
+TOKEN_PREFIX = "rfb_"  # noqa: S105 - a marker, not a secret
+MIN_PASSWORD_LENGTH = 10
+TOKEN_TOUCH_INTERVAL = datetime.timedelta(minutes=1)
+SESSION_TOUCH_INTERVAL = datetime.timedelta(minutes=10)
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,79}")
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so timing does not tell.
+_DUMMY_HASH = _hasher.hash("not a real password, only for constant time")
+
+
+@dataclass(frozen=True, slots=True)
+class LoginPolicy:
+    """How many failed logins are tolerated, per username and per address."""
+
+    max_failures: int = 5
+    window: datetime.timedelta = datetime.timedelta(minutes=15)
+
+    @property
+    def max_failures_per_address(self) -> int:
+        """An address may try several accounts (a shared workshop PC), but not forever."""
+        return self.max_failures * 4
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _principal_columns(user: object) -> tuple:
+    """The columns a principal is built from, reached from `user` (User or a FK to it)."""
+    return (
+        user.id,  # type: ignore[attr-defined]
+        user.username,  # type: ignore[attr-defined]
+        user.display_name,  # type: ignore[attr-defined]
+        user.role,  # type: ignore[attr-defined]
+        user.active,  # type: ignore[attr-defined]
+        user.organisation.id,  # type: ignore[attr-defined]
+        user.organisation.name,  # type: ignore[attr-defined]
+        user.organisation.kind,  # type: ignore[attr-defined]
+    )
+
+
+def _principal(row: dict, prefix: str = "") -> Principal | None:
+    if not row[f"{prefix}active"]:
+        return None
+    return Principal(
+        user_id=row[f"{prefix}id"],
+        username=row[f"{prefix}username"],
+        display_name=row[f"{prefix}display_name"],
+        role=Role(row[f"{prefix}role"]),
+        organisation_id=row[f"{prefix}organisation.id"],
+        organisation_name=row[f"{prefix}organisation.name"],
+        organisation_kind=OrganisationKind(row[f"{prefix}organisation.kind"]),
+    )
+
+
+async def principal_for_user(user_id: int) -> Principal:
+    """The principal of an active user."""
+    row = await User.select(*_principal_columns(User)).where(User.id == user_id).first()
+    principal = _principal(row) if row else None
+    if principal is None:
+        raise NotFound(N_("No such user."))
+    return principal
+
+
+# --- organisations and users -------------------------------------------------
+
+
+async def create_organisation(name: str, kind: OrganisationKind | str, siret: str | None = None) -> int:
+    """Create an organisation; the SIRET, when given, must be a valid one."""
+    name = name.strip()
+    if not name:
+        raise BadInput(N_("The organisation needs a name."), code="bad_organisation")
+    try:
+        kind = OrganisationKind(kind)
+    except ValueError:
+        raise BadInput(
+            N_("'{kind}' is not a kind of organisation (known: {known})."),
+            code="bad_organisation",
+            kind=kind,
+            known=", ".join(OrganisationKind),
+        ) from None
+    if siret:
+        try:
+            siret = siret_number.validate(siret)
+        except StdnumValidationError:
+            raise BadInput(N_("'{siret}' is not a valid SIRET."), code="bad_siret", siret=siret) from None
+    async with write_transaction():
+        if await Organisation.exists().where(Organisation.name == name):
+            raise Conflict(N_("An organisation named '{name}' already exists."), name=name)
+        rows = await Organisation.insert(
+            Organisation(name=name, kind=kind.value, siret=siret or None)
+        ).returning(Organisation.id)
+    return rows[0]["id"]
+
+
+async def organisation_id(name: str) -> int:
+    """The id of the organisation called `name`."""
+    row = await Organisation.select(Organisation.id).where(Organisation.name == name).first()
+    if row is None:
+        raise NotFound(N_("No organisation is named '{name}'."), name=name)
+    return row["id"]
+
+
+def check_password(password: str) -> None:
+    """Refuse passwords too short to resist guessing."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadInput(
+            N_("A password needs at least {length} characters."),
+            code="weak_password",
+            length=MIN_PASSWORD_LENGTH,
+        )
+
+
+async def create_user(
+    username: str,
+    role: Role | str,
+    organisation: str,
+    *,
+    password: str | None = None,
+    display_name: str = "",
+) -> tuple[int, str | None]:
+    """Create a user; returns its id and the generated password when none was given."""
+    username = username.strip().lower()
+    if not _USERNAME.fullmatch(username):
+        raise BadInput(
+            N_("'{username}' is not a valid username (2-80 of a-z, 0-9, '.', '_', '-')."),
+            code="bad_username",
+            username=username,
+        )
+    try:
+        role = Role(role)
+    except ValueError:
+        raise BadInput(
+            N_("'{role}' is not a role (known: {known})."),
+            code="bad_role",
+            role=role,
+            known=", ".join(Role),
+        ) from None
+    generated = None
+    if password is None:
+        password = generated = secrets.token_urlsafe(12)
+    check_password(password)
+    org_id = await organisation_id(organisation)
+    password_hash = _hasher.hash(password)
+    async with write_transaction():
+        if await User.exists().where(User.username == username):
+            raise Conflict(N_("The username '{username}' is taken."), username=username)
+        rows = await User.insert(
+            User(
+                username=username,
+                display_name=display_name.strip(),
+                password_hash=password_hash,
+                role=role.value,
+                organisation=org_id,
+            )
+        ).returning(User.id)
+    return rows[0]["id"], generated
+
+
+async def set_password(username: str, password: str) -> None:
+    """Replace a user's password and end all their sessions."""
+    check_password(password)
+    password_hash = _hasher.hash(password)
+    async with write_transaction():
+        rows = (
+            await User.update({User.password_hash: password_hash})
+            .where(User.username == username)
+            .returning(User.id)
+        )
+        if not rows:
+            raise NotFound(N_("No user is named '{username}'."), username=username)
+        await UserSession.delete().where(UserSession.user == rows[0]["id"])
+
+
+# --- login -------------------------------------------------------------------
+
+
+async def _recent_failures(policy: LoginPolicy, username: str, ip: str) -> tuple[int, int, datetime.datetime]:
+    since = utcnow() - policy.window
+    by_user = await LoginFailure.count().where(
+        (LoginFailure.username == username) & (LoginFailure.created_at > since)
+    )
+    by_ip = await LoginFailure.count().where((LoginFailure.ip == ip) & (LoginFailure.created_at > since))
+    return by_user, by_ip, since
+
+
+async def authenticate(username: str, password: str, ip: str, policy: LoginPolicy) -> Principal:
+    """Check credentials, refusing early when this username or address failed too often."""
+    username = username.strip().lower()[:80]
+    by_user, by_ip, _ = await _recent_failures(policy, username, ip)
+    if by_user >= policy.max_failures or by_ip >= policy.max_failures_per_address:
+        raise RateLimited(
+            N_("Too many failed logins. Try again in {minutes} minutes."),
+            minutes=int(policy.window.total_seconds() // 60),
+            retry_after=int(policy.window.total_seconds()),
+        )
+    row = (
+        await User.select(User.id, User.password_hash)
+        .where((User.username == username) & (User.active.eq(True)))
+        .first()
+    )
+    try:
+        _hasher.verify(row["password_hash"] if row else _DUMMY_HASH, password)
+        valid = row is not None
+    except (VerificationError, InvalidHashError):
+        valid = False
+    if not valid:
+        async with write_transaction():
+            await LoginFailure.insert(LoginFailure(username=username, ip=ip[:64]))
+        raise NotAuthenticated(N_("Wrong username or password."), code="invalid_credentials")
+    assert row is not None
+    async with write_transaction():
+        await User.update({User.last_login_at: utcnow()}).where(User.id == row["id"])
+        if _hasher.check_needs_rehash(row["password_hash"]):
+            await User.update({User.password_hash: _hasher.hash(password)}).where(User.id == row["id"])
+    return await principal_for_user(row["id"])
+
+
+# --- sessions ----------------------------------------------------------------
+
+
+def _sign(token: str, key: str) -> str:
+    mac = hmac.new(key.encode(), token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+async def create_session(
+    user_id: int, *, key: str, lifetime: datetime.timedelta, ip: str = "", user_agent: str = ""
+) -> str:
+    """Open a session; returns the signed cookie value."""
+    token = secrets.token_urlsafe(32)
+    async with write_transaction():
+        await UserSession.insert(
+            UserSession(
+                user=user_id,
+                token_hash=_digest(token),
+                expires_at=utcnow() + lifetime,
+                ip=ip[:64],
+                user_agent=user_agent[:300],
+            )
+        )
+    return f"{token}.{_sign(token, key)}"
+
+
+def _token_from_cookie(cookie: str, key: str) -> str | None:
+    token, _, signature = cookie.partition(".")
+    if not token or not signature or not hmac.compare_digest(signature, _sign(token, key)):
+        return None
+    return token
+
+
+async def principal_for_session(cookie: str, *, key: str, lifetime: datetime.timedelta) -> Principal | None:
+    """The user behind a session cookie, sliding its expiry; None if forged or expired."""
+    token = _token_from_cookie(cookie, key)
+    if token is None:
+        return None
+    now = utcnow()
+    row = (
+        await UserSession.select(
+            UserSession.id, UserSession.expires_at, *_principal_columns(UserSession.user)
+        )
+        .where((UserSession.token_hash == _digest(token)) & (UserSession.expires_at > now))
+        .first()
+    )
+    principal = _principal(row, "user.") if row else None
+    if principal is None:
+        return None
+    if row["expires_at"] - now < lifetime - SESSION_TOUCH_INTERVAL:
+        async with write_transaction():
+            await UserSession.update({UserSession.expires_at: now + lifetime}).where(
+                UserSession.id == row["id"]
+            )
+    return principal
+
+
+async def end_session(cookie: str, *, key: str) -> None:
+    """Log out: the session row goes, so the cookie is worthless even if kept."""
+    token = _token_from_cookie(cookie, key)
+    if token is not None:
+        async with write_transaction():
+            await UserSession.delete().where(UserSession.token_hash == _digest(token))
+
+
+# --- API tokens --------------------------------------------------------------
+
+
+async def create_token(username: str, name: str = "") -> str:
+    """Issue a bearer token for a user; the only time it is ever shown."""
+    row = (
+        await User.select(User.id)
+        .where((User.username == username.strip().lower()) & User.active.eq(True))
+        .first()
+    )
+    if row is None:
+        raise NotFound(N_("No active user is named '{username}'."), username=username)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    async with write_transaction():
+        await ApiToken.insert(
+            ApiToken(user=row["id"], name=name.strip()[:100], token_hash=_digest(token), prefix=token[:12])
+        )
+    return token
+
+
+async def principal_for_token(token: str) -> Principal | None:
+    """The user behind a bearer token; None if unknown, revoked or the user is inactive."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    row = (
+        await ApiToken.select(ApiToken.id, ApiToken.last_used_at, *_principal_columns(ApiToken.user))
+        .where((ApiToken.token_hash == _digest(token)) & ApiToken.revoked_at.is_null())
+        .first()
+    )
+    principal = _principal(row, "user.") if row else None
+    if principal is None:
+        return None
+    now = utcnow()
+    if row["last_used_at"] is None or now - row["last_used_at"] > TOKEN_TOUCH_INTERVAL:
+        async with write_transaction():
+            await ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == row["id"])
+    return principal

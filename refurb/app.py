@@ -1,0 +1,160 @@
+"""create_app(settings): all the wiring in one place."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_datetime as babel_datetime
+from babel.dates import format_time as babel_time
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from litestar.types import Receive, Scope, Send
+
+from refurb import __version__
+from refurb.accounts.api import MeController
+from refurb.accounts.auth import AuthMiddleware, bearer_token
+from refurb.accounts.pages import LoginController
+from refurb.core.lifecycle import Action
+from refurb.db import connection_pool, engine_for, use_engine
+from refurb.devices.api import DeviceController
+from refurb.devices.pages import DevicePages
+from refurb.settings import Settings
+from refurb.stations.api import CodeController, ScanController, StationController
+from refurb.stations.pages import StationPages
+from refurb.web import i18n
+from refurb.web.context import RequestContextMiddleware
+from refurb.web.idempotency import IdempotencyMiddleware
+from refurb.web.pages import HealthController, HomeController
+from refurb.web.problems import exception_handlers
+
+__all__ = ("create_app",)
+
+PACKAGE = Path(__file__).parent
+TEMPLATE_DIRS = [PACKAGE / area / "templates" for area in ("web", "accounts", "devices", "stations")]
+STATIC_DIR = PACKAGE / "web" / "static"
+SWAGGER = "/static/vendor/swagger-ui"
+CREATION_LABELS = {"declare": "declared", "import": "imported"}
+
+
+class BearerAwareCSRFMiddleware(CSRFMiddleware):
+    """Bearer-token calls carry no cookie to forge, so they skip the CSRF check."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and bearer_token(scope) is not None:
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def _jinja(settings: Settings) -> Any:
+    def configure(engine: JinjaTemplateEngine) -> None:
+        environment = engine.engine
+        i18n.install(environment)
+
+        def format_datetime(value: datetime.datetime) -> str:
+            return babel_datetime(value, "medium", tzinfo=settings.tzinfo, locale=i18n.current_locale())
+
+        def format_time(value: datetime.datetime) -> str:
+            return babel_time(value, "medium", tzinfo=settings.tzinfo, locale=i18n.current_locale())
+
+        def action_label(name: str) -> str:
+            if name in CREATION_LABELS:
+                return i18n.gettext(CREATION_LABELS[name])
+            try:
+                return i18n.gettext(Action(name).label)
+            except ValueError:
+                return name
+
+        environment.globals.update(
+            format_datetime=format_datetime, format_time=format_time, action_label=action_label
+        )
+
+    return configure
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the service for `settings` (by default, from the environment).
+
+    Points the tables at the configured database; opening the PostgreSQL pool
+    happens in the app's lifespan. Migrations are not run here (`refurb db upgrade`).
+    """
+    settings = settings or Settings()
+    use_engine(engine_for(settings.database))
+    secret_key = settings.resolved_secret_key()
+
+    @contextlib.asynccontextmanager
+    async def database(_: Litestar) -> AsyncIterator[None]:
+        async with connection_pool(settings):
+            yield
+
+    csrf = CSRFConfig(
+        secret=secret_key,
+        cookie_name="refurb_csrf",
+        header_name="x-csrftoken",
+        cookie_secure=settings.secure_cookies,
+        cookie_samesite="lax",
+    )
+    app = Litestar(
+        route_handlers=[
+            HealthController,
+            HomeController,
+            LoginController,
+            MeController,
+            DeviceController,
+            DevicePages,
+            ScanController,
+            StationController,
+            CodeController,
+            StationPages,
+            create_static_files_router(
+                path="/static", directories=[STATIC_DIR], name="static", opt={"public": True}
+            ),
+        ],
+        middleware=[
+            DefineMiddleware(
+                AuthMiddleware,
+                secret_key=secret_key,
+                session_lifetime=datetime.timedelta(hours=settings.session_hours),
+            ),
+            DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf),
+            DefineMiddleware(IdempotencyMiddleware, max_body_bytes=settings.max_body_bytes),
+        ],
+        exception_handlers=exception_handlers,
+        template_config=TemplateConfig(
+            directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine, engine_callback=_jinja(settings)
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Refurb API",
+            version=__version__,
+            description=(
+                "Donated computers from donor to household. Errors are RFC 9457 problems with a `code`."
+            ),
+            path="/schema",
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+                    css_url=f"{SWAGGER}/swagger-ui.css",
+                    standalone_preset_js_url=f"{SWAGGER}/swagger-ui-standalone-preset.js",
+                    path="/swagger",
+                )
+            ],
+        ),
+        lifespan=[database],
+        request_max_body_size=settings.max_body_bytes,
+    )
+    app.state.settings = settings
+    app.state.secret_key = secret_key
+    # Outside the router, so even a 404 gets a request id and the reader's language.
+    app.asgi_handler = RequestContextMiddleware(app.asgi_handler, default_locale=settings.locale)
+    return app

@@ -1,0 +1,1 @@
+"""Pure domain rules: this package imports neither litestar nor piccolo."""

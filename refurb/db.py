@@ -1,0 +1,204 @@
+"""The database: engine from `REFURB_DATABASE_URL`, the Piccolo app, migrations.
+
+This module is also Piccolo's configuration module (`PICCOLO_CONF=refurb.db`):
+it defines `DB` and `APP_REGISTRY`. Piccolo binds tables to one global engine;
+`use_engine` swaps it, which is how the tests run every case on both engines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from piccolo.apps.migrations.commands.base import BaseMigrationManager
+from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
+from piccolo.apps.migrations.tables import Migration
+from piccolo.conf.apps import AppConfig, AppRegistry
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.table import Table
+
+from refurb.settings import DatabaseUrl, Settings
+
+__all__ = (
+    "APP_CONFIG",
+    "APP_REGISTRY",
+    "DB",
+    "MigrationError",
+    "current_engine",
+    "database_status",
+    "engine_for",
+    "migration_status",
+    "upgrade",
+    "use_engine",
+    "write_transaction",
+)
+
+os.environ.setdefault("PICCOLO_CONF", "refurb.db")
+
+APP_NAME = "refurb"
+SQLITE_BUSY_TIMEOUT_S = 15
+
+
+class MigrationError(Exception):
+    """Migrations could not be applied; the message comes from the migration runner."""
+
+
+def migrations_path() -> Path:
+    """`migrations/` of a source checkout, or its copy inside an installed wheel."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "_migrations", package.parent / "migrations"):
+        if candidate.is_dir():
+            return candidate
+    raise MigrationError(f"no migrations folder next to {package}")
+
+
+def table_classes() -> list[type[Table]]:
+    """Every table of every area, in dependency order."""
+    from refurb.accounts.tables import ApiToken, LoginFailure, Organisation, User, UserSession
+    from refurb.codes.tables import CodeCounter
+    from refurb.devices.tables import Device, DeviceEvent
+    from refurb.intake.tables import Batch
+    from refurb.stations.tables import Scan, Station
+    from refurb.stock.tables import Location
+    from refurb.web.tables import IdempotencyRecord
+
+    return [
+        Organisation,
+        User,
+        ApiToken,
+        UserSession,
+        LoginFailure,
+        CodeCounter,
+        Batch,
+        Location,
+        Device,
+        DeviceEvent,
+        Station,
+        Scan,
+        IdempotencyRecord,
+    ]
+
+
+def engine_for(database: DatabaseUrl) -> Engine:
+    """Build (without connecting) the engine for a database URL."""
+    if database.engine == "sqlite":
+        assert database.sqlite_path is not None
+        return SQLiteEngine(path=str(database.sqlite_path), timeout=SQLITE_BUSY_TIMEOUT_S)
+    return PostgresEngine(config={"dsn": database.url})
+
+
+DB: Engine = engine_for(Settings().database)
+
+APP_CONFIG = AppConfig(
+    app_name=APP_NAME,
+    migrations_folder_path=str(migrations_path()),
+    table_classes=table_classes(),
+)
+
+APP_REGISTRY = AppRegistry(apps=["refurb.db"])
+
+
+def use_engine(engine: Engine) -> None:
+    """Point every table (and Piccolo's migration table) at `engine`."""
+    global DB
+    DB = engine
+    for table in (*APP_CONFIG.table_classes, Migration):
+        table._meta.db = engine
+
+
+def current_engine() -> Engine:
+    """The engine the tables use now."""
+    return DB
+
+
+def is_sqlite() -> bool:
+    """True on the embedded engine."""
+    return isinstance(DB, SQLiteEngine)
+
+
+def write_transaction() -> Any:
+    """A transaction for writes: IMMEDIATE on SQLite so concurrent writers queue, not fail."""
+    if isinstance(DB, SQLiteEngine):
+        return DB.transaction(transaction_type=TransactionType.immediate)
+    return DB.transaction()
+
+
+@contextlib.asynccontextmanager
+async def connection_pool(settings: Settings) -> AsyncIterator[None]:
+    """Open the PostgreSQL pool for the app's lifetime (SQLite has none)."""
+    if isinstance(DB, PostgresEngine):
+        engine = DB
+        await engine.start_connection_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        try:
+            yield
+        finally:
+            await engine.close_connection_pool()
+    else:
+        yield
+
+
+def prepare_sqlite_file(path: Path) -> None:
+    """Create the folder and switch the file to WAL, which persists in the file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationStatus:
+    """Applied and pending migration ids, oldest first."""
+
+    applied: Sequence[str]
+    pending: Sequence[str]
+
+
+async def migration_status() -> MigrationStatus:
+    """Which migrations of `migrations/` the database has run."""
+    manager = BaseMigrationManager()
+    with contextlib.redirect_stdout(io.StringIO()):
+        await manager.create_migration_table()
+        modules = manager.get_migration_modules(APP_CONFIG.resolved_migrations_folder_path)
+        known = manager.get_migration_ids(modules)
+        ran = await Migration.get_migrations_which_ran(app_name=APP_NAME)
+    return MigrationStatus(
+        applied=[m for m in known if m in set(ran)],
+        pending=[m for m in known if m not in set(ran)],
+    )
+
+
+async def upgrade() -> list[str]:
+    """Apply every pending migration; returns the ids applied."""
+    if isinstance(DB, SQLiteEngine):
+        prepare_sqlite_file(Path(DB.path))
+    before = await migration_status()
+    if not before.pending:
+        return []
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        result = await ForwardsMigrationManager(app_name=APP_NAME).run()
+    if not result.success:
+        raise MigrationError(result.message or output.getvalue())
+    return list(before.pending)
+
+
+async def database_status() -> dict[str, Any]:
+    """Reachability and round-trip time of the database, for `/health`."""
+    started = time.perf_counter()
+    try:
+        await Migration.raw("SELECT 1").run()
+    except Exception as exc:
+        return {"status": "unavailable", "engine": DB.engine_type, "error": type(exc).__name__}
+    return {
+        "status": "ok",
+        "engine": DB.engine_type,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+    }

@@ -1,0 +1,159 @@
+"""Demo data: one organisation of each kind, one user per role, a batch, stock, stations.
+
+Idempotent: running it again changes nothing but the demo users' passwords,
+which are derived from the secret key so they are stable yet unguessable.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from refurb.accounts import service as accounts
+from refurb.core.errors import Conflict, NotFound
+from refurb.core.kinds import DeviceKind
+from refurb.core.lifecycle import State
+from refurb.core.roles import OrganisationKind, Role
+from refurb.core.stages import Stage
+from refurb.devices import service as devices
+from refurb.devices.tables import Device
+from refurb.intake import service as intake
+from refurb.stations import service as stations
+from refurb.stock import service as stock
+
+__all__ = ("DemoLogin", "load_demo")
+
+ORGANISATIONS = {
+    OrganisationKind.DONOR: "Acme Assurances (démo)",
+    OrganisationKind.WORKSHOP: "Atelier Solidaire du Val (démo)",
+    OrganisationKind.DISTRIBUTOR: "Bus Numérique (démo)",
+    OrganisationKind.COORDINATOR: "Ville de Villeneuve — PRE (démo)",
+    OrganisationKind.RECYCLER: "Recyclage D3E Val (démo)",
+    OrganisationKind.OPERATOR: "Refurb opérateur (démo)",
+}
+
+USERS = [
+    ("admin", Role.ADMIN, OrganisationKind.OPERATOR, "Camille Admin"),
+    ("coordinator", Role.COORDINATOR, OrganisationKind.COORDINATOR, "Nadia Coordinatrice"),
+    ("donor", Role.DONOR, OrganisationKind.DONOR, "Marc DSI Acme"),
+    ("technician", Role.TECHNICIAN, OrganisationKind.WORKSHOP, "Yanis Technicien"),
+    ("supervisor", Role.SUPERVISOR, OrganisationKind.WORKSHOP, "Sophie Encadrante"),
+    ("driver", Role.DRIVER, OrganisationKind.WORKSHOP, "Karim Chauffeur"),
+    ("bus", Role.BUS_STAFF, OrganisationKind.DISTRIBUTOR, "Léa Médiatrice bus"),
+    ("auditor", Role.AUDITOR, OrganisationKind.OPERATOR, "Paul Auditeur"),
+]
+
+STATIONS = [
+    ("Réception 1", Stage.RECEPTION),
+    ("Effacement 1", Stage.ERASURE),
+    ("Atelier 1", Stage.WORKSHOP),
+    ("Licences", Stage.LICENSING),
+    ("Stock", Stage.STOCK),
+    ("Chargement bus", Stage.LOADING),
+    ("Bus — remise", Stage.HANDOVER),
+]
+
+MODELS = [
+    (DeviceKind.LAPTOP, "Dell", "Latitude 5490"),
+    (DeviceKind.LAPTOP, "HP", "EliteBook 840 G5"),
+    (DeviceKind.LAPTOP, "Lenovo", "ThinkPad T480"),
+    (DeviceKind.DESKTOP, "Lenovo", "ThinkCentre M710q"),
+    (DeviceKind.DESKTOP, "HP", "ProDesk 600 G3"),
+    (DeviceKind.DESKTOP, "Dell", "OptiPlex 7050"),
+    (DeviceKind.TABLET, "Samsung", "Galaxy Tab A8"),
+    (DeviceKind.MONITOR, "Dell", "P2419H"),
+]
+
+# How many demo devices sit in each state; all but `declared` are imported with a reason.
+SPREAD = [
+    (State.DECLARED, 6),
+    (State.COLLECTED, 3),
+    (State.RECEIVED, 5),
+    (State.SANITIZED, 3),
+    (State.REFURBISHED, 2),
+    (State.IN_STOCK, 2),
+    (State.HANDED_OVER, 1),
+    (State.REJECTED, 1),
+    (State.MISSING, 1),
+]
+BATCH_REFERENCE = "DEMO-2026-001"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoLogin:
+    """A demo account to print."""
+
+    username: str
+    password: str
+    role: Role
+    organisation: str
+
+
+def demo_password(secret_key: str, username: str) -> str:
+    """Stable per installation, unguessable without the secret key."""
+    digest = hmac.new(secret_key.encode(), f"demo:{username}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().lower()[:14]
+
+
+async def _organisation(kind: OrganisationKind) -> int:
+    name = ORGANISATIONS[kind]
+    try:
+        return await accounts.organisation_id(name)
+    except NotFound:
+        return await accounts.create_organisation(name, kind)
+
+
+async def load_demo(secret_key: str) -> list[DemoLogin]:
+    """Create what is missing of the demo data; returns the demo logins."""
+    org_ids = {kind: await _organisation(kind) for kind in OrganisationKind}
+    logins = []
+    for username, role, kind, display_name in USERS:
+        password = demo_password(secret_key, username)
+        try:
+            await accounts.create_user(
+                username, role, ORGANISATIONS[kind], password=password, display_name=display_name
+            )
+        except Conflict:  # the user exists: make the printed password true
+            await accounts.set_password(username, password)
+        logins.append(DemoLogin(username, password, role, ORGANISATIONS[kind]))
+
+    site = await stock.find_location("Atelier Solidaire du Val") or await stock.create_location(
+        "Atelier Solidaire du Val", "site"
+    )
+    if await stock.find_location("Réception") is None:
+        zone = await stock.create_location("Réception", "zone", parent_code=site.code)
+        shelf = await stock.create_location("Étagère A", "shelf", parent_code=zone.code)
+        for name in ("Bac A1", "Bac A2", "Bac A3"):
+            await stock.create_location(name, "bin", parent_code=shelf.code, capacity=20)
+    for name, stage in STATIONS:
+        if await stations.find_station(name) is None:
+            await stations.create_station(name, stage, site_code=site.code)
+
+    donor_id = org_ids[OrganisationKind.DONOR]
+    batch = await intake.find_batch(donor_id, BATCH_REFERENCE) or await intake.create_batch(
+        donor_id, BATCH_REFERENCE
+    )
+    if not await Device.exists().where(Device.batch == batch.id):
+        system = devices.Actor(None, "démo", org_ids[OrganisationKind.OPERATOR])
+        workshop = org_ids[OrganisationKind.WORKSHOP]
+        number = 0
+        for state, count in SPREAD:
+            for _ in range(count):
+                kind, make, model = MODELS[number % len(MODELS)]
+                number += 1
+                in_custody = state not in (State.DECLARED, State.COLLECTED, State.HANDED_OVER)
+                await devices.register(
+                    kind=kind,
+                    actor=system,
+                    manufacturer=make,
+                    model=model,
+                    serial=f"DEMO{number:05d}{make[:2].upper()}",
+                    asset_tag=f"ACME-{1000 + number}",
+                    batch_id=batch.id,
+                    custodian_id=workshop if in_custody else None,
+                    state=state,
+                    reason=None if state is State.DECLARED else "demo data",
+                )
+    return logins

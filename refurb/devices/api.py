@@ -1,0 +1,98 @@
+"""JSON API for devices: listing, history, and lifecycle actions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+
+from refurb.accounts.guards import allow, principal_of
+from refurb.core.kinds import DeviceKind
+from refurb.core.lifecycle import State
+from refurb.core.roles import Role
+from refurb.devices import service
+from refurb.devices.schemas import DeviceOut, DevicePage, EventOut, TransitionOut
+from refurb.web.context import current_request_id
+
+__all__ = ("DeviceController",)
+
+ACTING_ROLES = (
+    Role.ADMIN,
+    Role.COORDINATOR,
+    Role.TECHNICIAN,
+    Role.SUPERVISOR,
+    Role.DRIVER,
+    Role.BUS_STAFF,
+)
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="idempotency-key",
+        description="Repeat a request safely: the same key and body give the stored answer.",
+    ),
+]
+
+
+class DeviceController(Controller):
+    """Donors see only their own organisation's devices; others are 404 to them."""
+
+    path = "/api/v1/devices"
+    tags = ["devices"]  # noqa: RUF012 - Litestar reads this class attribute
+    guards = allow()
+
+    @get("/", summary="List devices")
+    async def list_devices(
+        self,
+        request: Request[Any, Any, Any],
+        state_filter: Annotated[State | None, QueryParameter(name="state")] = None,
+        kind: FromQuery[DeviceKind | None] = None,
+        batch: Annotated[str | None, QueryParameter(description="Batch code")] = None,
+        page: Annotated[int, QueryParameter(ge=1)] = 1,
+        page_size: Annotated[int, QueryParameter(ge=1, le=service.MAX_PAGE_SIZE)] = 50,
+    ) -> DevicePage:
+        """Filter by state, kind and batch; paginated, oldest first."""
+        return await service.list_devices(
+            principal_of(request), state=state_filter, kind=kind, batch=batch, page=page, page_size=page_size
+        )
+
+    @get("/states", summary="Count devices per state")
+    async def counts(self, request: Request[Any, Any, Any]) -> dict[str, int]:
+        """Every state with its count, zeros included."""
+        counts = await service.counts_by_state(principal_of(request))
+        return {state.value: count for state, count in counts.items()}
+
+    @get("/{code:str}", summary="Read one device")
+    async def read(self, request: Request[Any, Any, Any], code: FromPath[str]) -> DeviceOut:
+        """The code may be given in any accepted form (D00012345, D-0001234-5)."""
+        return await service.get(code, principal_of(request))
+
+    @get("/{code:str}/events", summary="A device's history")
+    async def history(self, request: Request[Any, Any, Any], code: FromPath[str]) -> list[EventOut]:
+        """Every event, oldest first; events are never changed or removed."""
+        return await service.events(code, principal_of(request))
+
+    @post("/{code:str}/actions/{action:str}", summary="Apply a lifecycle action", guards=allow(*ACTING_ROLES))
+    async def act(
+        self,
+        request: Request[Any, Any, Any],
+        code: FromPath[str],
+        action: FromPath[str],
+        idempotency_key: IdempotencyKey = None,
+        data: JSONBody[dict[str, Any] | None] = None,
+    ) -> Response[TransitionOut]:
+        """The body is the action's payload (e.g. `{"reason": "…"}`).
+
+        201 when recorded now; 200 with `outcome: already_recorded` when the
+        step was already done (nothing changes, no second event).
+        """
+        result = await service.transition(
+            code,
+            action,
+            data or {},
+            principal_of(request),
+            request_id=current_request_id(),
+            idempotency_key=idempotency_key,
+        )
+        return Response(result.out(), status_code=201 if result.outcome == "recorded" else 200)

@@ -1,0 +1,60 @@
+"""Device pages: the list and one device with its history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get
+from litestar.params import FromPath, QueryParameter
+
+from refurb.accounts.guards import allow, principal_of
+from refurb.core.kinds import DeviceKind
+from refurb.core.lifecycle import State
+from refurb.devices import service
+from refurb.web.render import page
+
+__all__ = ("DevicePages",)
+
+PAGE_SIZE = 50
+
+
+class DevicePages(Controller):
+    """Server-rendered pages over the devices service."""
+
+    path = "/devices"
+    include_in_schema = False
+    guards = allow()
+
+    @get("/")
+    async def list_page(
+        self,
+        request: Request[Any, Any, Any],
+        state_filter: Annotated[str | None, QueryParameter(name="state")] = None,
+        kind: Annotated[str | None, QueryParameter()] = None,
+        page_number: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+    ) -> Response[Any]:
+        """Devices filtered by state and kind; unknown filter values are ignored."""
+        chosen_state = State(state_filter) if state_filter in set(State) else None
+        chosen_kind = DeviceKind(kind) if kind in set(DeviceKind) else None
+        result = await service.list_devices(
+            principal_of(request), state=chosen_state, kind=chosen_kind, page=page_number, page_size=PAGE_SIZE
+        )
+        pages = max(1, -(-result.total // PAGE_SIZE))
+        return page(
+            request,
+            "devices/list.html",
+            result=result,
+            pages=pages,
+            state=chosen_state,
+            kind=chosen_kind,
+            states=list(State),
+            kinds=list(DeviceKind),
+        )
+
+    @get("/{code:str}")
+    async def device_page(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Response[Any]:
+        """One device and its event timeline, newest first."""
+        principal = principal_of(request)
+        device = await service.get(code, principal)
+        history = await service.events(code, principal)
+        return page(request, "devices/device.html", device=device, events=list(reversed(history)))

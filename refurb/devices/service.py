@@ -1,0 +1,494 @@
+"""Devices: registering, reading, and the ONE place a device changes state.
+
+A transition is a compare-and-set on (id, state, version) plus one event row in
+the same write transaction. A repeated scan of a step already done answers
+"already recorded" without a second event; concurrent identical requests give
+one event and one state change.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from piccolo.query.functions.aggregate import Count
+
+from refurb.codes.service import mint
+from refurb.core.codes import Code, CodeType, parse_code
+from refurb.core.errors import BadInput, Conflict, GuardNotAvailable, NotFound
+from refurb.core.i18n import N_
+from refurb.core.kinds import DeviceKind
+from refurb.core.lifecycle import (
+    ENDS_CUSTODY,
+    TAKES_CUSTODY,
+    TRANSITIONS,
+    Action,
+    Check,
+    State,
+    Transition,
+    clean_reason,
+    parse_action,
+    plan,
+)
+from refurb.core.principal import Principal
+from refurb.db import write_transaction
+from refurb.devices.schemas import DeviceOut, DevicePage, EventOut, TransitionOut
+from refurb.devices.tables import Device, DeviceEvent
+
+__all__ = (
+    "Actor",
+    "CheckContext",
+    "counts_by_state",
+    "events",
+    "find_by_alias",
+    "get",
+    "list_devices",
+    "register",
+    "register_check",
+    "transition",
+)
+
+MAX_CAS_ATTEMPTS = 5
+MAX_PAGE_SIZE = 200
+MAX_PAYLOAD_BYTES = 16_384
+DECLARE = "declare"
+IMPORT = "import"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who an event is attributed to; the demo and imports act as a named system."""
+
+    user_id: int | None
+    name: str
+    organisation_id: int | None
+
+    @classmethod
+    def of(cls, principal: Principal) -> Actor:
+        """The actor of a logged-in user."""
+        return cls(principal.user_id, principal.name, principal.organisation_id)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRow:
+    """The columns a transition and its checks look at."""
+
+    id: int
+    code: str
+    kind: DeviceKind
+    state: State
+    version: int
+    batch_id: int | None
+    donor_id: int | None
+    location_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """What a guard check gets to decide on."""
+
+    device: DeviceRow
+    transition: Transition
+    payload: Mapping[str, Any]
+    principal: Principal
+    station_id: int | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+
+CheckFn = Callable[[CheckContext], Awaitable[None]]
+_checks: dict[Check, CheckFn] = {}
+
+
+def register_check(check: Check, fn: CheckFn) -> None:
+    """An area declares it can verify `check`; it raises `GuardRefused` to say no."""
+    _checks[check] = fn
+
+
+async def _run_check(check: Check, context: CheckContext) -> None:
+    fn = _checks.get(check)
+    if fn is None:
+        raise GuardNotAvailable(
+            N_("Refused: Refurb cannot verify yet that {check} (this check comes with the {area} area)."),
+            check=check,
+            area=check.area,
+        )
+    await fn(context)
+
+
+# --- reading -----------------------------------------------------------------
+
+_OUT_COLUMNS = (
+    Device.id,
+    Device.code,
+    Device.kind,
+    Device.manufacturer,
+    Device.model,
+    Device.serial,
+    Device.asset_tag,
+    Device.batch.id,
+    Device.batch.code,
+    Device.batch.donor,
+    Device.custodian.name,
+    Device.location.id,
+    Device.location.code,
+    Device.state,
+    Device.version,
+    Device.created_at,
+    Device.updated_at,
+)
+
+
+def _visible(principal: Principal) -> Any:
+    """The where-clause limiting a principal to the devices they may know about."""
+    if principal.scoped_to_organisation:
+        return Device.batch.donor == principal.organisation_id
+    return None
+
+
+def _device_out(row: Mapping[str, Any]) -> DeviceOut:
+    code = parse_code(row["code"])
+    return DeviceOut(
+        code=code.compact,
+        display_code=code.display,
+        kind=row["kind"],
+        manufacturer=row["manufacturer"],
+        model=row["model"],
+        serial=row["serial"],
+        asset_tag=row["asset_tag"],
+        batch=row["batch.code"],
+        custodian=row["custodian.name"],
+        location=row["location.code"],
+        state=row["state"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _device_row(row: Mapping[str, Any]) -> DeviceRow:
+    return DeviceRow(
+        id=row["id"],
+        code=row["code"],
+        kind=DeviceKind(row["kind"]),
+        state=State(row["state"]),
+        version=row["version"],
+        batch_id=row["batch.id"],
+        donor_id=row["batch.donor"],
+        location_id=row["location.id"],
+    )
+
+
+async def _select_one(code: Code, principal: Principal) -> Mapping[str, Any]:
+    where = Device.code == code.compact
+    visible = _visible(principal)
+    if visible is not None:
+        where &= visible
+    row = await Device.select(*_OUT_COLUMNS).where(where).first()
+    if row is None:
+        raise NotFound(N_("No device {ref} is known."), ref=code.display)
+    return row
+
+
+async def get(code_text: str, principal: Principal) -> DeviceOut:
+    """One device by its code (any accepted form); unknown or not visible is NotFound."""
+    return _device_out(await _select_one(parse_code(code_text, expected=CodeType.DEVICE), principal))
+
+
+async def find_by_alias(text: str, principal: Principal) -> DeviceOut:
+    """A device by the donor's asset tag or the manufacturer's serial."""
+    needle = text.strip().upper()
+    where = (Device.asset_tag == needle) | (Device.serial == needle)
+    visible = _visible(principal)
+    if visible is not None:
+        where = where & visible
+    rows = await Device.select(*_OUT_COLUMNS).where(where).limit(2)
+    if not rows:
+        raise NotFound(N_("Nothing is known by '{text}'."), text=text[:60])
+    if len(rows) > 1:
+        raise Conflict(
+            N_("Several devices carry '{text}': scan their D code instead."),
+            code="ambiguous_alias",
+            text=text[:60],
+        )
+    return _device_out(rows[0])
+
+
+async def list_devices(
+    principal: Principal,
+    *,
+    state: State | None = None,
+    kind: DeviceKind | None = None,
+    batch: str | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> DevicePage:
+    """Devices the principal may see, filtered, oldest first."""
+    page = max(page, 1)
+    page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
+    clauses = [c for c in (_visible(principal),) if c is not None]
+    if state is not None:
+        clauses.append(Device.state == state.value)
+    if kind is not None:
+        clauses.append(Device.kind == kind.value)
+    if batch is not None:
+        clauses.append(Device.batch.code == parse_code(batch, expected=CodeType.BATCH).compact)
+    rows_query = (
+        Device.select(*_OUT_COLUMNS).order_by(Device.id).limit(page_size).offset((page - 1) * page_size)
+    )
+    count_query = Device.count()
+    for clause in clauses:
+        rows_query = rows_query.where(clause)
+        count_query = count_query.where(clause)
+    rows = await rows_query
+    total = await count_query
+    return DevicePage(items=[_device_out(r) for r in rows], total=total, page=page, page_size=page_size)
+
+
+async def counts_by_state(principal: Principal) -> dict[State, int]:
+    """How many visible devices are in each state (every state listed, zeros included)."""
+    query = Device.select(Device.state, Count(alias="count")).group_by(Device.state)
+    visible = _visible(principal)
+    if visible is not None:
+        query = query.where(visible)
+    counts = {State(r["state"]): r["count"] for r in await query}
+    return {state: counts.get(state, 0) for state in State}
+
+
+_EVENT_COLUMNS = (
+    DeviceEvent.id,
+    DeviceEvent.action,
+    DeviceEvent.from_state,
+    DeviceEvent.to_state,
+    DeviceEvent.actor_name,
+    DeviceEvent.organisation.name,
+    DeviceEvent.station.code,
+    DeviceEvent.payload,
+    DeviceEvent.request_id,
+    DeviceEvent.idempotency_key,
+    DeviceEvent.created_at,
+)
+
+
+def _event_out(row: Mapping[str, Any]) -> EventOut:
+    payload = row["payload"]
+    if isinstance(payload, str):
+        payload = json.loads(payload)
+    return EventOut(
+        id=row["id"],
+        action=row["action"],
+        from_state=row["from_state"],
+        to_state=row["to_state"],
+        actor=row["actor_name"],
+        organisation=row["organisation.name"],
+        station=row["station.code"],
+        payload=payload,
+        request_id=row["request_id"],
+        at=row["created_at"],
+    )
+
+
+async def events(code_text: str, principal: Principal) -> list[EventOut]:
+    """The history of a device, oldest first."""
+    row = await _select_one(parse_code(code_text, expected=CodeType.DEVICE), principal)
+    rows = (
+        await DeviceEvent.select(*_EVENT_COLUMNS)
+        .where(DeviceEvent.device == row["id"])
+        .order_by(DeviceEvent.id)
+    )
+    return [_event_out(r) for r in rows]
+
+
+async def _event_where(clause: Any) -> Mapping[str, Any] | None:
+    return (
+        await DeviceEvent.select(*_EVENT_COLUMNS)
+        .where(clause)
+        .order_by(DeviceEvent.id, ascending=False)
+        .first()
+    )
+
+
+# --- writing -----------------------------------------------------------------
+
+
+def _clean_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(payload, Mapping):
+        raise BadInput(N_("The action payload must be a JSON object."), code="bad_payload")
+    cleaned = dict(payload)
+    reason = clean_reason(cleaned)
+    if reason is None:
+        cleaned.pop("reason", None)
+    else:
+        cleaned["reason"] = reason
+    if len(json.dumps(cleaned, default=str)) > MAX_PAYLOAD_BYTES:
+        raise BadInput(
+            N_("The action payload is too large (at most {limit} bytes)."),
+            code="bad_payload",
+            limit=MAX_PAYLOAD_BYTES,
+        )
+    return cleaned
+
+
+async def register(
+    *,
+    kind: DeviceKind | str,
+    actor: Actor,
+    manufacturer: str = "",
+    model: str = "",
+    serial: str | None = None,
+    asset_tag: str | None = None,
+    batch_id: int | None = None,
+    custodian_id: int | None = None,
+    location_id: int | None = None,
+    state: State = State.DECLARED,
+    reason: str | None = None,
+    request_id: str | None = None,
+) -> DeviceOut:
+    """Record a device and mint its D code, with its first event.
+
+    A device normally starts `declared`. Placing it directly in a later state
+    (bringing in devices tracked before Refurb, or demo data) needs a reason,
+    and its history says so: the first event is an `import`, not a transition.
+    """
+    try:
+        kind = DeviceKind(kind)
+    except ValueError:
+        raise BadInput(N_("'{kind}' is not a kind of device."), code="bad_kind", kind=kind) from None
+    if state is not State.DECLARED and not (reason and reason.strip()):
+        raise BadInput(N_("Importing a device in a later state needs a reason."), code="reason_required")
+    payload = {"reason": reason.strip()} if reason and reason.strip() else {}
+    async with write_transaction():
+        (code,) = await mint(CodeType.DEVICE, 1)
+        rows = await Device.insert(
+            Device(
+                code=code.compact,
+                kind=kind.value,
+                manufacturer=manufacturer.strip(),
+                model=model.strip(),
+                serial=serial.strip().upper() if serial else None,
+                asset_tag=asset_tag.strip().upper() if asset_tag else None,
+                batch=batch_id,
+                custodian=custodian_id,
+                location=location_id,
+                state=state.value,
+                version=1,
+            )
+        ).returning(Device.id)
+        await DeviceEvent.insert(
+            DeviceEvent(
+                device=rows[0]["id"],
+                action=DECLARE if state is State.DECLARED else IMPORT,
+                from_state=None,
+                to_state=state.value,
+                actor=actor.user_id,
+                actor_name=actor.name,
+                organisation=actor.organisation_id,
+                payload=payload,
+                request_id=request_id,
+            )
+        )
+        row = await Device.select(*_OUT_COLUMNS).where(Device.id == rows[0]["id"]).first()
+    return _device_out(row)
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionResult:
+    """What a transition did, for the API and the station page."""
+
+    outcome: Literal["recorded", "already_recorded"]
+    device: DeviceOut
+    event: EventOut
+
+    def out(self) -> TransitionOut:
+        """The API representation."""
+        return TransitionOut(outcome=self.outcome, device=self.device, event=self.event)
+
+
+async def transition(
+    code_text: str,
+    action_name: str,
+    payload: Mapping[str, Any],
+    principal: Principal,
+    *,
+    station_id: int | None = None,
+    request_id: str | None = None,
+    idempotency_key: str | None = None,
+    extras: Mapping[str, Any] | None = None,
+) -> TransitionResult:
+    """Apply a lifecycle action to a device, or refuse with a reason and change nothing."""
+    code = parse_code(code_text, expected=CodeType.DEVICE)
+    action = parse_action(action_name)
+    payload = _clean_payload(payload)
+    if principal.role not in TRANSITIONS[action].roles:
+        plan(State.DECLARED, action, principal.role, payload)  # raises the role refusal
+    for _attempt in range(MAX_CAS_ATTEMPTS):
+        async with write_transaction():
+            row = await _select_one(code, principal)
+            device = _device_row(row)
+            done = await _already_done(device, action, payload, idempotency_key)
+            if done is not None:
+                return TransitionResult("already_recorded", _device_out(row), _event_out(done))
+            step = plan(device.state, action, principal.role, payload)
+            context = CheckContext(device, step, payload, principal, station_id, extras or {})
+            for check in step.checks:
+                await _run_check(check, context)
+            changes: dict[Any, Any] = {Device.state: step.target.value, Device.version: device.version + 1}
+            if action in TAKES_CUSTODY:
+                changes[Device.custodian] = principal.organisation_id
+            elif action in ENDS_CUSTODY:
+                changes[Device.custodian] = None
+            won = await (
+                Device.update(changes)
+                .where((Device.id == device.id) & (Device.version == device.version))
+                .returning(Device.id)
+            )
+            if not won:
+                continue
+            inserted = await DeviceEvent.insert(
+                DeviceEvent(
+                    device=device.id,
+                    action=action.value,
+                    from_state=device.state.value,
+                    to_state=step.target.value,
+                    actor=principal.user_id,
+                    actor_name=principal.name,
+                    organisation=principal.organisation_id,
+                    station=station_id,
+                    payload=payload,
+                    request_id=request_id,
+                    idempotency_key=idempotency_key,
+                )
+            ).returning(DeviceEvent.id)
+            event = await _event_where(DeviceEvent.id == inserted[0]["id"])
+            fresh = await Device.select(*_OUT_COLUMNS).where(Device.id == device.id).first()
+        assert event is not None
+        assert fresh is not None
+        return TransitionResult("recorded", _device_out(fresh), _event_out(event))
+    raise Conflict(
+        N_("{ref} is being changed by someone else right now; scan it again."),
+        code="device_busy",
+        ref=code.display,
+    )
+
+
+async def _already_done(
+    device: DeviceRow, action: Action, payload: Mapping[str, Any], idempotency_key: str | None
+) -> Mapping[str, Any] | None:
+    """The event that already did this, if the request repeats a done step."""
+    if idempotency_key is not None:
+        prior = await _event_where(
+            (DeviceEvent.device == device.id) & (DeviceEvent.idempotency_key == idempotency_key)
+        )
+        if prior is not None:
+            if prior["action"] != action.value or _event_out(prior).payload != payload:
+                raise BadInput(
+                    N_("This Idempotency-Key was already used for a different request."),
+                    code="idempotency_key_reused",
+                )
+            return prior
+    if device.state is TRANSITIONS[action].target:
+        last = await _event_where(DeviceEvent.device == device.id)
+        if last is not None and last["action"] == action.value:
+            return last
+    return None

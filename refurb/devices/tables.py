@@ -1,0 +1,52 @@
+"""Devices and their append-only event history."""
+
+from __future__ import annotations
+
+from piccolo.columns import JSON, ForeignKey, Integer, OnDelete, Varchar
+
+from refurb.accounts.tables import Organisation, User
+from refurb.core.lifecycle import State
+from refurb.intake.tables import Batch
+from refurb.stations.tables import Station
+from refurb.stock.tables import Location
+from refurb.timestamps import Timestamped
+
+__all__ = ("Device", "DeviceEvent")
+
+
+class Device(Timestamped):
+    """A donated machine, identified by its D code from the moment it is recorded.
+
+    Only `devices.service` writes `state` and `version` (compare-and-set).
+    """
+
+    code = Varchar(length=9, unique=True)
+    kind = Varchar(length=20)
+    manufacturer = Varchar(length=100, default="")
+    model = Varchar(length=200, default="")
+    serial = Varchar(length=100, null=True, default=None, index=True)
+    asset_tag = Varchar(length=100, null=True, default=None, index=True)
+    batch = ForeignKey(references=Batch, on_delete=OnDelete.restrict, null=True)
+    custodian = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, null=True)
+    location = ForeignKey(references=Location, on_delete=OnDelete.restrict, null=True)
+    state = Varchar(length=16, choices=State, index=True)
+    version = Integer(default=1)
+
+
+class DeviceEvent(Timestamped):
+    """One step in a device's life. Never updated nor deleted (database triggers).
+
+    (device, idempotency_key) is unique: an index made by the raw-SQL migration.
+    """
+
+    device = ForeignKey(references=Device, on_delete=OnDelete.restrict, null=False, index=True)
+    action = Varchar(length=20)
+    from_state = Varchar(length=16, null=True, default=None)
+    to_state = Varchar(length=16)
+    actor = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
+    actor_name = Varchar(length=80, default="")
+    organisation = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, null=True)
+    station = ForeignKey(references=Station, on_delete=OnDelete.restrict, null=True)
+    payload = JSON(default={})
+    request_id = Varchar(length=64, null=True, default=None)
+    idempotency_key = Varchar(length=255, null=True, default=None)

@@ -1,0 +1,136 @@
+"""Configuration from `REFURB_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ("ConfigError", "DatabaseUrl", "Settings", "parse_database_url")
+
+DEFAULT_DATABASE_URL = "sqlite:///var/refurb.sqlite3"
+
+
+class ConfigError(Exception):
+    """The configuration cannot work; the message says what to set."""
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseUrl:
+    """A parsed `REFURB_DATABASE_URL`."""
+
+    engine: Literal["sqlite", "postgres"]
+    url: str
+    sqlite_path: Path | None = None
+
+    @property
+    def redacted(self) -> str:
+        """The URL without its password, for logs and messages."""
+        if self.engine == "sqlite":
+            return self.url
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+
+
+def parse_database_url(url: str) -> DatabaseUrl:
+    """Accept `sqlite:///relative.db`, `sqlite:////abs.db` and `postgresql://…`."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigError(f"REFURB_DATABASE_URL {url!r} is not a URL (sqlite:///path or postgresql://…)")
+    scheme = scheme.lower()
+    if scheme == "sqlite":
+        if not rest.startswith("/") or rest == "/":
+            raise ConfigError("a SQLite URL is sqlite:///relative/path.db or sqlite:////absolute/path.db")
+        return DatabaseUrl("sqlite", url, Path(unquote(rest[1:])))
+    if scheme in {"postgresql", "postgres"}:
+        return DatabaseUrl("postgres", "postgresql://" + rest)
+    raise ConfigError(f"REFURB_DATABASE_URL scheme {scheme!r} is not supported (use sqlite or postgresql)")
+
+
+class Settings(BaseSettings):
+    """Everything a deployment can set; defaults run a demo on one machine."""
+
+    model_config = SettingsConfigDict(env_prefix="REFURB_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: SecretStr | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    locale: Literal["fr", "en"] = "fr"
+    timezone: str = "Europe/Paris"
+    var_dir: Path = Path("var")
+    db_pool_min: int = Field(default=2, ge=1)
+    db_pool_max: int = Field(default=20, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    session_hours: int = Field(default=12, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        parse_database_url(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Paris)") from None
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def database(self) -> DatabaseUrl:
+        """The parsed database URL."""
+        return parse_database_url(self.database_url)
+
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        """The time zone pages show times in."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are marked Secure when the service is served over HTTPS."""
+        return self.base_url.startswith("https://")
+
+    def resolved_secret_key(self) -> str:
+        """The signing key; the embedded SQLite setup generates and keeps one in `var/`."""
+        if self.secret_key is not None:
+            value = self.secret_key.get_secret_value()
+            if len(value) < 32:
+                raise ConfigError("REFURB_SECRET_KEY must be at least 32 characters")
+            return value
+        if self.database.engine != "sqlite":
+            raise ConfigError(
+                "REFURB_SECRET_KEY is not set: it is required with PostgreSQL "
+                "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        path = self.var_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process wrote it first
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value + "\n")
+        return value

@@ -1,0 +1,85 @@
+"""JSON API for scanning: what a station page does, for programs too."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, HeaderParameter, JSONBody
+
+from refurb.accounts.guards import allow, principal_of
+from refurb.core.roles import Role
+from refurb.stations import service
+from refurb.stations.schemas import ScanIn, ScanLogOut, ScanOut, StationOut, ThingOut
+from refurb.web.context import current_request_id
+
+__all__ = ("CodeController", "ScanController", "StationController")
+
+STAFF = tuple(r for r in Role if r is not Role.DONOR)
+
+
+class ScanController(Controller):
+    """`POST /api/v1/scans`: the station page's one call."""
+
+    path = "/api/v1/scans"
+    tags = ["stations"]  # noqa: RUF012 - Litestar reads this class attribute
+
+    @post(
+        "/", summary="Scan a code at a station", guards=allow(*service.roles_at_stations()), status_code=200
+    )
+    async def scan(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[ScanIn],
+        idempotency_key: Annotated[str | None, HeaderParameter(name="idempotency-key")] = None,
+    ) -> ScanOut:
+        """Results: `recorded`, `already_recorded` (nothing changed), `needs_input` (answer in `inputs`).
+
+        A refusal is a problem (e.g. `invalid_transition`, `bad_check_digit`); every
+        scan, refused or not, is kept in the station's log.
+        """
+        return await service.scan(
+            data.station,
+            data.text,
+            principal_of(request),
+            action=data.action,
+            inputs=data.inputs,
+            request_id=current_request_id(),
+            idempotency_key=idempotency_key,
+        )
+
+
+class StationController(Controller):
+    """Stations and their recent scans."""
+
+    path = "/api/v1/stations"
+    tags = ["stations"]  # noqa: RUF012
+    guards = allow(*STAFF)
+
+    @get("/", summary="List stations")
+    async def list_stations(self) -> list[StationOut]:
+        """Every station with its stage and the actions it performs."""
+        return await service.list_stations()
+
+    @get("/{code:str}", summary="Read one station")
+    async def read(self, code: FromPath[str]) -> StationOut:
+        """A station by its S code."""
+        return await service.get_station(code)
+
+    @get("/{code:str}/scans", summary="Recent scans at a station")
+    async def scans(self, code: FromPath[str]) -> list[ScanLogOut]:
+        """The last ten scans, newest first."""
+        return await service.recent_scans(code)
+
+
+class CodeController(Controller):
+    """Resolve any scanned text without acting on it."""
+
+    path = "/api/v1/codes"
+    tags = ["codes"]  # noqa: RUF012
+    guards = allow()
+
+    @get("/{text:path}", summary="Resolve a code, a QR URL, an asset tag or a serial")
+    async def resolve(self, request: Request[Any, Any, Any], text: FromPath[str]) -> ThingOut:
+        """Checks the code's digit before any lookup; a URL is URL-encoded into the path."""
+        return await service.resolve(text.lstrip("/"), principal_of(request))

@@ -1,0 +1,93 @@
+"""What the scanning API reads and returns."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from refurb.core.stages import Stage
+from refurb.devices.schemas import DeviceOut
+
+__all__ = ("FieldSpec", "FormSpec", "ScanIn", "ScanLogOut", "ScanOut", "StationOut", "ThingOut")
+
+
+class ScanIn(BaseModel):
+    """One scan: the raw text as the scanner typed it, at a station."""
+
+    station: str = Field(description="Station code", examples=["S00000017"])
+    text: str = Field(max_length=200, description="What was scanned or typed", examples=["D-0001234-5"])
+    action: str | None = Field(default=None, description="A mode of the station other than its main action")
+    inputs: dict[str, Any] = Field(
+        default_factory=dict, description="Answers to a form the station asked for"
+    )
+
+
+class FieldSpec(BaseModel):
+    """One input of a stage-specific form."""
+
+    name: str
+    label: str
+    type: Literal["text", "number", "select", "checkbox"] = "text"
+    required: bool = True
+    max_length: int | None = None
+    options: list[dict[str, str]] = Field(default_factory=list)
+
+
+class FormSpec(BaseModel):
+    """Inputs a handler needs before it can record the scan; send them back in `inputs`."""
+
+    action: str
+    title: str
+    fields: list[FieldSpec]
+    submit: str
+
+
+class ThingOut(BaseModel):
+    """Whatever a code designates."""
+
+    type: str = Field(examples=["device"])
+    code: str
+    display_code: str
+    title: str
+    state: str | None = None
+    url: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScanOut(BaseModel):
+    """How a scan ended (refusals are problem details instead)."""
+
+    result: Literal["recorded", "already_recorded", "needs_input", "found"]
+    message: str
+    station: str
+    thing: ThingOut
+    device: DeviceOut | None = None
+    form: FormSpec | None = None
+    context: dict[str, str] = Field(default_factory=dict)
+
+
+class StationOut(BaseModel):
+    """A station and what it does."""
+
+    code: str
+    display_code: str
+    name: str
+    stage: Stage
+    site: str | None
+    active: bool
+    actions: list[str]
+
+
+class ScanLogOut(BaseModel):
+    """A past scan, as the station page lists it."""
+
+    at: datetime.datetime
+    text: str
+    code: str | None
+    action: str | None
+    result: str
+    problem_code: str | None
+    message: str
+    user: str | None

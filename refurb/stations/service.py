@@ -1,0 +1,439 @@
+"""Stations and the scan dispatcher.
+
+A scan is (station stage, scanned code) → a handler. Areas register handlers
+for the code types they own (`register_handler`); the foundation registers the
+device handler, which applies the station's action through the devices service.
+Resolvers (`register_resolver`) turn any code into the thing it designates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from refurb.core.codes import Alias, Code, CodeType, parse_code, read_scan
+from refurb.core.errors import BadInput, DomainError, Forbidden, NotFound
+from refurb.core.i18n import N_, fill
+from refurb.core.lifecycle import TRANSITIONS, Action, clean_reason
+from refurb.core.principal import Principal
+from refurb.core.roles import Role
+from refurb.core.stages import STAGE_ACTIONS, Stage, stage_roles
+from refurb.db import write_transaction
+from refurb.devices import service as devices
+from refurb.devices.schemas import DeviceOut
+from refurb.intake import service as intake
+from refurb.stations.schemas import FieldSpec, FormSpec, ScanLogOut, ScanOut, StationOut, ThingOut
+from refurb.stations.tables import Scan, Station
+from refurb.stock import service as stock
+from refurb.web.i18n import gettext
+
+__all__ = (
+    "ScanRequest",
+    "create_station",
+    "get_station",
+    "list_stations",
+    "recent_scans",
+    "register_handler",
+    "register_resolver",
+    "resolve",
+    "scan",
+)
+
+RECENT_SCANS = 10
+
+
+# --- stations ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StationRow:
+    """A station as the dispatcher needs it."""
+
+    id: int
+    code: Code
+    name: str
+    stage: Stage
+    active: bool
+
+
+def _station_out(row: Mapping[str, Any]) -> StationOut:
+    code = parse_code(row["code"])
+    stage = Stage(row["stage"])
+    return StationOut(
+        code=code.compact,
+        display_code=code.display,
+        name=row["name"],
+        stage=stage,
+        site=row["site.name"],
+        active=row["active"],
+        actions=[a.value for a in STAGE_ACTIONS[stage]],
+    )
+
+
+_STATION_COLUMNS = (Station.id, Station.code, Station.name, Station.stage, Station.site.name, Station.active)
+
+
+async def create_station(name: str, stage: Stage | str, *, site_code: str | None = None) -> StationOut:
+    """Add a station with a fresh S code."""
+    from refurb.codes.service import mint
+
+    try:
+        stage = Stage(stage)
+    except ValueError:
+        raise BadInput(
+            N_("'{stage}' is not a station stage (known: {known})."),
+            code="bad_stage",
+            stage=stage,
+            known=", ".join(Stage),
+        ) from None
+    if not name.strip():
+        raise BadInput(N_("The station needs a name."), code="bad_station")
+    site_id = (await stock.get_location(site_code)).id if site_code else None
+    async with write_transaction():
+        (code,) = await mint(CodeType.STATION, 1)
+        await Station.insert(Station(code=code.compact, name=name.strip(), stage=stage.value, site=site_id))
+    return await get_station(code.compact)
+
+
+async def _station_row(code_text: str) -> tuple[StationRow, StationOut]:
+    code = parse_code(code_text, expected=CodeType.STATION)
+    row = await Station.select(*_STATION_COLUMNS).where(Station.code == code.compact).first()
+    if row is None:
+        raise NotFound(N_("No station {ref} is known."), ref=code.display)
+    return StationRow(row["id"], code, row["name"], Stage(row["stage"]), row["active"]), _station_out(row)
+
+
+async def get_station(code_text: str) -> StationOut:
+    """A station by its code."""
+    return (await _station_row(code_text))[1]
+
+
+async def find_station(name: str) -> StationOut | None:
+    """A station by its exact name, if any."""
+    row = await Station.select(*_STATION_COLUMNS).where(Station.name == name).first()
+    return _station_out(row) if row else None
+
+
+async def list_stations() -> list[StationOut]:
+    """Every station, by stage then name."""
+    rows = await Station.select(*_STATION_COLUMNS).order_by(Station.stage).order_by(Station.name)
+    return [_station_out(r) for r in rows]
+
+
+def may_use(principal: Principal, stage: Stage) -> bool:
+    """Whether the principal may work at a station of this stage."""
+    return principal.role in stage_roles(stage)
+
+
+async def recent_scans(code_text: str, limit: int = RECENT_SCANS) -> list[ScanLogOut]:
+    """The last scans at a station, newest first."""
+    station, _ = await _station_row(code_text)
+    rows = (
+        await Scan.select(
+            Scan.created_at,
+            Scan.text,
+            Scan.code,
+            Scan.action,
+            Scan.result,
+            Scan.problem_code,
+            Scan.message,
+            Scan.user.username,
+        )
+        .where(Scan.station == station.id)
+        .order_by(Scan.id, ascending=False)
+        .limit(limit)
+    )
+    return [
+        ScanLogOut(
+            at=r["created_at"],
+            text=r["text"],
+            code=r["code"],
+            action=r["action"],
+            result=r["result"],
+            problem_code=r["problem_code"],
+            message=r["message"],
+            user=r["user.username"],
+        )
+        for r in rows
+    ]
+
+
+# --- resolving codes ---------------------------------------------------------
+
+Resolver = Callable[[Code, Principal], Awaitable[ThingOut]]
+_resolvers: dict[CodeType, Resolver] = {}
+
+
+def register_resolver(code_type: CodeType, resolver: Resolver) -> None:
+    """An area says what its codes designate."""
+    _resolvers[code_type] = resolver
+
+
+def _device_thing(device: DeviceOut) -> ThingOut:
+    title = " ".join(p for p in (device.manufacturer, device.model) if p) or gettext(device.kind.label)
+    return ThingOut(
+        type="device",
+        code=device.code,
+        display_code=device.display_code,
+        title=title,
+        state=device.state.value,
+        url=f"/devices/{device.code}",
+        details={"kind": device.kind.value, "serial": device.serial, "batch": device.batch},
+    )
+
+
+async def _resolve_device(code: Code, principal: Principal) -> ThingOut:
+    return _device_thing(await devices.get(code.compact, principal))
+
+
+async def _resolve_batch(code: Code, principal: Principal) -> ThingOut:
+    batch = await intake.get_batch(code.compact, principal)
+    return ThingOut(
+        type="batch",
+        code=batch.code,
+        display_code=batch.display_code,
+        title=batch.donor + (f" — {batch.reference}" if batch.reference else ""),
+        state=batch.state,
+        url=f"/api/v1/devices?batch={batch.code}",
+    )
+
+
+def _internal(principal: Principal, code: Code) -> None:
+    """Donors do not see the workshop's internals: to them these codes do not exist."""
+    if principal.scoped_to_organisation:
+        raise NotFound(N_("No {kind} {ref} is known."), kind=code.type, ref=code.display)
+
+
+async def _resolve_location(code: Code, principal: Principal) -> ThingOut:
+    _internal(principal, code)
+    location = await stock.get_location(code.compact)
+    return ThingOut(
+        type="location",
+        code=location.code,
+        display_code=location.display_code,
+        title=location.name,
+        details={"kind": location.kind, "parent": location.parent, "capacity": location.capacity},
+    )
+
+
+async def _resolve_station(code: Code, principal: Principal) -> ThingOut:
+    _internal(principal, code)
+    station = await get_station(code.compact)
+    return ThingOut(
+        type="station",
+        code=station.code,
+        display_code=station.display_code,
+        title=station.name,
+        url=f"/stations/{station.code}",
+        details={"stage": station.stage.value},
+    )
+
+
+register_resolver(CodeType.DEVICE, _resolve_device)
+register_resolver(CodeType.BATCH, _resolve_batch)
+register_resolver(CodeType.LOCATION, _resolve_location)
+register_resolver(CodeType.STATION, _resolve_station)
+
+
+async def resolve(text: str, principal: Principal) -> ThingOut:
+    """What scanned text designates: a code (checked first), or a donor asset tag / serial."""
+    read = read_scan(text)
+    if isinstance(read, Alias):
+        return _device_thing(await devices.find_by_alias(read.text, principal))
+    resolver = _resolvers.get(read.type)
+    if resolver is None:
+        raise NotFound(N_("No {kind} {ref} is known."), kind=read.type, ref=read.display)
+    return await resolver(read, principal)
+
+
+# --- scanning ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRequest:
+    """Everything a handler needs about one scan."""
+
+    station: StationRow
+    principal: Principal
+    text: str
+    code: Code
+    action: Action
+    inputs: Mapping[str, Any]
+    request_id: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOutcome:
+    """A handler's answer; the message is a template with params, translated at the edge."""
+
+    result: Literal["recorded", "already_recorded", "needs_input", "found"]
+    message: str
+    params: Mapping[str, Any]
+    thing: ThingOut
+    device: DeviceOut | None = None
+    form: FormSpec | None = None
+    context: Mapping[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[ScanRequest], Awaitable[ScanOutcome]]
+_handlers: dict[tuple[Stage | None, CodeType], Handler] = {}
+
+
+def register_handler(code_type: CodeType, handler: Handler, *, stage: Stage | None = None) -> None:
+    """Handle scans of `code_type` at stations of `stage` (None: at every stage)."""
+    _handlers[(stage, code_type)] = handler
+
+
+def _reason_form(action: Action) -> FormSpec:
+    return FormSpec(
+        action=action.value,
+        title=fill(N_("Why {action} this device?"), {"action": action}, gettext),
+        fields=[FieldSpec(name="reason", label=gettext("Reason"), max_length=500)],
+        submit=gettext("Confirm"),
+    )
+
+
+async def _device_handler(request: ScanRequest) -> ScanOutcome:
+    """Apply the station's action to the scanned device; ask for a reason when one is needed."""
+    transition = TRANSITIONS[request.action]
+    if transition.reason_required and clean_reason(request.inputs) is None:
+        device = await devices.get(request.code.compact, request.principal)
+        # Ask only when the action can apply; otherwise the transition refuses with its reason.
+        if device.state in transition.sources and request.principal.role in transition.roles:
+            return ScanOutcome(
+                "needs_input",
+                N_("{ref}: a reason is needed to {action} it."),
+                {"ref": device.display_code, "action": request.action},
+                _device_thing(device),
+                device,
+                form=_reason_form(request.action),
+            )
+    result = await devices.transition(
+        request.code.compact,
+        request.action.value,
+        dict(request.inputs),
+        request.principal,
+        station_id=request.station.id,
+        request_id=request.request_id,
+        idempotency_key=request.idempotency_key,
+    )
+    device = result.device
+    if result.outcome == "recorded":
+        message = N_("{ref} is now {state}.")
+    else:
+        message = N_("{ref} is already {state}: already recorded.")
+    return ScanOutcome(
+        result.outcome,
+        message,
+        {"ref": device.display_code, "state": device.state},
+        _device_thing(device),
+        device,
+    )
+
+
+register_handler(CodeType.DEVICE, _device_handler)
+
+
+def _station_action(station: StationRow, name: str | None) -> Action:
+    allowed = STAGE_ACTIONS[station.stage]
+    if name is None:
+        return allowed[0]
+    try:
+        action = Action(name)
+    except ValueError:
+        action = None
+    if action not in allowed:
+        raise BadInput(
+            N_("A {stage} station does not {action} devices (it can: {known})."),
+            code="not_a_station_action",
+            stage=station.stage,
+            action=name[:40],
+            known=", ".join(a.value for a in allowed),
+        )
+    return action
+
+
+async def _log(
+    station: StationRow,
+    principal: Principal,
+    text: str,
+    code: Code | None,
+    action: Action | None,
+    result: str,
+    message: str,
+    problem_code: str | None = None,
+) -> None:
+    async with write_transaction():
+        await Scan.insert(
+            Scan(
+                station=station.id,
+                user=principal.user_id,
+                text=text.strip()[:200],
+                code=code.compact if code else None,
+                action=action.value if action else None,
+                result=result,
+                problem_code=problem_code,
+                message=message[:1000],
+            )
+        )
+
+
+async def scan(
+    station_code: str,
+    text: str,
+    principal: Principal,
+    *,
+    action: str | None = None,
+    inputs: Mapping[str, Any] | None = None,
+    request_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> ScanOut:
+    """Dispatch one scan; the outcome (or the refusal) is logged on the station."""
+    station, station_out = await _station_row(station_code)
+    if not station.active:
+        raise Forbidden(N_("Station {ref} is disabled."), code="station_disabled", ref=station.code.display)
+    if not may_use(principal, station.stage):
+        raise Forbidden(
+            N_("A {role} may not work at a {stage} station."), role=principal.role, stage=station.stage
+        )
+    chosen: Action | None = None
+    code: Code | None = None
+    try:
+        chosen = _station_action(station, action)
+        read = read_scan(text)
+        if isinstance(read, Alias):
+            code = parse_code((await devices.find_by_alias(read.text, principal)).code)
+        else:
+            code = read
+        handler = _handlers.get((station.stage, code.type)) or _handlers.get((None, code.type))
+        if handler is None:
+            raise BadInput(
+                N_("A {kind} code is not expected at a {stage} station."),
+                code="unexpected_code",
+                kind=code.type,
+                stage=station.stage,
+            )
+        outcome = await handler(
+            ScanRequest(station, principal, text, code, chosen, inputs or {}, request_id, idempotency_key)
+        )
+    except DomainError as error:
+        await _log(station, principal, text, code, chosen, "refused", error.render(gettext), error.code)
+        raise
+    message = fill(outcome.message, outcome.params, gettext)
+    await _log(station, principal, text, code, chosen, outcome.result, message)
+    return ScanOut(
+        result=outcome.result,
+        message=message,
+        station=station_out.code,
+        thing=outcome.thing,
+        device=outcome.device,
+        form=outcome.form,
+        context=dict(outcome.context),
+    )
+
+
+def roles_at_stations() -> tuple[Role, ...]:
+    """Every role that may work at some station."""
+    return tuple(sorted({role for stage in Stage for role in stage_roles(stage)}))

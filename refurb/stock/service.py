@@ -1,0 +1,79 @@
+"""Stock locations (the stock issue adds put-away, moves, levels and stock-takes)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from refurb.codes.service import mint
+from refurb.core.codes import CodeType, parse_code
+from refurb.core.errors import BadInput, NotFound
+from refurb.core.i18n import N_
+from refurb.db import write_transaction
+from refurb.stock.tables import Location
+
+__all__ = ("LOCATION_KINDS", "LocationOut", "create_location", "find_location", "get_location")
+
+LOCATION_KINDS = ("site", "zone", "shelf", "bin")
+
+
+class LocationOut(BaseModel):
+    """A location as other areas and the API see it."""
+
+    id: int
+    code: str
+    display_code: str
+    name: str
+    kind: str
+    parent: str | None
+    capacity: int | None
+
+
+async def create_location(
+    name: str, kind: str, *, parent_code: str | None = None, capacity: int | None = None
+) -> LocationOut:
+    """Add a location under `parent_code`, with a fresh L code."""
+    if kind not in LOCATION_KINDS:
+        raise BadInput(
+            N_("'{kind}' is not a kind of location (known: {known})."),
+            code="bad_location",
+            kind=kind,
+            known=", ".join(LOCATION_KINDS),
+        )
+    if capacity is not None and capacity < 0:
+        raise BadInput(N_("A capacity cannot be negative."), code="bad_location")
+    parent_id = (await get_location(parent_code)).id if parent_code else None
+    async with write_transaction():
+        (code,) = await mint(CodeType.LOCATION, 1)
+        await Location.insert(
+            Location(code=code.compact, name=name.strip(), kind=kind, parent=parent_id, capacity=capacity)
+        )
+    return await get_location(code.compact)
+
+
+async def find_location(name: str) -> LocationOut | None:
+    """A location by its exact name, if any."""
+    row = await Location.select(Location.code).where(Location.name == name).first()
+    return await get_location(row["code"]) if row else None
+
+
+async def get_location(code_text: str) -> LocationOut:
+    """A location by its code."""
+    code = parse_code(code_text, expected=CodeType.LOCATION)
+    row = (
+        await Location.select(
+            Location.id, Location.name, Location.kind, Location.parent.code, Location.capacity
+        )
+        .where(Location.code == code.compact)
+        .first()
+    )
+    if row is None:
+        raise NotFound(N_("No location {ref} is known."), ref=code.display)
+    return LocationOut(
+        id=row["id"],
+        code=code.compact,
+        display_code=code.display,
+        name=row["name"],
+        kind=row["kind"],
+        parent=row["parent.code"],
+        capacity=row["capacity"],
+    )

@@ -1,0 +1,187 @@
+"""`Idempotency-Key` for every mutating API call.
+
+The same key with the same request replays the stored answer (a bus tablet
+retrying after a dropped connection gets the result of its first attempt); the
+same key with another request is a 422; a retry while the first attempt still
+runs is a 409. Keys are per user and kept for a day.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from refurb.core.errors import BadInput, Conflict
+from refurb.core.i18n import N_
+from refurb.core.principal import Principal
+from refurb.db import write_transaction
+from refurb.timestamps import utcnow
+from refurb.web.tables import IdempotencyRecord
+
+__all__ = ("IDEMPOTENCY_HEADER", "IdempotencyMiddleware")
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+REPLAYED_HEADER = "idempotent-replayed"
+_VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+_UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+RETENTION = datetime.timedelta(hours=24)
+IN_FLIGHT_TIMEOUT = datetime.timedelta(seconds=60)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+class IdempotencyMiddleware:
+    """Runs after authentication: keys are scoped to the authenticated user."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Replay, refuse, or run and store a keyed mutating request."""
+        key = _header(scope, IDEMPOTENCY_HEADER.encode()) if scope["type"] == "http" else None
+        principal = scope.get("user")
+        if (
+            key is None
+            or scope.get("method") not in _UNSAFE
+            or not scope.get("path", "").startswith("/api/")
+            or not isinstance(principal, Principal)
+        ):
+            await self.app(scope, receive, send)
+            return
+        if not _VALID_KEY.fullmatch(key):
+            raise BadInput(
+                N_("An Idempotency-Key is 1 to 255 visible ASCII characters."), code="bad_idempotency_key"
+            )
+        body, replay = await self._buffer(receive)
+        if body is None:
+            await self.app(scope, replay, send)  # too large: let the handler refuse it
+            return
+        fingerprint = hashlib.sha256(
+            b"\n".join(
+                [
+                    scope["method"].encode(),
+                    scope["path"].encode(),
+                    scope.get("query_string", b""),
+                    (_header(scope, b"content-type") or "").encode(),
+                    body,
+                ]
+            )
+        ).hexdigest()
+        record_id = await self._claim(principal.user_id, key, fingerprint)
+        if isinstance(record_id, dict):
+            await self._replay(record_id, send)
+            return
+        await self._run_and_store(record_id, scope, replay, send)
+
+    async def _buffer(self, receive: Receive) -> tuple[bytes | None, Receive]:
+        chunks: list[bytes] = []
+        size = 0
+        messages: list[Message] = []
+        more = True
+        while more:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+            if size > self.max_body_bytes:
+                break
+        pending = list(messages)
+
+        async def replay() -> Message:
+            if pending:
+                return pending.pop(0)
+            return await receive()
+
+        return (None if size > self.max_body_bytes else b"".join(chunks)), replay
+
+    async def _claim(self, user_id: int, key: str, fingerprint: str) -> int | dict[str, Any]:
+        """Insert the key as in flight; or return the existing record to replay."""
+        for _ in range(2):
+            async with write_transaction():
+                inserted = await (
+                    IdempotencyRecord.insert(
+                        IdempotencyRecord(user=user_id, key=key, fingerprint=fingerprint)
+                    )
+                    .on_conflict(target=(IdempotencyRecord.user, IdempotencyRecord.key), action="DO NOTHING")
+                    .returning(IdempotencyRecord.id)
+                )
+                if inserted:
+                    return inserted[0]["id"]
+                existing = (
+                    await IdempotencyRecord.select()
+                    .where((IdempotencyRecord.user == user_id) & (IdempotencyRecord.key == key))
+                    .first()
+                )
+                if existing is None:
+                    continue
+                now = utcnow()
+                stale = existing["state"] == "in_flight" and now - existing["updated_at"] > IN_FLIGHT_TIMEOUT
+                if now - existing["created_at"] > RETENTION or stale:
+                    await IdempotencyRecord.delete().where(IdempotencyRecord.id == existing["id"])
+                    continue
+            if existing["fingerprint"] != fingerprint:
+                raise BadInput(
+                    N_("This Idempotency-Key was already used for a different request."),
+                    code="idempotency_key_reused",
+                )
+            if existing["state"] != "done":
+                raise Conflict(
+                    N_("The first request with this Idempotency-Key is still running; retry in a moment."),
+                    code="idempotency_in_flight",
+                )
+            return existing
+        raise Conflict(N_("The Idempotency-Key could not be claimed; retry."), code="idempotency_in_flight")
+
+    async def _run_and_store(self, record_id: int, scope: Scope, receive: Receive, send: Send) -> None:
+        status = 500
+        content_type: str | None = None
+        body: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal status, content_type
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                for name, value in message.get("headers", []):
+                    if name.lower() == b"content-type":
+                        content_type = value.decode("latin-1")
+            elif message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            async with write_transaction():
+                if status >= 500:
+                    await IdempotencyRecord.delete().where(IdempotencyRecord.id == record_id)
+                else:
+                    await IdempotencyRecord.update(
+                        {
+                            IdempotencyRecord.state: "done",
+                            IdempotencyRecord.response_status: status,
+                            IdempotencyRecord.response_content_type: content_type,
+                            IdempotencyRecord.response_body: b"".join(body).decode("utf-8", "replace"),
+                        }
+                    ).where(IdempotencyRecord.id == record_id)
+
+    async def _replay(self, record: dict[str, Any], send: Send) -> None:
+        body = (record["response_body"] or "").encode()
+        headers = [(b"content-length", str(len(body)).encode()), (REPLAYED_HEADER.encode(), b"true")]
+        if record["response_content_type"]:
+            headers.append((b"content-type", record["response_content_type"].encode()))
+        await send({"type": "http.response.start", "status": record["response_status"], "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})

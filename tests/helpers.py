@@ -1,0 +1,72 @@
+"""Setting up data through the services, as the product itself would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from refurb.accounts import service as accounts
+from refurb.accounts.tables import User
+from refurb.core.kinds import DeviceKind
+from refurb.core.lifecycle import State
+from refurb.core.principal import Principal
+from refurb.core.stages import Stage
+from refurb.devices import service as devices
+from refurb.devices.schemas import DeviceOut
+from refurb.devices.tables import Device, DeviceEvent
+from refurb.intake import service as intake
+from refurb.intake.service import BatchOut
+from refurb.stations import service as stations
+from refurb.stations.schemas import StationOut
+
+SETUP = devices.Actor(None, "tests", None)
+
+
+async def principal(username: str) -> Principal:
+    row = await User.select(User.id).where(User.username == username).first()
+    return await accounts.principal_for_user(row["id"])
+
+
+async def new_batch(donor_organisation: str = "Donor One", reference: str | None = None) -> BatchOut:
+    return await intake.create_batch(await accounts.organisation_id(donor_organisation), reference)
+
+
+async def new_device(
+    state: State = State.DECLARED,
+    *,
+    batch: BatchOut | None = None,
+    kind: DeviceKind = DeviceKind.LAPTOP,
+    serial: str | None = None,
+    asset_tag: str | None = None,
+) -> DeviceOut:
+    if batch is None:
+        batch = await new_batch()
+    return await devices.register(
+        kind=kind,
+        actor=SETUP,
+        manufacturer="Dell",
+        model="Latitude 5490",
+        serial=serial,
+        asset_tag=asset_tag,
+        batch_id=batch.id,
+        state=state,
+        reason=None if state is State.DECLARED else "test setup",
+    )
+
+
+async def new_station(stage: Stage, name: str | None = None) -> StationOut:
+    return await stations.create_station(name or f"{stage.value} bench", stage)
+
+
+async def device_row(code: str) -> dict[str, Any]:
+    row = await Device.select().where(Device.code == code).first()
+    assert row is not None
+    return row
+
+
+async def event_rows(code: str) -> list[dict[str, Any]]:
+    device = await device_row(code)
+    return await DeviceEvent.select().where(DeviceEvent.device == device["id"]).order_by(DeviceEvent.id)
+
+
+async def event_count() -> int:
+    return await DeviceEvent.count()
