@@ -25,6 +25,7 @@ from refurb import __version__
 from refurb.accounts.api import MeController
 from refurb.accounts.auth import AuthMiddleware, bearer_token
 from refurb.accounts.pages import LoginController
+from refurb.core.i18n import N_
 from refurb.core.lifecycle import Action
 from refurb.db import connection_pool, engine_for, use_engine
 from refurb.devices.api import DeviceController
@@ -33,6 +34,7 @@ from refurb.settings import Settings
 from refurb.stations.api import CodeController, ScanController, StationController
 from refurb.stations.pages import StationPages
 from refurb.web import i18n
+from refurb.web.content import require_json_body
 from refurb.web.context import RequestContextMiddleware
 from refurb.web.idempotency import IdempotencyMiddleware
 from refurb.web.pages import HealthController, HomeController
@@ -44,14 +46,22 @@ PACKAGE = Path(__file__).parent
 TEMPLATE_DIRS = [PACKAGE / area / "templates" for area in ("web", "accounts", "devices", "stations")]
 STATIC_DIR = PACKAGE / "web" / "static"
 SWAGGER = "/static/vendor/swagger-ui"
-CREATION_LABELS = {"declare": "declared", "import": "imported"}
+FAVICON = "<link rel='icon' type='image/svg+xml' href='/static/favicon.svg'>"
+CREATION_LABELS = {"declare": N_("declared"), "import": N_("imported")}
 
 
-class BearerAwareCSRFMiddleware(CSRFMiddleware):
-    """Bearer-token calls carry no cookie to forge, so they skip the CSRF check."""
+class SessionCSRFMiddleware(CSRFMiddleware):
+    """CSRF protects what a browser's cookies can do.
+
+    Bearer-token calls carry no cookie to forge, and an API call with no session
+    at all is refused by its guard (401), so both skip the check; page forms
+    (login included) and cookie-authenticated API calls do not.
+    """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and bearer_token(scope) is not None:
+        """Check the CSRF token unless no cookie can be abused."""
+        api_without_session = scope.get("path", "").startswith("/api/") and scope.get("auth") is None
+        if scope["type"] == "http" and (bearer_token(scope) is not None or api_without_session):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
@@ -127,7 +137,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 secret_key=secret_key,
                 session_lifetime=datetime.timedelta(hours=settings.session_hours),
             ),
-            DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf),
+            DefineMiddleware(SessionCSRFMiddleware, config=csrf),
             DefineMiddleware(IdempotencyMiddleware, max_body_bytes=settings.max_body_bytes),
         ],
         exception_handlers=exception_handlers,
@@ -147,11 +157,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     css_url=f"{SWAGGER}/swagger-ui.css",
                     standalone_preset_js_url=f"{SWAGGER}/swagger-ui-standalone-preset.js",
                     path="/swagger",
+                    favicon=FAVICON,
                 )
             ],
         ),
         lifespan=[database],
         request_max_body_size=settings.max_body_bytes,
+        before_request=require_json_body,
     )
     app.state.settings = settings
     app.state.secret_key = secret_key

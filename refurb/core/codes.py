@@ -97,6 +97,7 @@ _AZERTY_DIGITS = str.maketrans("&é\"'(-è_çà", "1234567890")
 _AZERTY_CODE = re.compile(rf"[{_LETTERS}{_LETTERS.lower()}][&é\"'(\-è_çà]{{8}}")
 _SEPARATORS = re.compile(r"[\s\-]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/")
 
 
 def damm_check_digit(digits: str) -> int:
@@ -157,8 +158,11 @@ def _clean(text: str) -> str:
 
 
 def _from_url(text: str) -> str | None:
-    """The last path segment of a URL (a QR code), or None if `text` is not a URL."""
-    if "://" not in text and not text.startswith("/"):
+    """The last path segment of a URL (a QR code), or None if `text` is not a URL.
+
+    `scheme:/host/…` counts too: proxies and routers may squeeze the double slash.
+    """
+    if not _URL.match(text) and not text.startswith("/"):
         return None
     path = urlsplit(text).path
     segments = [s for s in path.split("/") if s]

@@ -19,6 +19,7 @@ from litestar.exceptions import (
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
+    SerializationException,
     ValidationException,
 )
 from litestar.response import Redirect
@@ -149,6 +150,9 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         else:
             detail = gettext("The request has invalid fields; see `errors`.")
         extra = {"errors": errors}
+    elif status == 400 and isinstance(exc.__cause__, SerializationException):
+        code = "malformed_json"
+        detail = gettext("The request body is not valid JSON.")
     elif isinstance(exc, NotFoundException) or status == 404:
         code = "not_found"
         detail = gettext("Nothing here: check the address.")
@@ -182,6 +186,7 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         )
     elif status == 415:
         code = "unsupported_media_type"
+        detail = gettext("The body must be JSON (Content-Type: application/json).")
     else:
         code = HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
     return problem_response(request, status, code, detail, headers=headers, extra=extra)

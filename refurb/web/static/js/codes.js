@@ -25,7 +25,7 @@
   function clean(text) { return text.replace(/[\x00-\x1f\x7f]/g, "").trim(); }
 
   function fromUrl(text) {
-    if (text.indexOf("://") < 0 && text.charAt(0) !== "/") return null;
+    if (!/^[A-Za-z][A-Za-z0-9+.-]*:\//.test(text) && text.charAt(0) !== "/") return null;
     try {
       var segments = new URL(text, "http://localhost").pathname.split("/").filter(Boolean);
       return segments.length ? decodeURIComponent(segments[segments.length - 1]) : "";

@@ -1,0 +1,159 @@
+"""Who may call what: a table of role × route × expected status, and organisation scoping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from refurb.core.codes import CodeType, make_code
+from refurb.core.lifecycle import State
+from refurb.core.stages import Stage
+from tests.conftest import CAST
+from tests.helpers import new_batch, new_device, new_station
+
+ROLES = [name for name in CAST if name != "other_donor"]
+EVERYONE = {name: 200 for name in ROLES}
+STAFF = {**EVERYONE, "donor": 403}
+WORKSHOP = {"technician", "supervisor", "admin"}
+
+
+def only(allowed: set[str], ok: int, *, refused: int = 403) -> dict[str, int]:
+    return {name: ok if name in allowed else refused for name in ROLES}
+
+
+# (method, path template, expected status per role); {device}, {station} are filled per call.
+TABLE: list[tuple[str, str, dict[str, int]]] = [
+    ("GET", "/", EVERYONE),
+    ("GET", "/devices", EVERYONE),
+    ("GET", "/devices/{device}", EVERYONE),
+    ("GET", "/stations", STAFF),
+    ("GET", "/stations/{station}", only(WORKSHOP, 200)),
+    ("GET", "/api/v1/me", EVERYONE),
+    ("GET", "/api/v1/devices", EVERYONE),
+    ("GET", "/api/v1/devices/states", EVERYONE),
+    ("GET", "/api/v1/devices/{device}", EVERYONE),
+    ("GET", "/api/v1/devices/{device}/events", EVERYONE),
+    ("POST", "/api/v1/devices/{device}/actions/{action}", only(WORKSHOP, 201)),
+    ("GET", "/api/v1/codes/{text}", EVERYONE),
+    ("POST", "/api/v1/scans", only(WORKSHOP, 200)),
+    ("GET", "/api/v1/stations", STAFF),
+    ("GET", "/api/v1/stations/{code}", STAFF),
+    ("GET", "/api/v1/stations/{code}/scans", STAFF),
+]
+
+PUBLIC = {
+    ("GET", "/health"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
+    ("POST", "/locale"),
+    ("GET", "/problems/{code}"),
+    ("GET", "/static/{file_path}"),
+    ("HEAD", "/static/{file_path}"),
+}
+
+
+def _normalise(path: str) -> str:
+    for kind in (":str", ":path", ":int"):
+        path = path.replace(kind, "")
+    return path
+
+
+def test_every_route_is_in_the_table(tmp_path) -> None:
+    from refurb.app import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(f"sqlite:///{tmp_path}/unused.sqlite3", tmp_path))
+    tabled = {(m, p.replace("{device}", "{code}").replace("{station}", "{code}")) for m, p, _ in TABLE}
+    missing = []
+    for route in app.routes:
+        path = _normalise(route.path)
+        if path.startswith("/schema"):  # the OpenAPI documents and their UI are public
+            continue
+        for method in route.methods - {"OPTIONS"}:
+            if (method, path) not in tabled and (method, path) not in PUBLIC:
+                missing.append((method, path))
+    assert not missing, f"routes without an access rule in this table: {missing}"
+
+
+async def _call(client: Any, method: str, template: str, headers: dict[str, str], station: str) -> Any:
+    device = await new_device(State.RECEIVED)
+    path = template.format(
+        device=device.code, station=station, code=station, action="reject", text=device.code
+    )
+    if template == "/api/v1/scans":
+        body = {"station": station, "text": device.code, "action": "reject", "inputs": {"reason": "tested"}}
+        return await client.post(path, json=body, headers=headers)
+    if method == "POST":
+        return await client.post(path, json={"reason": "tested"}, headers=headers)
+    return await client.get(path, headers=headers)
+
+
+@pytest.mark.parametrize(("method", "template", "expected"), TABLE, ids=[f"{m} {p}" for m, p, _ in TABLE])
+async def test_route_by_role(client, as_user, method: str, template: str, expected: dict[str, int]) -> None:
+    station = (await new_station(Stage.RECEPTION)).code
+    seen = {}
+    for username in ROLES:
+        response = await _call(client, method, template, as_user(username), station)
+        seen[username] = response.status_code
+        if response.status_code == 403 and "json" in response.headers["content-type"]:
+            assert response.json()["code"] in {"forbidden", "action_not_allowed_for_role"}
+    assert seen == expected
+
+
+@pytest.mark.parametrize(("method", "template", "expected"), TABLE, ids=[f"{m} {p}" for m, p, _ in TABLE])
+async def test_route_without_credentials(
+    client, method: str, template: str, expected: dict[str, int]
+) -> None:
+    station = (await new_station(Stage.RECEPTION)).code
+    response = await _call(client, method, template, {}, station)
+    if template.startswith("/api/"):
+        assert response.status_code == 401
+        assert response.json()["code"] == "not_authenticated"
+        assert response.headers["www-authenticate"].startswith("Bearer")
+    else:
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login?next=")
+
+
+async def test_a_bad_token_is_refused_even_with_a_cookie(client) -> None:
+    response = await client.get("/api/v1/me", headers={"authorization": "Bearer rfb_not-a-real-token"})
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_token"
+    response = await client.get("/api/v1/me", headers={"authorization": "Basic YWRtaW46YWRtaW4="})
+    assert response.status_code == 401
+
+
+async def test_donors_see_only_their_own_organisation(client, as_user) -> None:
+    mine = await new_device(State.RECEIVED, batch=await new_batch("Donor One"))
+    theirs = await new_device(State.RECEIVED, batch=await new_batch("Donor Two"))
+    station = await new_station(Stage.RECEPTION)
+    me = as_user("donor")
+    assert (await client.get(f"/api/v1/devices/{mine.code}", headers=me)).status_code == 200
+    for path in (
+        f"/api/v1/devices/{theirs.code}",
+        f"/api/v1/devices/{theirs.code}/events",
+        f"/api/v1/codes/{theirs.code}",
+        f"/api/v1/codes/{station.code}",
+        f"/devices/{theirs.code}",
+    ):
+        response = await client.get(path, headers={**me, "accept": "application/json"})
+        assert response.status_code == 404, path
+        assert response.json()["code"] == "not_found"
+    listing = (await client.get("/api/v1/devices", headers=me)).json()
+    assert [d["code"] for d in listing["items"]] == [mine.code]
+    assert listing["total"] == 1
+    counts = (await client.get("/api/v1/devices/states", headers=me)).json()
+    assert sum(counts.values()) == 1
+    everything = (await client.get("/api/v1/devices", headers=as_user("auditor"))).json()
+    assert everything["total"] == 2
+
+
+async def test_an_unknown_and_a_foreign_device_look_the_same(client, as_user) -> None:
+    theirs = await new_device(State.RECEIVED, batch=await new_batch("Donor Two"))
+    foreign = await client.get(f"/api/v1/devices/{theirs.code}", headers=as_user("donor"))
+    unknown_code = make_code(CodeType.DEVICE, 9_000_000).compact
+    unknown = await client.get(f"/api/v1/devices/{unknown_code}", headers=as_user("donor"))
+    assert foreign.status_code == unknown.status_code == 404
+    assert foreign.json()["code"] == unknown.json()["code"] == "not_found"
