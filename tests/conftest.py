@@ -237,3 +237,15 @@ def as_user(tokens: dict[str, str]) -> Any:
 def scratch() -> Path:
     """A folder for the whole run."""
     return _SCRATCH
+
+
+@pytest.fixture
+async def empty_database(engine: Template, tmp_path: Path) -> AsyncIterator[str]:
+    """A database with nothing in it yet (not even migrations); yields its URL."""
+    if engine.kind == "sqlite":
+        yield f"sqlite:///{tmp_path}/empty.sqlite3"
+    else:
+        name = f"refurb_{RUN_ID}_empty_{next(_counter)}"
+        await _pg_admin(f'CREATE DATABASE "{name}"')
+        yield _pg_url(name)
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

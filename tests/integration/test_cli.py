@@ -1,0 +1,152 @@
+"""The `refurb` command, run as a newcomer runs it: a separate process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import SECRET_KEY
+
+
+def refurb(args: list[str], database_url: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("REFURB_")},
+        "REFURB_DATABASE_URL": database_url,
+        "REFURB_SECRET_KEY": SECRET_KEY,
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "refurb", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_db_upgrade_then_status(empty_database: str, tmp_path: Path) -> None:
+    before = refurb(["db", "status"], empty_database, tmp_path)
+    assert before.returncode == 1
+    assert "2 pending" in before.stdout
+    upgrade = refurb(["db", "upgrade"], empty_database, tmp_path)
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert upgrade.stdout.count("applied migration") == 2
+    again = refurb(["db", "upgrade"], empty_database, tmp_path)
+    assert "(0 applied now)" in again.stdout
+    after = refurb(["db", "status"], empty_database, tmp_path)
+    assert after.returncode == 0
+    assert after.stdout.strip().endswith("up to date")
+
+
+async def test_serve_refuses_pending_migrations_on_postgres(engine, empty_database: str, tmp_path: Path) -> None:
+    if engine.kind != "postgres":
+        pytest.skip("SQLite upgrades itself at start; covered by test_serve_demo")
+    result = refurb(["serve", "--port", "1"], empty_database, tmp_path)
+    assert result.returncode == 1
+    assert "2 migration(s) pending" in result.stderr
+    assert "refurb db upgrade" in result.stderr
+
+
+async def test_users_and_tokens(database: str, tmp_path: Path) -> None:
+    org = refurb(["organisation", "create", "--name", "Atelier Nord", "--kind", "workshop"], database, tmp_path)
+    assert org.returncode == 0, org.stderr
+    bad_siret = refurb(
+        ["organisation", "create", "--name", "X", "--kind", "donor", "--siret", "12345678901234"], database, tmp_path
+    )
+    assert bad_siret.returncode == 1
+    assert "bad_siret" in bad_siret.stderr
+    created = refurb(
+        ["user", "create", "--username", "lea", "--role", "technician", "--organisation", "Atelier Nord"],
+        database,
+        tmp_path,
+    )
+    assert created.returncode == 0, created.stderr
+    password = created.stdout.split("password: ")[1].strip()
+    assert len(password) >= 10
+    duplicate = refurb(
+        ["user", "create", "--username", "lea", "--role", "admin", "--organisation", "Atelier Nord"], database, tmp_path
+    )
+    assert duplicate.returncode == 1
+    assert "conflict" in duplicate.stderr
+    unknown_org = refurb(
+        ["user", "create", "--username", "zoe", "--role", "admin", "--organisation", "Nope"], database, tmp_path
+    )
+    assert "No organisation is named 'Nope'" in unknown_org.stderr
+    token = refurb(["token", "create", "--username", "lea"], database, tmp_path).stdout.strip()
+    assert token.startswith("rfb_")
+
+    from refurb.app import create_app
+    from tests.conftest import make_settings, running
+
+    app = create_app(make_settings(database, tmp_path))
+    async with running(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        me = await http.get("/api/v1/me", headers={"authorization": f"Bearer {token}"})
+    assert me.json()["username"] == "lea"
+    assert me.json()["organisation"] == "Atelier Nord"
+
+
+async def test_demo_is_idempotent(database: str, tmp_path: Path) -> None:
+    from refurb.accounts.tables import Organisation, User
+    from refurb.devices.tables import Device
+    from refurb.stations.tables import Station
+
+    first = refurb(["demo"], database, tmp_path)
+    assert first.returncode == 0, first.stderr
+    counts = (await Organisation.count(), await User.count(), await Device.count(), await Station.count())
+    second = refurb(["demo"], database, tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert (await Organisation.count(), await User.count(), await Device.count(), await Station.count()) == counts
+    assert first.stdout == second.stdout  # the same logins, the same passwords
+    assert counts[2] == 24
+    for role in ("admin", "technician", "donor", "bus_staff", "auditor"):
+        assert role in first.stdout
+    states = {row["state"] for row in await Device.select(Device.state)}
+    assert {"declared", "received", "sanitized", "in_stock", "handed_over", "missing"} <= states
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_serve_demo_on_a_fresh_folder(tmp_path: Path) -> None:
+    """What the README's first command does: no configuration at all."""
+    port = _free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("REFURB_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "refurb", "serve", "--demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("the service did not answer within 60 s")
+        page = httpx.get(f"http://127.0.0.1:{port}/login")
+        assert page.status_code == 200
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+    assert f"http://127.0.0.1:{port}/" in output
+    assert "technician" in output
+    assert (tmp_path / "var" / "refurb.sqlite3").exists()
+    assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o077 == 0
