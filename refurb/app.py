@@ -25,6 +25,8 @@ from refurb import __version__
 from refurb.accounts.api import MeController
 from refurb.accounts.auth import AuthMiddleware, bearer_token
 from refurb.accounts.pages import LoginController
+from refurb.core.codes import parse_code
+from refurb.core.errors import DomainError
 from refurb.core.i18n import N_
 from refurb.core.lifecycle import Action
 from refurb.db import connection_pool, engine_for, use_engine
@@ -86,8 +88,17 @@ def _jinja(settings: Settings) -> Any:
             except ValueError:
                 return name
 
+        def display_code(text: str) -> str:
+            try:
+                return parse_code(text).display
+            except DomainError:
+                return text
+
         environment.globals.update(
-            format_datetime=format_datetime, format_time=format_time, action_label=action_label
+            format_datetime=format_datetime,
+            format_time=format_time,
+            action_label=action_label,
+            display_code=display_code,
         )
 
     return configure

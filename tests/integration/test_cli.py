@@ -47,7 +47,9 @@ async def test_db_upgrade_then_status(empty_database: str, tmp_path: Path) -> No
     assert after.stdout.strip().endswith("up to date")
 
 
-async def test_serve_refuses_pending_migrations_on_postgres(engine, empty_database: str, tmp_path: Path) -> None:
+async def test_serve_refuses_pending_migrations_on_postgres(
+    engine, empty_database: str, tmp_path: Path
+) -> None:
     if engine.kind != "postgres":
         pytest.skip("SQLite upgrades itself at start; covered by test_serve_demo")
     result = refurb(["serve", "--port", "1"], empty_database, tmp_path)
@@ -57,10 +59,14 @@ async def test_serve_refuses_pending_migrations_on_postgres(engine, empty_databa
 
 
 async def test_users_and_tokens(database: str, tmp_path: Path) -> None:
-    org = refurb(["organisation", "create", "--name", "Atelier Nord", "--kind", "workshop"], database, tmp_path)
+    org = refurb(
+        ["organisation", "create", "--name", "Atelier Nord", "--kind", "workshop"], database, tmp_path
+    )
     assert org.returncode == 0, org.stderr
     bad_siret = refurb(
-        ["organisation", "create", "--name", "X", "--kind", "donor", "--siret", "12345678901234"], database, tmp_path
+        ["organisation", "create", "--name", "X", "--kind", "donor", "--siret", "12345678901234"],
+        database,
+        tmp_path,
     )
     assert bad_siret.returncode == 1
     assert "bad_siret" in bad_siret.stderr
@@ -73,12 +79,16 @@ async def test_users_and_tokens(database: str, tmp_path: Path) -> None:
     password = created.stdout.split("password: ")[1].strip()
     assert len(password) >= 10
     duplicate = refurb(
-        ["user", "create", "--username", "lea", "--role", "admin", "--organisation", "Atelier Nord"], database, tmp_path
+        ["user", "create", "--username", "lea", "--role", "admin", "--organisation", "Atelier Nord"],
+        database,
+        tmp_path,
     )
     assert duplicate.returncode == 1
     assert "conflict" in duplicate.stderr
     unknown_org = refurb(
-        ["user", "create", "--username", "zoe", "--role", "admin", "--organisation", "Nope"], database, tmp_path
+        ["user", "create", "--username", "zoe", "--role", "admin", "--organisation", "Nope"],
+        database,
+        tmp_path,
     )
     assert "No organisation is named 'Nope'" in unknown_org.stderr
     token = refurb(["token", "create", "--username", "lea"], database, tmp_path).stdout.strip()
@@ -88,7 +98,10 @@ async def test_users_and_tokens(database: str, tmp_path: Path) -> None:
     from tests.conftest import make_settings, running
 
     app = create_app(make_settings(database, tmp_path))
-    async with running(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+    async with (
+        running(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
         me = await http.get("/api/v1/me", headers={"authorization": f"Bearer {token}"})
     assert me.json()["username"] == "lea"
     assert me.json()["organisation"] == "Atelier Nord"
@@ -104,7 +117,12 @@ async def test_demo_is_idempotent(database: str, tmp_path: Path) -> None:
     counts = (await Organisation.count(), await User.count(), await Device.count(), await Station.count())
     second = refurb(["demo"], database, tmp_path)
     assert second.returncode == 0, second.stderr
-    assert (await Organisation.count(), await User.count(), await Device.count(), await Station.count()) == counts
+    assert (
+        await Organisation.count(),
+        await User.count(),
+        await Device.count(),
+        await Station.count(),
+    ) == counts
     assert first.stdout == second.stdout  # the same logins, the same passwords
     assert counts[2] == 24
     for role in ("admin", "technician", "donor", "bus_staff", "auditor"):

@@ -14,12 +14,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _compose() -> list[str]:
-    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+    if (
+        shutil.which("docker")
+        and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
+    ):
         return ["docker", "compose"]
     if shutil.which("docker-compose"):
         return ["docker-compose"]
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail("neither `docker compose` nor `docker-compose` is installed; .ci/run installs docker-compose")
+        pytest.fail(
+            "neither `docker compose` nor `docker-compose` is installed; .ci/run installs docker-compose"
+        )
     pytest.skip("no docker compose on this machine (apt install docker-compose)")
 
 

@@ -84,13 +84,14 @@
     } catch (e) { /* no sound on this device */ }
   }
   function flash(kind, text) {
+    root.dataset.lastResult = kind;
+    if (kind === "ask") return; /* the form itself is the signal; an overlay would hide it */
     feedback.className = "feedback feedback-" + kind;
     feedbackText.textContent = text;
     feedback.hidden = false;
-    root.dataset.lastResult = kind;
     clearTimeout(feedbackTimer);
     feedbackTimer = setTimeout(function () { feedback.hidden = true; }, kind === "error" ? 2500 : 1200);
-    if (kind !== "ask") beep(kind === "ok");
+    beep(kind === "ok");
   }
   feedback.addEventListener("click", function () { feedback.hidden = true; focusInput(); });
 
@@ -99,11 +100,15 @@
     item.className = "log-" + kind;
     var time = document.createElement("time");
     time.textContent = new Date().toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-    var codeEl = document.createElement("code");
-    codeEl.textContent = code;
     var message = document.createElement("span");
     message.textContent = text;
-    item.append(time, " ", codeEl, " ", message);
+    item.append(time, " ");
+    if (text.indexOf(code) < 0) {
+      var codeEl = document.createElement("code");
+      codeEl.textContent = code;
+      item.append(codeEl, " ");
+    }
+    item.append(message);
     log.insertBefore(item, log.firstChild);
     while (log.children.length > MAX_LOG) log.removeChild(log.lastChild);
   }
