@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -78,29 +78,31 @@ async def server(engine: Template, tmp_path_factory: pytest.TempPathFactory) -> 
         "REFURB_SECRET_KEY": SECRET_KEY,
         "REFURB_VAR_DIR": str(folder / "var"),
     }
-    log = (folder / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "refurb.app:create_app", "--factory", "--port", str(port)],
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    log_path = folder / "server.log"
+    with log_path.open("w") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "uvicorn", "refurb.app:create_app", "--factory", "--port", str(port)),
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail(f"the server did not start: {(folder / 'server.log').read_text()}")
-        time.sleep(0.2)
+    async with httpx.AsyncClient() as http:
+        while True:
+            try:
+                if (await http.get(f"{url}/health", timeout=1)).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or process.returncode is not None:
+                process.kill()
+                pytest.fail(f"the server did not start: {log_path.read_text()}")
+            await asyncio.sleep(0.2)
     yield Server(url, database_url)
     process.terminate()
-    process.wait(timeout=10)
-    log.close()
+    await asyncio.wait_for(process.wait(), timeout=10)
     if engine.kind == "postgres":
         await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -132,9 +134,3 @@ async def login(page, username: str) -> None:
     await page.fill("input[name=password]", PASSWORD)
     await page.click("button[type=submit]")
     await page.wait_for_url("**/")
-
-
-@pytest.fixture(scope="session")
-def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Where screenshots of failures go."""
-    yield tmp_path_factory.mktemp("screens")
