@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from piccolo.apps.migrations.commands.base import BaseMigrationManager
 from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
 from piccolo.apps.migrations.tables import Migration
@@ -45,6 +46,8 @@ __all__ = (
 os.environ.setdefault("PICCOLO_CONF", "refurb.db")
 
 APP_NAME = "refurb"
+# What a unique index violation raises on each engine.
+UNIQUE_VIOLATIONS = (asyncpg.UniqueViolationError, sqlite3.IntegrityError)
 SQLITE_BUSY_TIMEOUT_S = 15
 
 
@@ -132,12 +135,24 @@ def write_transaction() -> Any:
     return DB.transaction()
 
 
+async def _keep_session(_: asyncpg.Connection) -> None:
+    """Return a connection to the pool as it is.
+
+    asyncpg's default reset sends one more query (RESET ALL, UNLISTEN, …) per
+    release, i.e. per query outside a transaction. Refurb sets no session state,
+    listens to nothing and takes no advisory locks; an open transaction is still
+    rolled back by asyncpg before this runs.
+    """
+
+
 @contextlib.asynccontextmanager
 async def connection_pool(settings: Settings) -> AsyncIterator[None]:
     """Open the PostgreSQL pool for the app's lifetime (SQLite has none)."""
     if isinstance(DB, PostgresEngine):
         engine = DB
-        await engine.start_connection_pool(min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        await engine.start_connection_pool(
+            min_size=settings.db_pool_min, max_size=settings.db_pool_max, reset=_keep_session
+        )
         try:
             yield
         finally:

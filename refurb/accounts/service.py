@@ -342,20 +342,36 @@ async def create_token(username: str, name: str = "") -> str:
     return token
 
 
+_BEARER_LOOKUP_SQL = """
+SELECT t.id AS token_id, t.last_used_at, u.id, u.username, u.display_name, u.role, u.active,
+       o.id AS organisation_id, o.name AS organisation_name, o.kind AS organisation_kind
+FROM api_token t
+JOIN user_account u ON u.id = t."user"
+JOIN organisation o ON o.id = u.organisation
+WHERE t.token_hash = {} AND t.revoked_at IS NULL"""
+
+
 async def principal_for_token(token: str) -> Principal | None:
-    """The user behind a bearer token; None if unknown, revoked or the user is inactive."""
+    """The user behind a bearer token; None if unknown, revoked or the user is inactive.
+
+    Runs on every API call, so it is one plain SQL query (no query building).
+    """
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
-    row = (
-        await ApiToken.select(ApiToken.id, ApiToken.last_used_at, *_principal_columns(ApiToken.user))
-        .where((ApiToken.token_hash == _digest(token)) & ApiToken.revoked_at.is_null())
-        .first()
-    )
-    principal = _principal(row, "user.") if row else None
-    if principal is None:
+    rows = await ApiToken.raw(_BEARER_LOOKUP_SQL, _digest(token))
+    if not rows or not rows[0]["active"]:
         return None
+    row = rows[0]
     now = utcnow()
     if row["last_used_at"] is None or now - row["last_used_at"] > TOKEN_TOUCH_INTERVAL:
         async with write_transaction():
-            await ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == row["id"])
-    return principal
+            await ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == row["token_id"])
+    return Principal(
+        user_id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        role=Role(row["role"]),
+        organisation_id=row["organisation_id"],
+        organisation_name=row["organisation_name"],
+        organisation_kind=OrganisationKind(row["organisation_kind"]),
+    )

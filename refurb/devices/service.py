@@ -8,6 +8,7 @@ one event and one state change.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,9 +34,10 @@ from refurb.core.lifecycle import (
     plan,
 )
 from refurb.core.principal import Principal
-from refurb.db import write_transaction
+from refurb.db import UNIQUE_VIOLATIONS, is_sqlite, write_transaction
 from refurb.devices.schemas import DeviceOut, DevicePage, EventOut, TransitionOut
 from refurb.devices.tables import Device, DeviceEvent
+from refurb.timestamps import utcnow
 
 __all__ = (
     "Actor",
@@ -127,17 +129,65 @@ _OUT_COLUMNS = (
     Device.model,
     Device.serial,
     Device.asset_tag,
-    Device.batch.id,
-    Device.batch.code,
-    Device.batch.donor,
-    Device.custodian.name,
-    Device.location.id,
-    Device.location.code,
+    Device.batch.as_alias("batch_id"),
+    Device.batch.code.as_alias("batch_code"),
+    Device.batch.donor.as_alias("donor_id"),
+    Device.custodian.as_alias("custodian_id"),
+    Device.custodian.name.as_alias("custodian_name"),
+    Device.location.as_alias("location_id"),
+    Device.location.code.as_alias("location_code"),
     Device.state,
     Device.version,
     Device.created_at,
     Device.updated_at,
 )
+
+# The hot path (every scan) reads and writes with plain SQL: Piccolo's query
+# builder costs more CPU than the database round trip itself.
+_DEVICE_SQL = """
+SELECT d.id, d.code, d.kind, d.manufacturer, d.model, d.serial, d.asset_tag, d.state, d.version,
+       d.created_at, d.updated_at, d.batch AS batch_id, b.code AS batch_code, b.donor AS donor_id,
+       d.custodian AS custodian_id, o.name AS custodian_name,
+       d.location AS location_id, l.code AS location_code
+FROM device d
+LEFT JOIN batch b ON b.id = d.batch
+LEFT JOIN organisation o ON o.id = d.custodian
+LEFT JOIN location l ON l.id = d.location
+WHERE d.code = {}"""
+_DEVICE_SQL_SCOPED = _DEVICE_SQL + " AND b.donor = {}"
+_EVENT_SQL = """
+SELECT e.id, e.action, e.from_state, e.to_state, e.actor_name, o.name AS organisation_name,
+       s.code AS station_code, e.payload, e.request_id, e.created_at
+FROM device_event e
+LEFT JOIN organisation o ON o.id = e.organisation
+LEFT JOIN station s ON s.id = e.station
+WHERE e.device = {}"""
+_LAST_EVENT_SQL = _EVENT_SQL + " ORDER BY e.id DESC LIMIT 1"
+_KEYED_EVENT_SQL = _EVENT_SQL + " AND e.idempotency_key = {} ORDER BY e.id DESC LIMIT 1"
+# PostgreSQL: the compare-and-set and the event in ONE statement, atomic by itself
+# (or inside the caller's transaction): no event row unless the update won.
+_CAS_AND_EVENT_SQL = """
+WITH moved AS (
+  UPDATE device SET state = {}, version = {}, custodian = {}, updated_at = {}
+  WHERE id = {} AND version = {}
+  RETURNING id
+)
+INSERT INTO device_event (device, action, from_state, to_state, actor, actor_name, organisation, station,
+                          payload, request_id, idempotency_key, created_at, updated_at)
+SELECT moved.id, {}::varchar, {}::varchar, {}::varchar, {}::integer, {}::varchar, {}::integer, {}::integer,
+       {}::json, {}::varchar, {}::varchar, {}::timestamptz, {}::timestamptz
+FROM moved
+RETURNING id"""
+# SQLite (no UPDATE inside WITH): the same two writes inside an IMMEDIATE transaction.
+_CAS_SQL = """
+UPDATE device SET state = {}, version = {}, custodian = {}, updated_at = {}
+WHERE id = {} AND version = {}
+RETURNING id"""
+_EVENT_INSERT_SQL = """
+INSERT INTO device_event (device, action, from_state, to_state, actor, actor_name, organisation, station,
+                          payload, request_id, idempotency_key, created_at, updated_at)
+VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})
+RETURNING id"""
 
 
 def _visible(principal: Principal) -> Any:
@@ -157,9 +207,9 @@ def _device_out(row: Mapping[str, Any]) -> DeviceOut:
         model=row["model"],
         serial=row["serial"],
         asset_tag=row["asset_tag"],
-        batch=row["batch.code"],
-        custodian=row["custodian.name"],
-        location=row["location.code"],
+        batch=row["batch_code"],
+        custodian=row["custodian_name"],
+        location=row["location_code"],
         state=row["state"],
         version=row["version"],
         created_at=row["created_at"],
@@ -174,18 +224,18 @@ def _device_row(row: Mapping[str, Any]) -> DeviceRow:
         kind=DeviceKind(row["kind"]),
         state=State(row["state"]),
         version=row["version"],
-        batch_id=row["batch.id"],
-        donor_id=row["batch.donor"],
-        location_id=row["location.id"],
+        batch_id=row["batch_id"],
+        donor_id=row["donor_id"],
+        location_id=row["location_id"],
     )
 
 
 async def _select_one(code: Code, principal: Principal) -> Mapping[str, Any]:
-    where = Device.code == code.compact
-    visible = _visible(principal)
-    if visible is not None:
-        where &= visible
-    row = await Device.select(*_OUT_COLUMNS).where(where).first()
+    if principal.scoped_to_organisation:
+        rows = await Device.raw(_DEVICE_SQL_SCOPED, code.compact, principal.organisation_id)
+    else:
+        rows = await Device.raw(_DEVICE_SQL, code.compact)
+    row = rows[0] if rows else None
     if row is None:
         raise NotFound(N_("No device {ref} is known."), ref=code.display)
     return row
@@ -262,11 +312,10 @@ _EVENT_COLUMNS = (
     DeviceEvent.from_state,
     DeviceEvent.to_state,
     DeviceEvent.actor_name,
-    DeviceEvent.organisation.name,
-    DeviceEvent.station.code,
+    DeviceEvent.organisation.name.as_alias("organisation_name"),
+    DeviceEvent.station.code.as_alias("station_code"),
     DeviceEvent.payload,
     DeviceEvent.request_id,
-    DeviceEvent.idempotency_key,
     DeviceEvent.created_at,
 )
 
@@ -281,8 +330,8 @@ def _event_out(row: Mapping[str, Any]) -> EventOut:
         from_state=row["from_state"],
         to_state=row["to_state"],
         actor=row["actor_name"],
-        organisation=row["organisation.name"],
-        station=row["station.code"],
+        organisation=row["organisation_name"],
+        station=row["station_code"],
         payload=payload,
         request_id=row["request_id"],
         at=row["created_at"],
@@ -389,6 +438,7 @@ async def register(
             )
         )
         row = await Device.select(*_OUT_COLUMNS).where(Device.id == rows[0]["id"]).first()
+    assert row is not None
     return _device_out(row)
 
 
@@ -412,6 +462,7 @@ async def transition(
     principal: Principal,
     *,
     station_id: int | None = None,
+    station_code: str | None = None,
     request_id: str | None = None,
     idempotency_key: str | None = None,
     extras: Mapping[str, Any] | None = None,
@@ -422,49 +473,68 @@ async def transition(
     payload = _clean_payload(payload)
     if principal.role not in TRANSITIONS[action].roles:
         plan(State.DECLARED, action, principal.role, payload)  # raises the role refusal
+    payload_json = json.dumps(payload, default=str)
+    station = station_id
     for _attempt in range(MAX_CAS_ATTEMPTS):
-        async with write_transaction():
+        async with _read_then_write():
             row = await _select_one(code, principal)
             device = _device_row(row)
             done = await _already_done(device, action, payload, idempotency_key)
             if done is not None:
                 return TransitionResult("already_recorded", _device_out(row), _event_out(done))
             step = plan(device.state, action, principal.role, payload)
-            context = CheckContext(device, step, payload, principal, station_id, extras or {})
+            context = CheckContext(device, step, payload, principal, station, extras or {})
             for check in step.checks:
                 await _run_check(check, context)
-            changes: dict[Any, Any] = {Device.state: step.target.value, Device.version: device.version + 1}
+            custodian_id, custodian_name = row["custodian_id"], row["custodian_name"]
             if action in TAKES_CUSTODY:
-                changes[Device.custodian] = principal.organisation_id
+                custodian_id, custodian_name = principal.organisation_id, principal.organisation_name
             elif action in ENDS_CUSTODY:
-                changes[Device.custodian] = None
-            won = await (
-                Device.update(changes)
-                .where((Device.id == device.id) & (Device.version == device.version))
-                .returning(Device.id)
+                custodian_id, custodian_name = None, None
+            now = utcnow()
+            cas = (step.target.value, device.version + 1, custodian_id, now, device.id, device.version)
+            event_values = (
+                action.value,
+                device.state.value,
+                step.target.value,
+                principal.user_id,
+                principal.name,
+                principal.organisation_id,
+                station,
+                payload_json,
+                request_id,
+                idempotency_key,
+                now,
+                now,
             )
-            if not won:
+            try:
+                inserted = await _compare_and_set(device.id, cas, event_values)
+            except UNIQUE_VIOLATIONS as error:
+                if "unique" not in str(error).lower():
+                    raise
+                continue  # a concurrent request with the same idempotency key won; look again
+            if not inserted:
                 continue
-            inserted = await DeviceEvent.insert(
-                DeviceEvent(
-                    device=device.id,
-                    action=action.value,
-                    from_state=device.state.value,
-                    to_state=step.target.value,
-                    actor=principal.user_id,
-                    actor_name=principal.name,
-                    organisation=principal.organisation_id,
-                    station=station_id,
-                    payload=payload,
-                    request_id=request_id,
-                    idempotency_key=idempotency_key,
-                )
-            ).returning(DeviceEvent.id)
-            event = await _event_where(DeviceEvent.id == inserted[0]["id"])
-            fresh = await Device.select(*_OUT_COLUMNS).where(Device.id == device.id).first()
-        assert event is not None
-        assert fresh is not None
-        return TransitionResult("recorded", _device_out(fresh), _event_out(event))
+        fresh = {
+            **row,
+            "state": step.target.value,
+            "version": device.version + 1,
+            "custodian_name": custodian_name,
+            "updated_at": now,
+        }
+        event = EventOut(
+            id=inserted,
+            action=action.value,
+            from_state=device.state,
+            to_state=step.target,
+            actor=principal.name,
+            organisation=principal.organisation_name,
+            station=station_code,
+            payload=payload,
+            request_id=request_id,
+            at=now,
+        )
+        return TransitionResult("recorded", _device_out(fresh), event)
     raise Conflict(
         N_("{ref} is being changed by someone else right now; scan it again."),
         code="device_busy",
@@ -472,14 +542,29 @@ async def transition(
     )
 
 
+def _read_then_write() -> Any:
+    """SQLite reads and writes in one IMMEDIATE transaction; PostgreSQL needs none (one atomic statement)."""
+    return write_transaction() if is_sqlite() else contextlib.nullcontext()
+
+
+async def _compare_and_set(device_id: int, cas: tuple[Any, ...], event: tuple[Any, ...]) -> int | None:
+    """Move the device if its version is unchanged and record the event; the event id, or None if it lost."""
+    if is_sqlite():
+        if not await Device.raw(_CAS_SQL, *cas):
+            return None
+        rows = await DeviceEvent.raw(_EVENT_INSERT_SQL, device_id, *event)
+    else:
+        rows = await DeviceEvent.raw(_CAS_AND_EVENT_SQL, *cas, *event)
+    return rows[0]["id"] if rows else None
+
+
 async def _already_done(
     device: DeviceRow, action: Action, payload: Mapping[str, Any], idempotency_key: str | None
 ) -> Mapping[str, Any] | None:
     """The event that already did this, if the request repeats a done step."""
     if idempotency_key is not None:
-        prior = await _event_where(
-            (DeviceEvent.device == device.id) & (DeviceEvent.idempotency_key == idempotency_key)
-        )
+        found = await DeviceEvent.raw(_KEYED_EVENT_SQL, device.id, idempotency_key)
+        prior = found[0] if found else None
         if prior is not None:
             if prior["action"] != action.value or _event_out(prior).payload != payload:
                 raise BadInput(
@@ -488,7 +573,8 @@ async def _already_done(
                 )
             return prior
     if device.state is TRANSITIONS[action].target:
-        last = await _event_where(DeviceEvent.device == device.id)
+        found = await DeviceEvent.raw(_LAST_EVENT_SQL, device.id)
+        last = found[0] if found else None
         if last is not None and last["action"] == action.value:
             return last
     return None

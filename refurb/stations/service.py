@@ -316,6 +316,7 @@ async def _device_handler(request: ScanRequest) -> ScanOutcome:
         dict(request.inputs),
         request.principal,
         station_id=request.station.id,
+        station_code=request.station.code.compact,
         request_id=request.request_id,
         idempotency_key=request.idempotency_key,
     )

@@ -20,7 +20,7 @@ class UnsupportedMediaType(HTTPException):
 
 async def require_json_body(request: Request[Any, Any, Any]) -> None:
     """Refuse a non-JSON body on an API write, unless the route opts out (`opt={"raw_body": True}`)."""
-    if request.method not in _WRITES or not request.url.path.startswith("/api/"):
+    if request.method not in _WRITES or not request.scope["path"].startswith("/api/"):
         return
     if request.route_handler.opt.get("raw_body"):
         return

@@ -1,0 +1,372 @@
+"""Transition throughput and latency against a running server on PostgreSQL.
+
+    python -m tests.bench.transitions [--clients 32] [--seconds 10] [--runs 3] [--workers 1]
+
+Needs `wrk` (apt install wrk) as the HTTP load generator, so the server, not
+the client, is what is measured, and PostgreSQL from REFURB_BENCH_POSTGRES_URL
+(default: REFURB_TEST_POSTGRES_URL, then postgresql://postgres@127.0.0.1:5432/postgres).
+
+In one run it measures, with N concurrent clients:
+  1. transitions: POST /api/v1/devices/{code}/actions/reject, each request a new device
+     (bearer auth, CAS update + event insert, the full stack);
+  2. ceiling A: a trivial Litestar endpoint on the same server;
+  3. ceiling B: raw asyncpg doing the same UPDATE+INSERT in a transaction.
+Each is run `--runs` times; the medians are printed and written to
+tests/bench/results/transitions.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "tests" / "bench" / "results" / "transitions.json"
+SECRET = "bench-secret-" + "b" * 40
+DEVICES_PER_RUN = 40_000
+WRK_THREADS = 2
+
+
+def _admin_url() -> str:
+    return (
+        os.environ.get("REFURB_BENCH_POSTGRES_URL")
+        or os.environ.get("REFURB_TEST_POSTGRES_URL")
+        or "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+
+
+def _db_url(name: str) -> str:
+    return urlunsplit(urlsplit(_admin_url())._replace(path=f"/{name}"))
+
+
+def _env(database_url: str) -> dict[str, str]:
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("REFURB_")},
+        "REFURB_DATABASE_URL": database_url,
+        "REFURB_SECRET_KEY": SECRET,
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def _refurb(args: list[str], database_url: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "refurb", *args],
+        env=_env(database_url),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return result.stdout.strip()
+
+
+async def _seed(database_url: str, count: int) -> list[tuple[int, str]]:
+    """`count` received devices (with their import event), straight in with COPY: setup, not the product."""
+    from refurb.core.codes import CodeType, make_code
+
+    connection = await asyncpg.connect(database_url)
+    try:
+        start = await connection.fetchval("SELECT coalesce(max(id), 0) FROM device") + 1
+        now = datetime.datetime.now(tz=datetime.UTC)
+        rows = [
+            (
+                start + i,
+                make_code(CodeType.DEVICE, start + i).compact,
+                "laptop",
+                "Dell",
+                "Latitude",
+                "received",
+                1,
+                now,
+                now,
+            )
+            for i in range(count)
+        ]
+        await connection.copy_records_to_table(
+            "device",
+            records=rows,
+            columns=[
+                "id",
+                "code",
+                "kind",
+                "manufacturer",
+                "model",
+                "state",
+                "version",
+                "created_at",
+                "updated_at",
+            ],
+        )
+        await connection.copy_records_to_table(
+            "device_event",
+            records=[(r[0], "import", "received", "bench", '{"reason": "bench"}', now, now) for r in rows],
+            columns=["device", "action", "to_state", "actor_name", "payload", "created_at", "updated_at"],
+        )
+        await connection.execute("SELECT setval(pg_get_serial_sequence('device', 'id'), $1)", start + count)
+        await connection.execute(
+            "INSERT INTO code_counter (letter, last_serial, created_at, updated_at) "
+            "VALUES ('D', $1, now(), now()) "
+            "ON CONFLICT (letter) DO UPDATE SET last_serial = EXCLUDED.last_serial",
+            start + count,
+        )
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
+    return [(r[0], r[1]) for r in rows]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start_server(database_url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            *("-m", "uvicorn", "tests.bench.benchapp:create_bench_app", "--factory"),
+            *("--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"),
+        ],
+        env=_env(database_url),
+        cwd=ROOT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/bench/noop", timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("the bench server did not start")
+
+
+_WRK_SCRIPT = """
+-- Each wrk thread takes every THREADS-th code, so no device is asked twice.
+local codes = {%(codes)s}
+local token = "%(token)s"
+local threads = %(threads)d
+local started = 0
+function setup(thread)
+  thread:set("first", started)
+  started = started + 1
+end
+local counter = nil
+request = function()
+  counter = (counter or first) + threads
+  local code = codes[(counter %% #codes) + 1]
+  return wrk.format("POST", "/api/v1/devices/" .. code .. "/actions/reject",
+    {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"},
+    '{"reason": "bench"}')
+end
+"""
+
+
+def _parse_wrk(output: str) -> dict[str, float]:
+    def ms(text: str) -> float:
+        value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "per_second": rate,
+        "p50_ms": ms(latency["50"]),
+        "p99_ms": ms(latency["99"]),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def _wrk(url: str, clients: int, seconds: int, script: Path | None = None) -> dict[str, float]:
+    command = ["wrk", f"-t{WRK_THREADS}", f"-c{clients}", f"-d{seconds}s", "--latency"]
+    if script is not None:
+        command += ["-s", str(script)]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    return _parse_wrk(output)
+
+
+async def _raw_asyncpg(
+    database_url: str, devices: list[tuple[int, str]], clients: int, seconds: int
+) -> dict[str, float]:
+    """The same UPDATE + INSERT in a transaction, with no HTTP and no framework."""
+    pool = await asyncpg.create_pool(database_url, min_size=clients, max_size=clients)
+    queue = iter(devices)
+    latencies: list[float] = []
+    stop_at = time.perf_counter() + seconds
+
+    async def client() -> None:
+        async with pool.acquire() as connection:
+            update = await connection.prepare(
+                "UPDATE device SET state = 'rejected', version = version + 1, updated_at = now() "
+                "WHERE id = $1 AND version = $2 RETURNING id"
+            )
+            insert = await connection.prepare(
+                "INSERT INTO device_event (device, action, from_state, to_state, actor_name, payload, "
+                "created_at, updated_at) "
+                "VALUES ($1, 'reject', 'received', 'rejected', 'bench', $2, now(), now()) RETURNING id"
+            )
+            while time.perf_counter() < stop_at:
+                device_id, _ = next(queue)
+                started = time.perf_counter()
+                async with connection.transaction():
+                    await update.fetchval(device_id, 1)
+                    await insert.fetchval(device_id, '{"reason": "bench"}')
+                latencies.append((time.perf_counter() - started) * 1000)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed = time.perf_counter() - began
+    await pool.close()
+    latencies.sort()
+    return {
+        "per_second": len(latencies) / elapsed,
+        "p50_ms": latencies[len(latencies) // 2],
+        "p99_ms": latencies[int(len(latencies) * 0.99)],
+        "non_2xx": 0,
+    }
+
+
+def _median(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: round(statistics.median(run[key] for run in runs), 2) for key in runs[0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1)
+    options = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed as the load generator: apt install wrk")
+
+    name = f"refurb_bench_{uuid.uuid4().hex[:8]}"
+    database_url = _db_url(name)
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    server = None
+    try:
+        _refurb(["db", "upgrade"], database_url)
+        _refurb(["organisation", "create", "--name", "Bench workshop", "--kind", "workshop"], database_url)
+        _refurb(
+            [
+                "user",
+                "create",
+                "--username",
+                "bench",
+                "--role",
+                "technician",
+                "--organisation",
+                "Bench workshop",
+                "--password",
+                "bench-password-1",
+            ],
+            database_url,
+        )
+        token = _refurb(["token", "create", "--username", "bench"], database_url)
+        server, url = _start_server(database_url, options.workers)
+        results: dict[str, list[dict[str, float]]] = {
+            "transitions": [],
+            "trivial_endpoint": [],
+            "raw_asyncpg": [],
+        }
+        with tempfile.TemporaryDirectory() as folder:
+            for run in range(options.runs):
+                devices = asyncio.run(_seed(database_url, DEVICES_PER_RUN))
+                script = Path(folder) / f"run{run}.lua"
+                script.write_text(
+                    _WRK_SCRIPT
+                    % {
+                        "codes": ",".join(f'"{code}"' for _, code in devices),
+                        "token": token,
+                        "threads": WRK_THREADS,
+                    }
+                )
+                _wrk(url + "/bench/noop", options.clients, 2)  # warm-up
+                results["trivial_endpoint"].append(
+                    _wrk(url + "/bench/noop", options.clients, options.seconds)
+                )
+                results["transitions"].append(_wrk(url, options.clients, options.seconds, script))
+                raw_devices = asyncio.run(_seed(database_url, DEVICES_PER_RUN))
+                results["raw_asyncpg"].append(
+                    asyncio.run(_raw_asyncpg(database_url, raw_devices, options.clients, options.seconds))
+                )
+                print(
+                    f"run {run + 1}/{options.runs}: "
+                    + ", ".join(
+                        f"{k} {v[-1]['per_second']:.0f}/s p99 {v[-1]['p99_ms']:.1f} ms"
+                        for k, v in results.items()
+                    ),
+                    flush=True,
+                )
+        medians = {key: _median(runs) for key, runs in results.items()}
+        ceiling = min(medians["trivial_endpoint"]["per_second"], medians["raw_asyncpg"]["per_second"])
+        transitions = medians["transitions"]
+        summary = {
+            "when": datetime.datetime.now(tz=datetime.UTC).isoformat(timespec="seconds"),
+            "machine": f"{platform.node()} · {os.cpu_count()} CPU · Python {platform.python_version()}",
+            "command": "python -m tests.bench.transitions " + " ".join(sys.argv[1:]),
+            "clients": options.clients,
+            "seconds_per_run": options.seconds,
+            "runs": options.runs,
+            "server_workers": options.workers,
+            "median": medians,
+            "share_of_lower_ceiling": round(transitions["per_second"] / ceiling, 3),
+            "target": {"share_of_lower_ceiling": 0.5, "p99_ms_below": 50},
+            "target_met": transitions["per_second"] >= 0.5 * ceiling and transitions["p99_ms"] < 50,
+            "all_runs": results,
+        }
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(summary, indent=2) + "\n")
+        print(f"\n{'':18}{'per second':>12}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
+        for key, value in medians.items():
+            print(
+                f"{key:18}{value['per_second']:>12.0f}{value['p50_ms']:>10.2f}"
+                f"{value['p99_ms']:>10.2f}{value['non_2xx']:>10.0f}"
+            )
+        verdict = "met" if summary["target_met"] else "NOT met"
+        print(
+            f"\ntransitions = {summary['share_of_lower_ceiling']:.0%} of the lower ceiling "
+            f"({ceiling:.0f}/s); target ≥ 50 % and p99 < 50 ms: {verdict}"
+        )
+        print(f"written to {RESULTS.relative_to(ROOT)}")
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _admin(sql: str) -> None:
+    connection = await asyncpg.connect(_admin_url())
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+if __name__ == "__main__":
+    main()
