@@ -16,6 +16,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -162,6 +163,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "Donated computers from donor to household. Errors are RFC 9457 problems with a `code`."
             ),
             path="/schema",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="A token from `refurb token create --username …`.",
+                    )
+                }
+            ),
+            security=[{"bearer": []}],
             render_plugins=[
                 SwaggerRenderPlugin(
                     js_url=f"{SWAGGER}/swagger-ui-bundle.js",

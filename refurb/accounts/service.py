@@ -43,6 +43,7 @@ TOKEN_PREFIX = "rfb_"  # noqa: S105 - a marker, not a secret
 MIN_PASSWORD_LENGTH = 10
 TOKEN_TOUCH_INTERVAL = datetime.timedelta(minutes=1)
 SESSION_TOUCH_INTERVAL = datetime.timedelta(minutes=10)
+FAILURE_RETENTION = datetime.timedelta(days=1)
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,79}")
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so timing does not tell.
@@ -248,6 +249,7 @@ async def authenticate(username: str, password: str, ip: str, policy: LoginPolic
     if not valid:
         async with write_transaction():
             await LoginFailure.insert(LoginFailure(username=username, ip=ip[:64]))
+            await LoginFailure.delete().where(LoginFailure.created_at < utcnow() - FAILURE_RETENTION)
         raise NotAuthenticated(N_("Wrong username or password."), code="invalid_credentials")
     assert row is not None
     async with write_transaction():
@@ -271,6 +273,7 @@ async def create_session(
     """Open a session; returns the signed cookie value."""
     token = secrets.token_urlsafe(32)
     async with write_transaction():
+        await UserSession.delete().where(UserSession.expires_at < utcnow())
         await UserSession.insert(
             UserSession(
                 user=user_id,

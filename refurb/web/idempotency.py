@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import random
 import re
 from typing import Any
 
@@ -30,6 +31,7 @@ _VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 RETENTION = datetime.timedelta(hours=24)
 IN_FLIGHT_TIMEOUT = datetime.timedelta(seconds=60)
+PURGE_PROBABILITY = 0.01  # about one keyed request in a hundred sweeps expired keys
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -110,6 +112,9 @@ class IdempotencyMiddleware:
 
     async def _claim(self, user_id: int, key: str, fingerprint: str) -> int | dict[str, Any]:
         """Insert the key as in flight; or return the existing record to replay."""
+        if random.random() < PURGE_PROBABILITY:  # noqa: S311 - sampling, not security
+            async with write_transaction():
+                await IdempotencyRecord.delete().where(IdempotencyRecord.created_at < utcnow() - RETENTION)
         for _ in range(2):
             async with write_transaction():
                 inserted = await (
