@@ -41,7 +41,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "tests" / "bench" / "results" / "transitions.json"
 SECRET = "bench-secret-" + "b" * 40
-DEVICES_PER_RUN = 40_000
+DEVICES_PER_SECOND = 10_000  # more than any scenario can use, so no device is asked twice
 WRK_THREADS = 2
 
 
@@ -295,7 +295,7 @@ def main() -> None:
         }
         with tempfile.TemporaryDirectory() as folder:
             for run in range(options.runs):
-                devices = asyncio.run(_seed(database_url, DEVICES_PER_RUN))
+                devices = asyncio.run(_seed(database_url, DEVICES_PER_SECOND * options.seconds))
                 script = Path(folder) / f"run{run}.lua"
                 script.write_text(
                     _WRK_SCRIPT
@@ -310,7 +310,7 @@ def main() -> None:
                     _wrk(url + "/bench/noop", options.clients, options.seconds)
                 )
                 results["transitions"].append(_wrk(url, options.clients, options.seconds, script))
-                raw_devices = asyncio.run(_seed(database_url, DEVICES_PER_RUN))
+                raw_devices = asyncio.run(_seed(database_url, DEVICES_PER_SECOND * options.seconds))
                 results["raw_asyncpg"].append(
                     asyncio.run(_raw_asyncpg(database_url, raw_devices, options.clients, options.seconds))
                 )
