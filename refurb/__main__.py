@@ -216,6 +216,26 @@ def user_password(username: str, password: str) -> None:
     click.echo(f"password of {username!r} changed")
 
 
+@user.command("disable")
+@click.option("--username", required=True)
+def user_disable(username: str) -> None:
+    """Disable a user: their sessions end and their tokens stop working."""
+    from refurb.accounts import service
+
+    _run(_settings(), lambda: service.set_active(username, False))
+    click.echo(f"user {username!r} disabled")
+
+
+@user.command("enable")
+@click.option("--username", required=True)
+def user_enable(username: str) -> None:
+    """Enable a disabled user again."""
+    from refurb.accounts import service
+
+    _run(_settings(), lambda: service.set_active(username, True))
+    click.echo(f"user {username!r} enabled")
+
+
 @cli.group()
 def token() -> None:
     """API bearer tokens."""
@@ -229,6 +249,31 @@ def token_create(username: str, name: str) -> None:
     from refurb.accounts import service
 
     click.echo(_run(_settings(), lambda: service.create_token(username, name)))
+
+
+@token.command("list")
+@click.option("--username", required=True)
+def token_list(username: str) -> None:
+    """List a user's tokens by prefix (the tokens themselves are not stored)."""
+    from refurb.accounts import service
+
+    for info in _run(_settings(), lambda: service.list_tokens(username)):
+        used = info.last_used_at.isoformat(timespec="seconds") if info.last_used_at else "never"
+        state = f"revoked {info.revoked_at.isoformat(timespec='seconds')}" if info.revoked_at else "active"
+        click.echo(f"{info.prefix}…  {info.name or '-':<20} last used {used:<25} {state}")
+
+
+@token.command("revoke")
+@click.option("--username", required=True)
+@click.option(
+    "--prefix", default=None, help="The first 12 characters shown by `token list`; all tokens if omitted."
+)
+def token_revoke(username: str, prefix: str | None) -> None:
+    """Revoke tokens; they stop working at once."""
+    from refurb.accounts import service
+
+    count = _run(_settings(), lambda: service.revoke_tokens(username, prefix))
+    click.echo(f"{count} token(s) revoked")
 
 
 @cli.group()

@@ -14,6 +14,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
+import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from stdnum.exceptions import ValidationError as StdnumValidationError
@@ -24,7 +25,7 @@ from refurb.core.errors import BadInput, Conflict, NotAuthenticated, NotFound, R
 from refurb.core.i18n import N_
 from refurb.core.principal import Principal
 from refurb.core.roles import OrganisationKind, Role
-from refurb.db import write_transaction
+from refurb.db import is_sqlite, write_transaction
 from refurb.timestamps import utcnow
 
 __all__ = (
@@ -41,6 +42,7 @@ __all__ = (
 
 TOKEN_PREFIX = "rfb_"  # noqa: S105 - a marker, not a secret
 MIN_PASSWORD_LENGTH = 10
+MAX_DISPLAY_NAME = 80  # it is copied into every event the user records
 TOKEN_TOUCH_INTERVAL = datetime.timedelta(minutes=1)
 SESSION_TOUCH_INTERVAL = datetime.timedelta(minutes=10)
 FAILURE_RETENTION = datetime.timedelta(days=1)
@@ -178,6 +180,13 @@ async def create_user(
             role=role,
             known=", ".join(Role),
         ) from None
+    display_name = display_name.strip()
+    if len(display_name) > MAX_DISPLAY_NAME:
+        raise BadInput(
+            N_("A display name has at most {limit} characters."),
+            code="bad_display_name",
+            limit=MAX_DISPLAY_NAME,
+        )
     generated = None
     if password is None:
         password = generated = secrets.token_urlsafe(12)
@@ -190,7 +199,7 @@ async def create_user(
         rows = await User.insert(
             User(
                 username=username,
-                display_name=display_name.strip(),
+                display_name=display_name,
                 password_hash=password_hash,
                 role=role.value,
                 organisation=org_id,
@@ -214,23 +223,58 @@ async def set_password(username: str, password: str) -> None:
         await UserSession.delete().where(UserSession.user == rows[0]["id"])
 
 
+async def set_active(username: str, active: bool) -> None:
+    """Disable (or re-enable) a user: a disabled user's sessions end and tokens stop working."""
+    async with write_transaction():
+        rows = (
+            await User.update({User.active: active})
+            .where(User.username == username.strip().lower())
+            .returning(User.id)
+        )
+        if not rows:
+            raise NotFound(N_("No user is named '{username}'."), username=username)
+        if not active:
+            await UserSession.delete().where(UserSession.user == rows[0]["id"])
+
+
 # --- login -------------------------------------------------------------------
 
 
-async def _recent_failures(policy: LoginPolicy, username: str, ip: str) -> tuple[int, int, datetime.datetime]:
-    since = utcnow() - policy.window
-    by_user = await LoginFailure.count().where(
-        (LoginFailure.username == username) & (LoginFailure.created_at > since)
-    )
-    by_ip = await LoginFailure.count().where((LoginFailure.ip == ip) & (LoginFailure.created_at > since))
-    return by_user, by_ip, since
+async def _verify(password_hash: str, password: str) -> bool:
+    """argon2 is deliberately slow: run it off the event loop so scans are not stalled."""
+
+    def check() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await anyio.to_thread.run_sync(check)
 
 
 async def authenticate(username: str, password: str, ip: str, policy: LoginPolicy) -> Principal:
-    """Check credentials, refusing early when this username or address failed too often."""
+    """Check credentials, refusing when this username or address failed too often.
+
+    The attempt is recorded *before* the password is checked and counted with
+    the others, so a burst of parallel guesses cannot slip under the limit; it
+    is forgotten again when the password was right.
+    """
     username = username.strip().lower()[:80]
-    by_user, by_ip, _ = await _recent_failures(policy, username, ip)
-    if by_user >= policy.max_failures or by_ip >= policy.max_failures_per_address:
+    since = utcnow() - policy.window
+    async with write_transaction():
+        if not is_sqlite():  # SQLite's IMMEDIATE transaction already serialises writers
+            await LoginFailure.raw("SELECT pg_advisory_xact_lock(hashtext({}))", f"login:{username}")
+        attempt = await LoginFailure.insert(LoginFailure(username=username, ip=ip[:64])).returning(
+            LoginFailure.id
+        )
+        by_user = await LoginFailure.count().where(
+            (LoginFailure.username == username) & (LoginFailure.created_at > since)
+        )
+        by_ip = await LoginFailure.count().where(
+            (LoginFailure.ip == ip[:64]) & (LoginFailure.created_at > since)
+        )
+        await LoginFailure.delete().where(LoginFailure.created_at < utcnow() - FAILURE_RETENTION)
+    if by_user > policy.max_failures or by_ip > policy.max_failures_per_address:
         raise RateLimited(
             N_("Too many failed logins. Try again in {minutes} minutes."),
             minutes=int(policy.window.total_seconds() // 60),
@@ -241,18 +285,12 @@ async def authenticate(username: str, password: str, ip: str, policy: LoginPolic
         .where((User.username == username) & (User.active.eq(True)))
         .first()
     )
-    try:
-        _hasher.verify(row["password_hash"] if row else _DUMMY_HASH, password)
-        valid = row is not None
-    except (VerificationError, InvalidHashError):
-        valid = False
+    valid = await _verify(row["password_hash"] if row else _DUMMY_HASH, password) and row is not None
     if not valid:
-        async with write_transaction():
-            await LoginFailure.insert(LoginFailure(username=username, ip=ip[:64]))
-            await LoginFailure.delete().where(LoginFailure.created_at < utcnow() - FAILURE_RETENTION)
         raise NotAuthenticated(N_("Wrong username or password."), code="invalid_credentials")
     assert row is not None
     async with write_transaction():
+        await LoginFailure.delete().where(LoginFailure.id == attempt[0]["id"])
         await User.update({User.last_login_at: utcnow()}).where(User.id == row["id"])
         if _hasher.check_needs_rehash(row["password_hash"]):
             await User.update({User.password_hash: _hasher.hash(password)}).where(User.id == row["id"])
@@ -343,6 +381,42 @@ async def create_token(username: str, name: str = "") -> str:
             ApiToken(user=row["id"], name=name.strip()[:100], token_hash=_digest(token), prefix=token[:12])
         )
     return token
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What may be shown of a token: never the token itself."""
+
+    prefix: str
+    name: str
+    created_at: datetime.datetime
+    last_used_at: datetime.datetime | None
+    revoked_at: datetime.datetime | None
+
+
+async def list_tokens(username: str) -> list[TokenInfo]:
+    """A user's tokens, oldest first."""
+    rows = (
+        await ApiToken.select(
+            ApiToken.prefix, ApiToken.name, ApiToken.created_at, ApiToken.last_used_at, ApiToken.revoked_at
+        )
+        .where(ApiToken.user.username == username.strip().lower())
+        .order_by(ApiToken.id)
+    )
+    return [TokenInfo(**row) for row in rows]
+
+
+async def revoke_tokens(username: str, prefix: str | None = None) -> int:
+    """Revoke a user's tokens (those starting with `prefix`, or all); returns how many."""
+    user = await User.select(User.id).where(User.username == username.strip().lower()).first()
+    if user is None:
+        raise NotFound(N_("No user is named '{username}'."), username=username)
+    where = (ApiToken.user == user["id"]) & ApiToken.revoked_at.is_null()
+    if prefix:
+        where &= ApiToken.prefix == prefix[:12]
+    async with write_transaction():
+        rows = await ApiToken.update({ApiToken.revoked_at: utcnow()}).where(where).returning(ApiToken.id)
+    return len(rows)
 
 
 _BEARER_LOOKUP_SQL = """

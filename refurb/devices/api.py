@@ -49,7 +49,7 @@ class DeviceController(Controller):
         state_filter: Annotated[State | None, QueryParameter(name="state")] = None,
         kind: FromQuery[DeviceKind | None] = None,
         batch: Annotated[str | None, QueryParameter(description="Batch code")] = None,
-        page: Annotated[int, QueryParameter(ge=1)] = 1,
+        page: Annotated[int, QueryParameter(ge=1, le=service.MAX_PAGE)] = 1,
         page_size: Annotated[int, QueryParameter(ge=1, le=service.MAX_PAGE_SIZE)] = 50,
     ) -> DevicePage:
         """Filter by state, kind and batch; paginated, oldest first."""

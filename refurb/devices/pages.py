@@ -31,7 +31,7 @@ class DevicePages(Controller):
         request: Request[Any, Any, Any],
         state_filter: Annotated[str | None, QueryParameter(name="state")] = None,
         kind: Annotated[str | None, QueryParameter()] = None,
-        page_number: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+        page_number: Annotated[int, QueryParameter(name="page", ge=1, le=service.MAX_PAGE)] = 1,
     ) -> Response[Any]:
         """Devices filtered by state and kind; unknown filter values are ignored."""
         chosen_state = State(state_filter) if state_filter in set(State) else None

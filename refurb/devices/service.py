@@ -54,7 +54,9 @@ __all__ = (
 
 MAX_CAS_ATTEMPTS = 5
 MAX_PAGE_SIZE = 200
+MAX_PAGE = 100_000
 MAX_PAYLOAD_BYTES = 16_384
+MAX_ACTOR_NAME = 80  # DeviceEvent.actor_name
 DECLARE = "declare"
 IMPORT = "import"
 
@@ -163,7 +165,7 @@ LEFT JOIN organisation o ON o.id = e.organisation
 LEFT JOIN station s ON s.id = e.station
 WHERE e.device = {}"""
 _LAST_EVENT_SQL = _EVENT_SQL + " ORDER BY e.id DESC LIMIT 1"
-_KEYED_EVENT_SQL = _EVENT_SQL + " AND e.idempotency_key = {} ORDER BY e.id DESC LIMIT 1"
+_KEYED_EVENT_SQL = _EVENT_SQL + " AND e.actor = {} AND e.idempotency_key = {} ORDER BY e.id DESC LIMIT 1"
 # PostgreSQL: the compare-and-set and the event in ONE statement, atomic by itself
 # (or inside the caller's transaction): no event row unless the update won.
 _CAS_AND_EVENT_SQL = """
@@ -230,11 +232,13 @@ def _device_row(row: Mapping[str, Any]) -> DeviceRow:
     )
 
 
-async def _select_one(code: Code, principal: Principal) -> Mapping[str, Any]:
+async def _select_one(code: Code, principal: Principal, *, lock: bool = False) -> Mapping[str, Any]:
+    """The device row; `lock` holds it to the end of the transaction (SQLite: IMMEDIATE already does)."""
+    suffix = " FOR UPDATE OF d" if lock and not is_sqlite() else ""
     if principal.scoped_to_organisation:
-        rows = await Device.raw(_DEVICE_SQL_SCOPED, code.compact, principal.organisation_id)
+        rows = await Device.raw(_DEVICE_SQL_SCOPED + suffix, code.compact, principal.organisation_id)
     else:
-        rows = await Device.raw(_DEVICE_SQL, code.compact)
+        rows = await Device.raw(_DEVICE_SQL + suffix, code.compact)
     row = rows[0] if rows else None
     if row is None:
         raise NotFound(N_("No device {ref} is known."), ref=code.display)
@@ -275,7 +279,7 @@ async def list_devices(
     page_size: int = 50,
 ) -> DevicePage:
     """Devices the principal may see, filtered, oldest first."""
-    page = max(page, 1)
+    page = min(max(page, 1), MAX_PAGE)
     page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
     clauses = [c for c in (_visible(principal),) if c is not None]
     if state is not None:
@@ -339,14 +343,19 @@ def _event_out(row: Mapping[str, Any]) -> EventOut:
 
 
 async def events(code_text: str, principal: Principal) -> list[EventOut]:
-    """The history of a device, oldest first."""
+    """The history of a device, oldest first (without names and notes for donors)."""
     row = await _select_one(parse_code(code_text, expected=CodeType.DEVICE), principal)
     rows = (
         await DeviceEvent.select(*_EVENT_COLUMNS)
         .where(DeviceEvent.device == row["id"])
         .order_by(DeviceEvent.id)
     )
-    return [_event_out(r) for r in rows]
+    events_out = [_event_out(r) for r in rows]
+    if principal.scoped_to_organisation:
+        # A donor follows its devices, not the people handling them: workshop staff
+        # (often insertion workers) stay unnamed and free-text notes stay inside.
+        return [e.model_copy(update={"actor": e.organisation or "", "payload": {}}) for e in events_out]
+    return events_out
 
 
 async def _event_where(clause: Any) -> Mapping[str, Any] | None:
@@ -431,7 +440,7 @@ async def register(
                 from_state=None,
                 to_state=state.value,
                 actor=actor.user_id,
-                actor_name=actor.name,
+                actor_name=actor.name[:MAX_ACTOR_NAME],
                 organisation=actor.organisation_id,
                 payload=payload,
                 request_id=request_id,
@@ -474,47 +483,47 @@ async def transition(
     if principal.role not in TRANSITIONS[action].roles:
         plan(State.DECLARED, action, principal.role, payload)  # raises the role refusal
     payload_json = json.dumps(payload, default=str)
-    station = station_id
+    guarded = bool(TRANSITIONS[action].checks)
     for _attempt in range(MAX_CAS_ATTEMPTS):
-        async with _read_then_write():
-            row = await _select_one(code, principal)
-            device = _device_row(row)
-            done = await _already_done(device, action, payload, idempotency_key)
-            if done is not None:
-                return TransitionResult("already_recorded", _device_out(row), _event_out(done))
-            step = plan(device.state, action, principal.role, payload)
-            context = CheckContext(device, step, payload, principal, station, extras or {})
-            for check in step.checks:
-                await _run_check(check, context)
-            custodian_id, custodian_name = row["custodian_id"], row["custodian_name"]
-            if action in TAKES_CUSTODY:
-                custodian_id, custodian_name = principal.organisation_id, principal.organisation_name
-            elif action in ENDS_CUSTODY:
-                custodian_id, custodian_name = None, None
-            now = utcnow()
-            cas = (step.target.value, device.version + 1, custodian_id, now, device.id, device.version)
-            event_values = (
-                action.value,
-                device.state.value,
-                step.target.value,
-                principal.user_id,
-                principal.name,
-                principal.organisation_id,
-                station,
-                payload_json,
-                request_id,
-                idempotency_key,
-                now,
-                now,
-            )
-            try:
+        try:
+            async with _read_then_write(guarded):
+                row = await _select_one(code, principal, lock=guarded)
+                device = _device_row(row)
+                done = await _already_done(device, action, payload, principal, idempotency_key)
+                if done is not None:
+                    return TransitionResult("already_recorded", _device_out(row), _event_out(done))
+                step = plan(device.state, action, principal.role, payload)
+                context = CheckContext(device, step, payload, principal, station_id, extras or {})
+                for check in step.checks:
+                    await _run_check(check, context)
+                custodian_id, custodian_name = row["custodian_id"], row["custodian_name"]
+                if action in TAKES_CUSTODY:
+                    custodian_id, custodian_name = principal.organisation_id, principal.organisation_name
+                elif action in ENDS_CUSTODY:
+                    custodian_id, custodian_name = None, None
+                now = utcnow()
+                cas = (step.target.value, device.version + 1, custodian_id, now, device.id, device.version)
+                event_values = (
+                    action.value,
+                    device.state.value,
+                    step.target.value,
+                    principal.user_id,
+                    principal.name[:MAX_ACTOR_NAME],
+                    principal.organisation_id,
+                    station_id,
+                    payload_json,
+                    request_id,
+                    idempotency_key,
+                    now,
+                    now,
+                )
                 inserted = await _compare_and_set(device.id, cas, event_values)
-            except UNIQUE_VIOLATIONS as error:
-                if "unique" not in str(error).lower():
-                    raise
-                continue  # a concurrent request with the same idempotency key won; look again
-            if not inserted:
-                continue
+                if not inserted:
+                    continue
+        except UNIQUE_VIOLATIONS as error:
+            if "unique" not in str(error).lower():
+                raise
+            continue  # a concurrent request with the same key won (its transaction rolled ours back)
         fresh = {
             **row,
             "state": step.target.value,
@@ -527,7 +536,7 @@ async def transition(
             action=action.value,
             from_state=device.state,
             to_state=step.target,
-            actor=principal.name,
+            actor=principal.name[:MAX_ACTOR_NAME],
             organisation=principal.organisation_name,
             station=station_code,
             payload=payload,
@@ -542,9 +551,15 @@ async def transition(
     )
 
 
-def _read_then_write() -> Any:
-    """SQLite reads and writes in one IMMEDIATE transaction; PostgreSQL needs none (one atomic statement)."""
-    return write_transaction() if is_sqlite() else contextlib.nullcontext()
+def _read_then_write(guarded: bool) -> Any:
+    """The transaction a transition runs in.
+
+    SQLite: always one IMMEDIATE transaction. PostgreSQL: a transaction (with
+    the device row locked) when checks run, so they see and lock their evidence
+    consistently with the write; otherwise none is needed, as the
+    compare-and-set and the event are one atomic statement.
+    """
+    return write_transaction() if is_sqlite() or guarded else contextlib.nullcontext()
 
 
 async def _compare_and_set(device_id: int, cas: tuple[Any, ...], event: tuple[Any, ...]) -> int | None:
@@ -559,11 +574,18 @@ async def _compare_and_set(device_id: int, cas: tuple[Any, ...], event: tuple[An
 
 
 async def _already_done(
-    device: DeviceRow, action: Action, payload: Mapping[str, Any], idempotency_key: str | None
+    device: DeviceRow,
+    action: Action,
+    payload: Mapping[str, Any],
+    principal: Principal,
+    idempotency_key: str | None,
 ) -> Mapping[str, Any] | None:
-    """The event that already did this, if the request repeats a done step."""
+    """The event that already did this, if the request repeats a done step.
+
+    A device brought in directly in this state (an `import`) has the step done too.
+    """
     if idempotency_key is not None:
-        found = await DeviceEvent.raw(_KEYED_EVENT_SQL, device.id, idempotency_key)
+        found = await DeviceEvent.raw(_KEYED_EVENT_SQL, device.id, principal.user_id, idempotency_key)
         prior = found[0] if found else None
         if prior is not None:
             if prior["action"] != action.value or _event_out(prior).payload != payload:
@@ -575,6 +597,6 @@ async def _already_done(
     if device.state is TRANSITIONS[action].target:
         found = await DeviceEvent.raw(_LAST_EVENT_SQL, device.id)
         last = found[0] if found else None
-        if last is not None and last["action"] == action.value:
+        if last is not None and last["action"] in (action.value, IMPORT):
             return last
     return None

@@ -36,7 +36,7 @@ class Device(Timestamped):
 class DeviceEvent(Timestamped):
     """One step in a device's life. Never updated nor deleted (database triggers).
 
-    (device, idempotency_key) is unique: an index made by the raw-SQL migration.
+    (device, actor, idempotency_key) is unique: an index made by raw-SQL migrations.
     """
 
     device = ForeignKey(references=Device, on_delete=OnDelete.restrict, null=False, index=True)

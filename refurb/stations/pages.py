@@ -24,6 +24,7 @@ def _js_messages() -> dict[str, str]:
     return {
         "bad_check_digit": gettext("Wrong check digit: misread or mistyped, scan it again."),
         "unknown_code_type": gettext("Not a Refurb code type."),
+        "malformed_code": gettext("Not a Refurb code (a letter and 8 digits, e.g. D-0001234-5)."),
         "duplicate": gettext("Same code again within 2 seconds: ignored."),
         "network": gettext("No answer from the server: check the network and scan again."),
         "not_ready": gettext("NOT READY: tap here to scan"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import random
 import re
 from typing import Any
@@ -39,6 +40,21 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1")
     return None
+
+
+# Answers that say "try again": a retry with the same key must really run again.
+TRANSIENT_CODES = frozenset({"device_busy", "idempotency_in_flight"})
+
+
+def _transient(status: int, content_type: str | None, body: bytes) -> bool:
+    if status >= 500 or status == 429:
+        return True
+    if status == 409 and content_type == "application/problem+json":
+        try:
+            return json.loads(body).get("code") in TRANSIENT_CODES
+        except ValueError:
+            return False
+    return False
 
 
 class IdempotencyMiddleware:
@@ -171,7 +187,7 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, capture)
         finally:
             async with write_transaction():
-                if status >= 500:
+                if _transient(status, content_type, b"".join(body)):
                     await IdempotencyRecord.delete().where(IdempotencyRecord.id == record_id)
                 else:
                     await IdempotencyRecord.update(

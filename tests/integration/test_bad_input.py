@@ -27,6 +27,7 @@ def _bad_digit(code: str) -> str:
         ("/api/v1/devices?state=shiny", 400, "validation_error"),
         ("/api/v1/devices?page=0", 400, "validation_error"),
         ("/api/v1/devices?page_size=100000", 400, "validation_error"),
+        ("/api/v1/devices?page=1000000000000000000", 400, "validation_error"),
     ],
 )
 async def test_bad_reads(client, as_user, path: str, status: int, code: str) -> None:
@@ -56,7 +57,7 @@ async def _post(client, headers, path: str, **kwargs):
     [
         ("fly", {"json": {}}, 400, "unknown_action"),
         ("sanitize", {"json": {}}, 409, "guard_not_available"),
-        ("receive", {"json": {}}, 409, "invalid_transition"),
+        ("refurbish", {"json": {}}, 409, "invalid_transition"),
         ("reject", {"json": {}}, 400, "reason_required"),
         ("reject", {"json": {"reason": 12}}, 400, "bad_reason"),
         ("reject", {"json": {"reason": "x" * 600}}, 400, "bad_reason"),

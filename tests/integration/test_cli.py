@@ -33,13 +33,16 @@ def refurb(args: list[str], database_url: str, cwd: Path, **env: str) -> subproc
     )
 
 
+MIGRATIONS = len([p for p in (Path(__file__).parents[2] / "migrations").glob("refurb_*.py")])
+
+
 async def test_db_upgrade_then_status(empty_database: str, tmp_path: Path) -> None:
     before = refurb(["db", "status"], empty_database, tmp_path)
     assert before.returncode == 1
-    assert "2 pending" in before.stdout
+    assert f"{MIGRATIONS} pending" in before.stdout
     upgrade = refurb(["db", "upgrade"], empty_database, tmp_path)
     assert upgrade.returncode == 0, upgrade.stderr
-    assert upgrade.stdout.count("applied migration") == 2
+    assert upgrade.stdout.count("applied migration") == MIGRATIONS
     again = refurb(["db", "upgrade"], empty_database, tmp_path)
     assert "(0 applied now)" in again.stdout
     after = refurb(["db", "status"], empty_database, tmp_path)
@@ -54,7 +57,7 @@ async def test_serve_refuses_pending_migrations_on_postgres(
         pytest.skip("SQLite upgrades itself at start; covered by test_serve_demo")
     result = refurb(["serve", "--port", "1"], empty_database, tmp_path)
     assert result.returncode == 1
-    assert "2 migration(s) pending" in result.stderr
+    assert f"{MIGRATIONS} migration(s) pending" in result.stderr
     assert "refurb db upgrade" in result.stderr
 
 
@@ -105,6 +108,24 @@ async def test_users_and_tokens(database: str, tmp_path: Path) -> None:
         me = await http.get("/api/v1/me", headers={"authorization": f"Bearer {token}"})
     assert me.json()["username"] == "lea"
     assert me.json()["organisation"] == "Atelier Nord"
+
+    listed = refurb(["token", "list", "--username", "lea"], database, tmp_path)
+    assert token[:12] in listed.stdout
+    assert token not in listed.stdout
+    assert "last used" in listed.stdout
+    revoked = refurb(["token", "revoke", "--username", "lea", "--prefix", token[:12]], database, tmp_path)
+    assert revoked.stdout.strip() == "1 token(s) revoked"
+    second = refurb(["token", "create", "--username", "lea"], database, tmp_path).stdout.strip()
+    disabled = refurb(["user", "disable", "--username", "lea"], database, tmp_path)
+    assert disabled.returncode == 0
+    async with (
+        running(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        old = await http.get("/api/v1/me", headers={"authorization": f"Bearer {token}"})
+        off = await http.get("/api/v1/me", headers={"authorization": f"Bearer {second}"})
+    assert old.status_code == off.status_code == 401
+    assert old.json()["code"] == "invalid_token"
 
 
 async def test_demo_is_idempotent(database: str, tmp_path: Path) -> None:

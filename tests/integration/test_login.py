@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+
+import pytest
 
 from refurb.accounts.tables import ApiToken, LoginFailure, UserSession
 from tests.conftest import PASSWORD
@@ -125,3 +128,46 @@ async def test_tokens_are_stored_hashed(database, tokens) -> None:
     stored = await ApiToken.select(ApiToken.token_hash, ApiToken.prefix)
     assert all(row["token_hash"] not in tokens.values() for row in stored)
     assert all(len(row["token_hash"]) == 64 for row in stored)
+
+
+async def test_parallel_guesses_cannot_slip_under_the_limit(client) -> None:
+    form = await client.get("/login")
+    token = _csrf(form.text)
+
+    async def guess():
+        return await client.post(
+            "/login", data={"username": "auditor", "password": "wrong password", "_csrf_token": token}
+        )
+
+    responses = await asyncio.gather(*(guess() for _ in range(20)))
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(401) <= 5
+    assert statuses.count(429) >= 15
+
+
+async def test_display_names_are_bounded(database) -> None:
+    from refurb.accounts import service
+    from refurb.core.errors import BadInput
+
+    with pytest.raises(BadInput) as caught:
+        await service.create_user(
+            "longname", "technician", "Workshop", password=PASSWORD, display_name="x" * 81
+        )
+    assert caught.value.code == "bad_display_name"
+
+
+async def test_an_80_character_name_goes_into_the_history(client, database) -> None:
+    from refurb.accounts import service
+    from refurb.core.lifecycle import State
+    from tests.helpers import event_rows, new_device
+
+    await service.create_user("longname", "technician", "Workshop", password=PASSWORD, display_name="é" * 80)
+    token = await service.create_token("longname")
+    device = await new_device(State.RECEIVED)
+    response = await client.post(
+        f"/api/v1/devices/{device.code}/actions/reject",
+        json={"reason": "x"},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 201
+    assert (await event_rows(device.code))[-1]["actor_name"] == "é" * 80

@@ -15,7 +15,7 @@ from tests.unit.test_lifecycle import DESIGN
 
 @pytest.mark.parametrize("action", list(Action))
 async def test_every_state_for_one_action(client, as_user, action: Action) -> None:
-    """Each state × this action: recorded, refused by a pending check, or an invalid transition."""
+    """Each state × this action: recorded, already recorded, refused by a pending check, or invalid."""
     sources, target, guarded, reason = DESIGN[action]
     payload = {"reason": "tested"} if reason else {}
     for state in State:
@@ -34,6 +34,12 @@ async def test_every_state_for_one_action(client, as_user, action: Action) -> No
             assert row["state"] == target.value
             assert row["version"] == 2
             assert await event_count() == before + 1
+            continue
+        if state is target:  # brought in already in this state: the step counts as done
+            assert response.status_code == 200, (state, body)
+            assert body["outcome"] == "already_recorded"
+            assert body["event"]["action"] == "import"
+            assert await event_count() == before
             continue
         expected = "guard_not_available" if state in sources else "invalid_transition"
         assert response.status_code == 409, (state, body)
@@ -203,3 +209,60 @@ async def test_concurrent_requests_with_one_key_run_once(client, as_user) -> Non
         r.status_code == 409 for r in responses
     )
     assert len(await event_rows(device.code)) == 2
+
+
+async def test_event_keys_are_per_user(client, as_user) -> None:
+    device = await new_device(State.RECEIVED)
+    first = await client.post(
+        f"/api/v1/devices/{device.code}/actions/reject",
+        json={"reason": "a"},
+        headers=as_user("technician", **{"idempotency-key": "shared"}),
+    )
+    second = await client.post(
+        f"/api/v1/devices/{device.code}/actions/mark_missing",
+        json={"reason": "b"},
+        headers=as_user("supervisor", **{"idempotency-key": "shared"}),
+    )
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert [e["action"] for e in await event_rows(device.code)] == ["import", "reject", "mark_missing"]
+
+
+async def test_a_step_done_by_import_is_already_recorded(client, as_user) -> None:
+    device = await new_device(State.RECEIVED)
+    response = await client.post(
+        f"/api/v1/devices/{device.code}/actions/receive", headers=as_user("technician")
+    )
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "already_recorded"
+    assert response.json()["event"]["action"] == "import"
+    assert len(await event_rows(device.code)) == 1
+
+
+async def test_donors_see_no_names_and_no_notes(client, as_user) -> None:
+    device = await new_device(State.RECEIVED)
+    await client.post(
+        f"/api/v1/devices/{device.code}/actions/reject",
+        json={"reason": "Yanis dropped it"},
+        headers=as_user("technician"),
+    )
+    seen_by_donor = (
+        await client.get(f"/api/v1/devices/{device.code}/events", headers=as_user("donor"))
+    ).json()
+    assert seen_by_donor[-1]["actor"] == "Workshop"
+    assert seen_by_donor[-1]["payload"] == {}
+    seen_by_staff = (
+        await client.get(f"/api/v1/devices/{device.code}/events", headers=as_user("auditor"))
+    ).json()
+    assert seen_by_staff[-1]["actor"] == "Technician"
+    assert seen_by_staff[-1]["payload"] == {"reason": "Yanis dropped it"}
+
+
+def test_transient_refusals_are_not_replayed() -> None:
+    from refurb.web.idempotency import _transient
+
+    busy = b'{"code": "device_busy", "status": 409}'
+    assert _transient(409, "application/problem+json", busy)
+    assert _transient(429, "application/problem+json", b"{}")
+    assert _transient(503, "application/problem+json", b"{}")
+    assert not _transient(409, "application/problem+json", b'{"code": "invalid_transition"}')
+    assert not _transient(201, "application/json", b"{}")
