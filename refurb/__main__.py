@@ -29,7 +29,9 @@ def _run(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     """Point the tables at the configured database and run `work`, reporting refusals plainly."""
     from refurb.core.errors import DomainError
     from refurb.db import MigrationError, engine_for, use_engine
+    from refurb.wiring import wire
 
+    wire()
     use_engine(engine_for(settings.database))
     try:
         return asyncio.run(work())
@@ -295,6 +297,49 @@ def station_create(name: str, stage: str, site: str | None) -> None:
 
     created = _run(_settings(), lambda: service.create_station(name, stage, site_code=site))
     click.echo(f"station {created.display_code} ({created.name}, {created.stage.value}) created")
+
+
+@station.command("set-printer")
+@click.option("--station", "station_code", required=True, help="S code of the station.")
+@click.option("--printer", default=None, help="Printer name; omit to remove the station's printer.")
+def station_set_printer(station_code: str, printer: str | None) -> None:
+    """Make a station print its labels on a printer, without a click."""
+    from refurb.stations import service
+
+    updated = _run(_settings(), lambda: service.set_printer(station_code, printer))
+    click.echo(f"station {updated.display_code} prints on {updated.printer or 'nothing (PDF from the page)'}")
+
+
+@cli.group()
+def printer() -> None:
+    """Label printers."""
+
+
+@printer.command("create")
+@click.option("--name", required=True)
+@click.option("--driver", required=True, type=click.Choice(["zpl-tcp", "pdf"]))
+@click.option("--host", default=None, help="For zpl-tcp: the printer's address.")
+@click.option("--port", default=9100, show_default=True, type=int)
+@click.option("--stock", required=True, help="A stock preset name from labels/stock/.")
+@click.option("--dpi", default=203, show_default=True, type=click.Choice(["203", "300"]))
+def printer_create(name: str, driver: str, host: str | None, port: int, stock: str, dpi: str) -> None:
+    """Add a printer."""
+    from refurb.printing import service
+    from refurb.printing.schemas import PrinterIn
+
+    data = PrinterIn(name=name, driver=driver, host=host, port=port, stock=stock, dpi=int(dpi))  # type: ignore[arg-type]
+    created = _run(_settings(), lambda: service.create_printer(data))
+    click.echo(f"printer {created.name!r} ({created.driver}, {created.stock}, {created.dpi} dpi) created")
+
+
+@printer.command("list")
+def printer_list() -> None:
+    """List printers."""
+    from refurb.printing import service
+
+    for item in _run(_settings(), service.list_printers):
+        where = f"{item.host}:{item.port}" if item.driver == "zpl-tcp" else "PDF"
+        click.echo(f"{item.name:<24} {item.driver:<8} {where:<24} {item.stock:<14} {item.dpi} dpi")
 
 
 @cli.command()

@@ -32,7 +32,9 @@ from refurb.core.i18n import N_
 from refurb.core.lifecycle import Action
 from refurb.db import connection_pool, engine_for, use_engine
 from refurb.devices.api import DeviceController
-from refurb.devices.pages import DevicePages
+from refurb.devices.pages import DevicePages, DeviceShortLink
+from refurb.printing.api import LabelController, PrinterController
+from refurb.printing.pages import LabelPages
 from refurb.settings import Settings
 from refurb.stations.api import CodeController, ScanController, StationController
 from refurb.stations.pages import StationPages
@@ -42,15 +44,18 @@ from refurb.web.context import RequestContextMiddleware
 from refurb.web.idempotency import IdempotencyMiddleware
 from refurb.web.pages import HealthController, HomeController
 from refurb.web.problems import exception_handlers
+from refurb.wiring import wire
 
 __all__ = ("create_app",)
 
 PACKAGE = Path(__file__).parent
-TEMPLATE_DIRS = [PACKAGE / area / "templates" for area in ("web", "accounts", "devices", "stations")]
+TEMPLATE_DIRS = [
+    PACKAGE / area / "templates" for area in ("web", "accounts", "devices", "stations", "printing")
+]
 STATIC_DIR = PACKAGE / "web" / "static"
 SWAGGER = "/static/vendor/swagger-ui"
 FAVICON = "<link rel='icon' type='image/svg+xml' href='/static/favicon.svg'>"
-CREATION_LABELS = {"declare": N_("declared"), "import": N_("imported")}
+CREATION_LABELS = {"declare": N_("declared"), "import": N_("imported"), "label_printed": N_("label printed")}
 
 
 class SessionCSRFMiddleware(CSRFMiddleware):
@@ -112,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     happens in the app's lifespan. Migrations are not run here (`refurb db upgrade`).
     """
     settings = settings or Settings()
+    wire()
     use_engine(engine_for(settings.database))
     secret_key = settings.resolved_secret_key()
 
@@ -139,6 +145,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StationController,
             CodeController,
             StationPages,
+            LabelController,
+            PrinterController,
+            LabelPages,
+            DeviceShortLink,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], name="static", opt={"public": True}
             ),

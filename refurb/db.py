@@ -70,6 +70,7 @@ def table_classes() -> list[type[Table]]:
     from refurb.codes.tables import CodeCounter
     from refurb.devices.tables import Device, DeviceEvent
     from refurb.intake.tables import Batch
+    from refurb.printing.tables import PrintedLabel, Printer, PrintJob
     from refurb.stations.tables import Scan, Station
     from refurb.stock.tables import Location
     from refurb.web.tables import IdempotencyRecord
@@ -83,6 +84,9 @@ def table_classes() -> list[type[Table]]:
         CodeCounter,
         Batch,
         Location,
+        Printer,
+        PrintJob,
+        PrintedLabel,
         Device,
         DeviceEvent,
         Station,

@@ -25,6 +25,7 @@ __all__ = (
     "NotAuthenticated",
     "NotFound",
     "RateLimited",
+    "Unavailable",
     "UnknownCodeType",
 )
 
@@ -34,9 +35,12 @@ class DomainError(Exception):
 
     code: str = "domain_error"
 
-    def __init__(self, message: str, /, *, code: str | None = None, **params: Any) -> None:
+    def __init__(
+        self, message: str, /, *, code: str | None = None, extra: dict[str, Any] | None = None, **params: Any
+    ) -> None:
         self.message = message
         self.params = params
+        self.extra = extra or {}  # machine-readable details a client may act on
         if code is not None:
             self.code = code
         super().__init__(self.render())
@@ -115,6 +119,12 @@ class RateLimited(DomainError):
     def retry_after(self) -> int:
         """Seconds to wait."""
         return int(self.params.get("retry_after", 60))
+
+
+class Unavailable(DomainError):
+    """Something Refurb depends on (a printer) did not answer; nothing was recorded."""
+
+    code = "unavailable"
 
 
 class NotAuthenticated(DomainError):

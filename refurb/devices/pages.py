@@ -6,14 +6,16 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
 from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect
 
 from refurb.accounts.guards import allow, principal_of
+from refurb.core.codes import CodeType, parse_code
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import State
 from refurb.devices import service
 from refurb.web.render import page
 
-__all__ = ("DevicePages",)
+__all__ = ("DevicePages", "DeviceShortLink")
 
 PAGE_SIZE = 50
 
@@ -58,3 +60,17 @@ class DevicePages(Controller):
         device = await service.get(code, principal)
         history = await service.events(code, principal)
         return page(request, "devices/device.html", device=device, events=list(reversed(history)))
+
+
+class DeviceShortLink(Controller):
+    """`/D/{code}`: what the asset tag's QR code opens (short and in capitals, so the QR stays small)."""
+
+    path = "/D"
+    include_in_schema = False
+
+    @get("/{code:str}", opt={"public": True})
+    async def follow(self, code: FromPath[str]) -> Redirect:
+        """To the device's page (which asks to log in first)."""
+        return Redirect(
+            path=f"/devices/{parse_code(code, expected=CodeType.DEVICE).compact}", status_code=303
+        )

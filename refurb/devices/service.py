@@ -59,6 +59,7 @@ MAX_PAYLOAD_BYTES = 16_384
 MAX_ACTOR_NAME = 80  # DeviceEvent.actor_name
 DECLARE = "declare"
 IMPORT = "import"
+LABEL_PRINTED = "label_printed"  # a note in the history: the state does not change
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +165,7 @@ FROM device_event e
 LEFT JOIN organisation o ON o.id = e.organisation
 LEFT JOIN station s ON s.id = e.station
 WHERE e.device = {}"""
-_LAST_EVENT_SQL = _EVENT_SQL + " ORDER BY e.id DESC LIMIT 1"
+_LAST_EVENT_SQL = _EVENT_SQL + " AND e.action <> 'label_printed' ORDER BY e.id DESC LIMIT 1"
 _KEYED_EVENT_SQL = _EVENT_SQL + " AND e.actor = {} AND e.idempotency_key = {} ORDER BY e.id DESC LIMIT 1"
 # PostgreSQL: the compare-and-set and the event in ONE statement, atomic by itself
 # (or inside the caller's transaction): no event row unless the update won.
@@ -449,6 +450,58 @@ async def register(
         row = await Device.select(*_OUT_COLUMNS).where(Device.id == rows[0]["id"]).first()
     assert row is not None
     return _device_out(row)
+
+
+async def counts_by_batch(batch_code: str) -> int:
+    """How many devices a batch holds."""
+    code = parse_code(batch_code, expected=CodeType.BATCH)
+    return await Device.count().where(Device.batch.code == code.compact)
+
+
+async def codes_in_batch(batch_code: str, principal: Principal) -> list[str]:
+    """The D codes of a batch's devices the principal may see, in registration order."""
+    code = parse_code(batch_code, expected=CodeType.BATCH)
+    query = Device.select(Device.code).where(Device.batch.code == code.compact).order_by(Device.id)
+    visible = _visible(principal)
+    if visible is not None:
+        query = query.where(visible)
+    return [row["code"] for row in await query]
+
+
+async def note_labels_printed(
+    codes: list[str],
+    payload: Mapping[str, Any],
+    principal: Principal,
+    *,
+    station_id: int | None = None,
+    request_id: str | None = None,
+) -> int:
+    """Add "label printed" to the history of these devices (no state change); returns how many."""
+    if not codes:
+        return 0
+    rows = await Device.select(Device.id, Device.state).where(Device.code.is_in(codes))
+    now = utcnow()
+    events = [
+        DeviceEvent(
+            device=row["id"],
+            action=LABEL_PRINTED,
+            from_state=row["state"],
+            to_state=row["state"],
+            actor=principal.user_id,
+            actor_name=principal.name[:MAX_ACTOR_NAME],
+            organisation=principal.organisation_id,
+            station=station_id,
+            payload=dict(payload),
+            request_id=request_id,
+            created_at=now,
+            updated_at=now,
+        )
+        for row in rows
+    ]
+    async with write_transaction():
+        for start in range(0, len(events), 500):
+            await DeviceEvent.insert(*events[start : start + 500])
+    return len(events)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, post, put
 from litestar.params import FromPath, HeaderParameter, JSONBody
+from pydantic import BaseModel
 
 from refurb.accounts.guards import allow, principal_of
 from refurb.core.roles import Role
@@ -16,6 +17,12 @@ from refurb.web.context import current_request_id
 __all__ = ("CodeController", "ScanController", "StationController")
 
 STAFF = tuple(r for r in Role if r is not Role.DONOR)
+
+
+class StationPrinterIn(BaseModel):
+    """The printer a station prints on (a printer name), or null for none."""
+
+    printer: str | None
 
 
 class ScanController(Controller):
@@ -46,6 +53,7 @@ class ScanController(Controller):
             inputs=data.inputs,
             request_id=current_request_id(),
             idempotency_key=idempotency_key,
+            base_url=request.app.state.settings.base_url,
         )
 
 
@@ -65,6 +73,11 @@ class StationController(Controller):
     async def read(self, code: FromPath[str]) -> StationOut:
         """A station by its S code."""
         return await service.get_station(code)
+
+    @put("/{code:str}/printer", summary="Set a station's printer", guards=allow(Role.ADMIN, Role.SUPERVISOR))
+    async def set_printer(self, code: FromPath[str], data: JSONBody[StationPrinterIn]) -> StationOut:
+        """With a printer, the station's scans print their labels without a click; `null` removes it."""
+        return await service.set_printer(code, data.printer)
 
     @get("/{code:str}/scans", summary="Recent scans at a station")
     async def scans(self, code: FromPath[str]) -> list[ScanLogOut]:

@@ -32,6 +32,9 @@ def _js_messages() -> dict[str, str]:
         "sending": gettext("Sending…"),
         "cancel": gettext("Cancel"),
         "mode": gettext("Mode"),
+        "print_label": gettext("Print the label (PDF)"),
+        "printed": gettext("label printed on"),
+        "printed_pdf": gettext("Label ready: print the PDF"),
     }
 
 

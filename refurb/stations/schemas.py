@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from refurb.core.stages import Stage
 from refurb.devices.schemas import DeviceOut
 
-__all__ = ("FieldSpec", "FormSpec", "ScanIn", "ScanLogOut", "ScanOut", "StationOut", "ThingOut")
+__all__ = ("FieldSpec", "FormSpec", "PrintNote", "ScanIn", "ScanLogOut", "ScanOut", "StationOut", "ThingOut")
 
 
 class ScanIn(BaseModel):
@@ -56,6 +56,15 @@ class ThingOut(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+class PrintNote(BaseModel):
+    """The label a scan printed."""
+
+    kind: str
+    job: int
+    printer: str | None
+    reprint: bool
+
+
 class ScanOut(BaseModel):
     """How a scan ended (refusals are problem details instead)."""
 
@@ -66,6 +75,7 @@ class ScanOut(BaseModel):
     device: DeviceOut | None = None
     form: FormSpec | None = None
     context: dict[str, str] = Field(default_factory=dict)
+    printed: PrintNote | None = None
 
 
 class StationOut(BaseModel):
@@ -78,6 +88,8 @@ class StationOut(BaseModel):
     site: str | None
     active: bool
     actions: list[str]
+    printer: str | None = Field(default=None, description="Where its scans print their labels")
+    label: str | None = Field(default=None, description="The label kind this stage prints")
 
 
 class ScanLogOut(BaseModel):

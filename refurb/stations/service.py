@@ -23,7 +23,9 @@ from refurb.db import write_transaction
 from refurb.devices import service as devices
 from refurb.devices.schemas import DeviceOut
 from refurb.intake import service as intake
-from refurb.stations.schemas import FieldSpec, FormSpec, ScanLogOut, ScanOut, StationOut, ThingOut
+from refurb.printing import service as printing
+from refurb.printing.kinds import LabelKind
+from refurb.stations.schemas import FieldSpec, FormSpec, PrintNote, ScanLogOut, ScanOut, StationOut, ThingOut
 from refurb.stations.tables import Scan, Station
 from refurb.stock import service as stock
 from refurb.web.i18n import gettext
@@ -55,6 +57,7 @@ class StationRow:
     name: str
     stage: Stage
     active: bool
+    printer_id: int | None = None
 
 
 def _station_out(row: Mapping[str, Any]) -> StationOut:
@@ -68,10 +71,29 @@ def _station_out(row: Mapping[str, Any]) -> StationOut:
         site=row["site.name"],
         active=row["active"],
         actions=[a.value for a in STAGE_ACTIONS[stage]],
+        printer=row["printer.name"],
+        label=STAGE_LABELS.get(stage),
     )
 
 
-_STATION_COLUMNS = (Station.id, Station.code, Station.name, Station.stage, Station.site.name, Station.active)
+_STATION_COLUMNS = (
+    Station.id,
+    Station.code,
+    Station.name,
+    Station.stage,
+    Station.site.name,
+    Station.active,
+    Station.printer.as_alias("printer_id"),
+    Station.printer.name,
+)
+# The label a station's scans print, when the station has a printer.
+STAGE_LABELS: Mapping[Stage, LabelKind] = {
+    Stage.RECEPTION: LabelKind.DEVICE,
+    Stage.ERASURE: LabelKind.WIPED,
+    Stage.WORKSHOP: LabelKind.SPEC,
+    Stage.LICENSING: LabelKind.LICENCE,
+    Stage.HANDOVER: LabelKind.RECEIPT,
+}
 
 
 async def create_station(name: str, stage: Stage | str, *, site_code: str | None = None) -> StationOut:
@@ -101,7 +123,22 @@ async def _station_row(code_text: str) -> tuple[StationRow, StationOut]:
     row = await Station.select(*_STATION_COLUMNS).where(Station.code == code.compact).first()
     if row is None:
         raise NotFound(N_("No station {ref} is known."), ref=code.display)
-    return StationRow(row["id"], code, row["name"], Stage(row["stage"]), row["active"]), _station_out(row)
+    station = StationRow(row["id"], code, row["name"], Stage(row["stage"]), row["active"], row["printer_id"])
+    return station, _station_out(row)
+
+
+async def station_ref(code_text: str) -> StationRow:
+    """What the dispatcher and printing need of a station."""
+    return (await _station_row(code_text))[0]
+
+
+async def set_printer(code_text: str, printer_name: str | None) -> StationOut:
+    """Give a station a default printer (or none): its scans then print their labels."""
+    station, _ = await _station_row(code_text)
+    printer = await printing.printer_id(printer_name) if printer_name else None
+    async with write_transaction():
+        await Station.update({Station.printer: printer}).where(Station.id == station.id)
+    return await get_station(code_text)
 
 
 async def get_station(code_text: str) -> StationOut:
@@ -262,6 +299,7 @@ class ScanRequest:
     inputs: Mapping[str, Any]
     request_id: str | None = None
     idempotency_key: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +313,7 @@ class ScanOutcome:
     device: DeviceOut | None = None
     form: FormSpec | None = None
     context: Mapping[str, str] = field(default_factory=dict)
+    printed: PrintNote | None = None
 
 
 Handler = Callable[[ScanRequest], Awaitable[ScanOutcome]]
@@ -295,8 +334,28 @@ def _reason_form(action: Action) -> FormSpec:
     )
 
 
+async def _print_at_station(request: ScanRequest, kind: LabelKind) -> PrintNote:
+    """Print `kind` for the scanned code on the station's printer."""
+    outcome = await printing.print_labels(
+        [request.code.compact],
+        kind.value,
+        request.principal,
+        printing.LabelContext(base_url=request.base_url),
+        printer_row_id=request.station.printer_id,
+        station_id=request.station.id,
+        request_id=request.request_id,
+    )
+    return PrintNote(
+        kind=kind.value, job=outcome.job.id, printer=outcome.job.printer, reprint=outcome.job.reprint
+    )
+
+
 async def _device_handler(request: ScanRequest) -> ScanOutcome:
-    """Apply the station's action to the scanned device; ask for a reason when one is needed."""
+    """Apply the station's action to the scanned device; ask for a reason when one is needed.
+
+    With a printer, a reception station prints the asset tag first (receiving
+    needs it), and every station prints its stage's label once the step is recorded.
+    """
     transition = TRANSITIONS[request.action]
     if transition.reason_required and clean_reason(request.inputs) is None:
         device = await devices.get(request.code.compact, request.principal)
@@ -310,6 +369,14 @@ async def _device_handler(request: ScanRequest) -> ScanOutcome:
                 device,
                 form=_reason_form(request.action),
             )
+    printed: PrintNote | None = None
+    has_printer = request.station.printer_id is not None
+    if (
+        has_printer
+        and request.action is Action.RECEIVE
+        and not await printing.was_printed(request.code.compact, LabelKind.DEVICE)
+    ):
+        printed = await _print_at_station(request, LabelKind.DEVICE)
     result = await devices.transition(
         request.code.compact,
         request.action.value,
@@ -325,12 +392,23 @@ async def _device_handler(request: ScanRequest) -> ScanOutcome:
         message = N_("{ref} is now {state}.")
     else:
         message = N_("{ref} is already {state}: already recorded.")
+    label = STAGE_LABELS.get(request.station.stage)
+    if (
+        has_printer
+        and result.outcome == "recorded"
+        and label is not None
+        and label is not LabelKind.DEVICE
+        and request.action is STAGE_ACTIONS[request.station.stage][0]
+        and printing.has_provider(label)
+    ):
+        printed = await _print_at_station(request, label)
     return ScanOutcome(
         result.outcome,
         message,
         {"ref": device.display_code, "state": device.state},
         _device_thing(device),
         device,
+        printed=printed,
     )
 
 
@@ -390,6 +468,7 @@ async def scan(
     inputs: Mapping[str, Any] | None = None,
     request_id: str | None = None,
     idempotency_key: str | None = None,
+    base_url: str = "http://127.0.0.1:8000",
 ) -> ScanOut:
     """Dispatch one scan; the outcome (or the refusal) is logged on the station."""
     station, station_out = await _station_row(station_code)
@@ -417,7 +496,9 @@ async def scan(
                 stage=station.stage,
             )
         outcome = await handler(
-            ScanRequest(station, principal, text, code, chosen, inputs or {}, request_id, idempotency_key)
+            ScanRequest(
+                station, principal, text, code, chosen, inputs or {}, request_id, idempotency_key, base_url
+            )
         )
     except DomainError as error:
         await _log(station, principal, text, code, chosen, "refused", error.render(gettext), error.code)
@@ -432,6 +513,7 @@ async def scan(
         device=outcome.device,
         form=outcome.form,
         context=dict(outcome.context),
+        printed=outcome.printed,
     )
 
 

@@ -6,6 +6,7 @@ from piccolo.columns import Boolean, ForeignKey, OnDelete, Text, Varchar
 
 from refurb.accounts.tables import User
 from refurb.core.stages import Stage
+from refurb.printing.tables import Printer
 from refurb.stock.tables import Location
 from refurb.timestamps import Timestamped
 
@@ -13,13 +14,14 @@ __all__ = ("Scan", "Station")
 
 
 class Station(Timestamped):
-    """A bench with a stage (and later a printer), identified by an S code."""
+    """A bench with a stage and, optionally, the printer its scans print on; an S code."""
 
     code = Varchar(length=9, unique=True)
     name = Varchar(length=100)
     stage = Varchar(length=16, choices=Stage)
     site = ForeignKey(references=Location, on_delete=OnDelete.restrict, null=True)
     active = Boolean(default=True)
+    printer = ForeignKey(references=Printer, on_delete=OnDelete.restrict, null=True)
 
 
 class Scan(Timestamped):

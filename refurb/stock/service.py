@@ -11,7 +11,14 @@ from refurb.core.i18n import N_
 from refurb.db import write_transaction
 from refurb.stock.tables import Location
 
-__all__ = ("LOCATION_KINDS", "LocationOut", "create_location", "find_location", "get_location")
+__all__ = (
+    "LOCATION_KINDS",
+    "LocationOut",
+    "create_location",
+    "find_location",
+    "get_location",
+    "location_path",
+)
 
 LOCATION_KINDS = ("site", "zone", "shelf", "bin")
 
@@ -54,6 +61,17 @@ async def find_location(name: str) -> LocationOut | None:
     """A location by its exact name, if any."""
     row = await Location.select(Location.code).where(Location.name == name).first()
     return await get_location(row["code"]) if row else None
+
+
+async def location_path(code_text: str) -> list[str]:
+    """Names from the site down to this location."""
+    names: list[str] = []
+    current: str | None = code_text
+    while current is not None and len(names) < 20:
+        location = await get_location(current)
+        names.append(location.name)
+        current = location.parent
+    return list(reversed(names))
 
 
 async def get_location(code_text: str) -> LocationOut:

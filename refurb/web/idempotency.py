@@ -8,6 +8,7 @@ runs is a 409. Keys are per user and kept for a day.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import hashlib
 import json
@@ -28,6 +29,8 @@ __all__ = ("IDEMPOTENCY_HEADER", "IdempotencyMiddleware")
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 REPLAYED_HEADER = "idempotent-replayed"
+# Besides the body and its type, what a replay must give back as the first answer did.
+REPLAYED_HEADERS = frozenset({"content-disposition", "location", "x-print-job", "x-label-pages"})
 _VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 RETENTION = datetime.timedelta(hours=24)
@@ -170,6 +173,7 @@ class IdempotencyMiddleware:
     async def _run_and_store(self, record_id: int, scope: Scope, receive: Receive, send: Send) -> None:
         status = 500
         content_type: str | None = None
+        kept: dict[str, str] = {}
         body: list[bytes] = []
 
         async def capture(message: Message) -> None:
@@ -177,8 +181,11 @@ class IdempotencyMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 for name, value in message.get("headers", []):
-                    if name.lower() == b"content-type":
+                    lowered = name.decode("latin-1").lower()
+                    if lowered == "content-type":
                         content_type = value.decode("latin-1")
+                    elif lowered in REPLAYED_HEADERS:
+                        kept[lowered] = value.decode("latin-1")
             elif message["type"] == "http.response.body":
                 body.append(message.get("body", b""))
             await send(message)
@@ -195,14 +202,19 @@ class IdempotencyMiddleware:
                             IdempotencyRecord.state: "done",
                             IdempotencyRecord.response_status: status,
                             IdempotencyRecord.response_content_type: content_type,
-                            IdempotencyRecord.response_body: b"".join(body).decode("utf-8", "replace"),
+                            # base64: a replayed PDF or PNG must be byte for byte the first one
+                            IdempotencyRecord.response_body: base64.b64encode(b"".join(body)).decode(),
+                            IdempotencyRecord.response_headers: kept,
                         }
                     ).where(IdempotencyRecord.id == record_id)
 
     async def _replay(self, record: dict[str, Any], send: Send) -> None:
-        body = (record["response_body"] or "").encode()
+        body = base64.b64decode(record["response_body"] or "")
         headers = [(b"content-length", str(len(body)).encode()), (REPLAYED_HEADER.encode(), b"true")]
         if record["response_content_type"]:
             headers.append((b"content-type", record["response_content_type"].encode()))
+        stored = record["response_headers"]
+        for name, value in (json.loads(stored) if isinstance(stored, str) else stored or {}).items():
+            headers.append((name.encode("latin-1"), value.encode("latin-1")))
         await send({"type": "http.response.start", "status": record["response_status"], "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})

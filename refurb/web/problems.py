@@ -33,6 +33,7 @@ from refurb.core.errors import (
     NotAuthenticated,
     NotFound,
     RateLimited,
+    Unavailable,
 )
 from refurb.core.i18n import N_
 from refurb.web.i18n import gettext, render_error
@@ -49,6 +50,7 @@ _STATUS_BY_CLASS: list[tuple[type[DomainError], int]] = [
     (Conflict, 409),
     (Forbidden, 403),
     (RateLimited, 429),
+    (Unavailable, 502),
     (NotAuthenticated, 401),
     (BadInput, 400),
 ]
@@ -129,7 +131,7 @@ def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response
         if not is_api_request(request):
             return Redirect(path=f"/login?next={quote(request.url.path)}", status_code=303)
         headers["www-authenticate"] = 'Bearer realm="refurb"'
-    return problem_response(request, status, exc.code, render_error(exc), headers=headers)
+    return problem_response(request, status, exc.code, render_error(exc), headers=headers, extra=exc.extra)
 
 
 def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import ForeignKey, Integer, OnDelete, Text, Varchar
+from piccolo.columns import JSON, ForeignKey, Integer, OnDelete, Text, Varchar
 
 from refurb.accounts.tables import User
 from refurb.timestamps import Timestamped
@@ -24,3 +24,4 @@ class IdempotencyRecord(Timestamped):
     response_status = Integer(null=True, default=None)
     response_content_type = Varchar(length=100, null=True, default=None)
     response_body = Text(null=True, default=None)
+    response_headers = JSON(default={})

@@ -62,10 +62,28 @@ async def test_a_refusal_is_red_and_focus_stays(page) -> None:
     await open_station(page, Stage.RECEPTION)
     await scan(page, device.code)
     await page.wait_for_selector("#feedback.feedback-error")
-    assert "Refurb ne sait pas encore vérifier" in await page.inner_text("#feedback")
+    assert "pas encore imprimée" in await page.inner_text("#feedback")
     assert await focused_id(page) == "scan-input"
     assert await page.input_value("#scan-input") == ""
     assert (await device_row(device.code))["state"] == "collected"
+
+
+async def test_print_the_missing_tag_then_receive(page) -> None:
+    device = await new_device(State.COLLECTED)
+    await open_station(page, Stage.RECEPTION)
+    await scan(page, device.code)
+    button = page.locator("#scan-log li.log-error button.label-action")
+    await button.wait_for()
+    async with page.context.expect_page() as opened:
+        await button.click()
+    pdf_tab = await opened.value
+    assert pdf_tab.url.startswith("blob:")
+    await page.bring_to_front()
+    await page.wait_for_function("document.activeElement.id === 'scan-input'")
+    await page.wait_for_timeout(2100)  # the same code again after the 2-second window
+    await scan(page, device.code)
+    await page.wait_for_selector("#feedback.feedback-ok")
+    assert (await device_row(device.code))["state"] == "received"
 
 
 async def test_a_bad_check_digit_never_reaches_the_server(page) -> None:

@@ -40,6 +40,13 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/api/v1/stations", STAFF),
     ("GET", "/api/v1/stations/{code}", STAFF),
     ("GET", "/api/v1/stations/{code}/scans", STAFF),
+    ("PUT", "/api/v1/stations/{code}/printer", only({"admin", "supervisor"}, 200)),
+    ("GET", "/api/v1/labels/{code}", only(WORKSHOP, 200)),
+    ("GET", "/api/v1/labels/samples/{kind}", EVERYONE),
+    ("POST", "/api/v1/labels/print-jobs", only(WORKSHOP, 201)),
+    ("GET", "/api/v1/printers", STAFF),
+    ("POST", "/api/v1/printers", only({"admin", "supervisor"}, 201)),
+    ("GET", "/labels/{device}", only(WORKSHOP, 200)),
 ]
 
 PUBLIC = {
@@ -51,6 +58,7 @@ PUBLIC = {
     ("GET", "/problems/{code}"),
     ("GET", "/static/{file_path}"),
     ("HEAD", "/static/{file_path}"),
+    ("GET", "/D/{code}"),
 }
 
 
@@ -77,16 +85,29 @@ def test_every_route_is_in_the_table(tmp_path) -> None:
     assert not missing, f"routes without an access rule in this table: {missing}"
 
 
+_printers = iter(range(1_000_000))
+
+
 async def _call(client: Any, method: str, template: str, headers: dict[str, str], station: str) -> Any:
     device = await new_device(State.RECEIVED)
+    code = device.code if template.startswith("/api/v1/labels/") else station
     path = template.format(
-        device=device.code, station=station, code=station, action="reject", text=device.code
+        device=device.code, station=station, code=code, action="reject", text=device.code, kind="device"
     )
-    if template == "/api/v1/scans":
-        body = {"station": station, "text": device.code, "action": "reject", "inputs": {"reason": "tested"}}
-        return await client.post(path, json=body, headers=headers)
-    if method == "POST":
-        return await client.post(path, json={"reason": "tested"}, headers=headers)
+    bodies: dict[str, Any] = {
+        "/api/v1/scans": {
+            "station": station,
+            "text": device.code,
+            "action": "reject",
+            "inputs": {"reason": "t"},
+        },
+        "/api/v1/labels/print-jobs": {"codes": [device.code]},
+        "/api/v1/printers": {"name": f"printer {next(_printers)}", "driver": "pdf", "stock": "57x32"},
+        "/api/v1/stations/{code}/printer": {"printer": None},
+    }
+    if method in ("POST", "PUT"):
+        body = bodies.get(template, {"reason": "tested"})
+        return await client.request(method, path, json=body, headers=headers)
     return await client.get(path, headers=headers)
 
 

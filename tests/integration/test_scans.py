@@ -23,13 +23,14 @@ async def test_a_plain_scan_applies_the_station_action(client, as_user) -> None:
     station = await new_station(Stage.RECEPTION)
     device = await new_device(State.COLLECTED)
     response = await _scan(client, as_user("technician"), station.code, device.display_code)
-    # Receiving waits for the labels area (asset tag printed): refused, and said so.
+    # The station has no printer and the asset tag was never printed: refused, with what to print.
     assert response.status_code == 409
-    assert response.json()["code"] == "guard_not_available"
+    assert response.json()["code"] == "asset_tag_not_printed"
+    assert response.json()["label"] == {"code": device.code, "kind": "device"}
     assert (await device_row(device.code))["state"] == "collected"
     logged = await Scan.select().where(Scan.station.code == station.code).first()
     assert logged["result"] == "refused"
-    assert logged["problem_code"] == "guard_not_available"
+    assert logged["problem_code"] == "asset_tag_not_printed"
     assert logged["code"] == device.code
 
 

@@ -95,6 +95,25 @@
   }
   feedback.addEventListener("click", function () { feedback.hidden = true; focusInput(); });
 
+  function addLabelButton(item, label) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "label-action";
+    button.textContent = messages.print_label;
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      window.RefurbPrint.printLabels({ codes: [label.code], kind: label.kind, station: station }).then(function (result) {
+        button.textContent = result.printer ? messages.printed + " " + result.printer : messages.printed_pdf;
+        focusInput();
+      }, function (problem) {
+        button.disabled = false;
+        button.textContent = "✘ " + (problem.detail || problem.title);
+      });
+    });
+    item.appendChild(document.createElement("br"));
+    item.appendChild(button);
+  }
+
   function addLog(kind, code, text) {
     var item = document.createElement("li");
     item.className = "log-" + kind;
@@ -111,6 +130,7 @@
     item.append(message);
     log.insertBefore(item, log.firstChild);
     while (log.children.length > MAX_LOG) log.removeChild(log.lastChild);
+    return item;
   }
 
   /* --- the stage-specific form a handler asks for --- */
@@ -189,14 +209,16 @@
       var answer = reply.answer;
       if (!reply.ok) {
         flash("error", answer.detail || answer.title);
-        addLog("error", text, answer.detail || answer.title);
+        var failed = addLog("error", text, answer.detail || answer.title);
+        if (answer.label) addLabelButton(failed, answer.label);
       } else if (answer.result === "needs_input") {
         flash("ask", answer.message);
         addLog("ask", answer.thing.display_code, answer.message);
         openForm(answer, text);
       } else {
-        flash("ok", answer.message);
-        addLog("ok", answer.thing.display_code, answer.message);
+        var note = answer.printed ? " · " + messages.printed + " " + (answer.printed.printer || "PDF") : "";
+        flash("ok", answer.message + note);
+        addLog("ok", answer.thing.display_code, answer.message + note);
       }
     }).catch(function () {
       flash("error", messages.network);

@@ -1,0 +1,280 @@
+"""From a template, a stock and data to pages of positioned items, in printer dots.
+
+Everything is decided here, once, in whole dots at the target resolution: bar
+and QR module widths, positions, font sizes, where text is cut. The SVG, PDF,
+PNG and ZPL backends only draw what this says, so all four have one geometry.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from refurb.printing import fonts
+from refurb.printing.stock import Stock
+from refurb.printing.symbols import code128_modules, qr_matrix
+from refurb.printing.templates import ElementSpec, LayoutSpec
+
+__all__ = ("Bars", "LayoutError", "Page", "Qr", "Rule", "Text", "compose", "min_module")
+
+BARCODE_QUIET = 10  # modules of blank space on each side of a Code 128 symbol
+QR_QUIET = 4  # modules around a QR symbol (ISO/IEC 18004)
+MM_PER_INCH = 25.4
+
+
+class LayoutError(Exception):
+    """The data cannot be drawn on this stock (e.g. the barcode does not fit)."""
+
+
+def min_module(dpi: int) -> int:
+    """Narrowest bar in dots: 0.25 mm at 203 dpi (2 dots), 0.254 mm at 300 dpi (3 dots)."""
+    return 2 if dpi < 250 else 3
+
+
+def _max_module(dpi: int) -> int:
+    return 4 if dpi < 250 else 6
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """One line of text; (x, baseline) in dots, already cut and sized to fit."""
+
+    x: int
+    baseline: int
+    size: int
+    text: str
+    bold: bool
+    width: int  # the box it was fitted into, for backends that clip
+
+
+@dataclass(frozen=True, slots=True)
+class Bars:
+    """A Code 128 symbol: bars of whole dots."""
+
+    x: int
+    y: int
+    module: int
+    height: int
+    modules: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Qr:
+    """A QR symbol; (x, y) is its top-left dark-module corner, quiet zone outside."""
+
+    x: int
+    y: int
+    module: int
+    matrix: tuple[bytes, ...]
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A filled rectangle (a line)."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+@dataclass
+class Page:
+    """One label (or one page of a document)."""
+
+    width: int
+    height: int
+    dpi: int
+    width_mm: float
+    height_mm: float
+    items: list[Text | Bars | Qr | Rule] = field(default_factory=list)
+
+
+def _length(value: float | str | None, total: float) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("%"):
+            return total * float(text[:-1]) / 100
+        return float(text)
+    return float(value)
+
+
+def _axis(start: float | None, end: float | None, size: float | None, total: float) -> tuple[float, float]:
+    if start is not None and size is not None:
+        return start, size
+    if start is not None and end is not None:
+        return start, total - start - end
+    if end is not None and size is not None:
+        return total - end - size, size
+    if start is not None:
+        return start, total - start
+    if end is not None:
+        return 0.0, total - end
+    return 0.0, size if size is not None else total
+
+
+@dataclass(frozen=True, slots=True)
+class _Box:
+    x: float
+    y: float
+    w: float
+    h: float
+
+
+def _box(spec: ElementSpec, outer: _Box) -> _Box:
+    """The element's box inside `outer`; a text without a height is one line high."""
+    left, width = _axis(
+        _length(spec.left, outer.w), _length(spec.right, outer.w), _length(spec.width, outer.w), outer.w
+    )
+    top, bottom = _length(spec.top, outer.h), _length(spec.bottom, outer.h)
+    height = _length(spec.height, outer.h)
+    if height is None and (top is None or bottom is None) and spec.type == "text":
+        height = spec.size
+    top, height = _axis(top, bottom, height, outer.h)
+    return _Box(outer.x + left, outer.y + top, width, height)
+
+
+class _Formatter(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _fill(template: str, values: Mapping[str, Any]) -> str:
+    return template.format_map(_Formatter({k: "" if v is None else v for k, v in values.items()}))
+
+
+class _Composer:
+    def __init__(self, dpi: int) -> None:
+        self.dpi = dpi
+        self.scale = dpi / MM_PER_INCH
+
+    def dots(self, mm: float) -> int:
+        return round(mm * self.scale)
+
+    def element(self, spec: ElementSpec, outer: _Box, values: Mapping[str, Any], page: Page) -> None:
+        box = _box(spec, outer)
+        if spec.type == "text":
+            self.text(spec, box, _fill(spec.text, values), page)
+        elif spec.type == "paragraph":
+            self.paragraph(spec, box, _fill(spec.text, values), page)
+        elif spec.type == "barcode":
+            self.barcode(box, _fill(spec.data, values), page, spec.max_module)
+        elif spec.type == "qr":
+            self.qr(spec, box, _fill(spec.data, values), page)
+        elif spec.type == "line":
+            thickness = max(1, self.dots(spec.thickness))
+            page.items.append(Rule(self.dots(box.x), self.dots(box.y), self.dots(box.w), thickness))
+
+    def text(self, spec: ElementSpec, box: _Box, text: str, page: Page) -> None:
+        text = " ".join(text.split())
+        if not text:
+            return
+        min_size = spec.min_size or spec.size * 0.7
+        fitted, size = fonts.fit_text(text, box.w, spec.size, min(min_size, spec.size), spec.bold)
+        if not fitted:
+            return
+        width = fonts.text_width(fitted, size, spec.bold)
+        x = box.x
+        if spec.align == "center":
+            x = box.x + (box.w - width) / 2
+        elif spec.align == "right":
+            x = box.x + box.w - width
+        top = box.y + max(0.0, (box.h - size) / 2) if box.h > size else box.y
+        page.items.append(
+            Text(
+                self.dots(x),
+                self.dots(top + fonts.ASCENT * size),
+                self.dots(size),
+                fitted,
+                spec.bold,
+                self.dots(box.w),
+            )
+        )
+
+    def paragraph(self, spec: ElementSpec, box: _Box, text: str, page: Page) -> None:
+        lines = fonts.wrap_text(text, box.w, spec.size, spec.bold)
+        step = spec.size * spec.line_spacing
+        fitting = max(0, int((box.h - spec.size) // step) + 1) if box.h >= spec.size else 0
+        if len(lines) > fitting:
+            lines = lines[:fitting]
+            if lines:
+                lines[-1] = lines[-1] + " " + fonts.ELLIPSIS
+        for index, line in enumerate(lines):
+            line_box = _Box(box.x, box.y + index * step, box.w, spec.size)
+            self.text(
+                spec.model_copy(update={"min_size": spec.size * 0.85, "type": "text"}), line_box, line, page
+            )
+
+    def barcode(self, box: _Box, data: str, page: Page, max_module_mm: float | None = None) -> None:
+        if not data:
+            raise LayoutError("a barcode has no data")
+        modules = code128_modules(data)
+        width = self.dots(box.w)
+        widest = (
+            max(min_module(self.dpi), self.dots(max_module_mm)) if max_module_mm else _max_module(self.dpi)
+        )
+        module = min(widest, width // (len(modules) + 2 * BARCODE_QUIET))
+        if module < min_module(self.dpi):
+            needed = (len(modules) + 2 * BARCODE_QUIET) * min_module(self.dpi) / self.scale
+            raise LayoutError(
+                f"the barcode of {data} needs {needed:.1f} mm with its quiet zones; the box is {box.w:.1f} mm"
+            )
+        height = self.dots(box.h)
+        if height < self.dots(4):
+            raise LayoutError(
+                f"the barcode of {data} needs at least 4 mm of height; the box is {box.h:.1f} mm"
+            )
+        x = self.dots(box.x) + (width - len(modules) * module) // 2
+        page.items.append(Bars(x, self.dots(box.y), module, height, modules, data))
+
+    def qr(self, spec: ElementSpec, box: _Box, data: str, page: Page) -> None:
+        if not data:
+            return
+        matrix = qr_matrix(data)
+        side = min(self.dots(box.w), self.dots(box.h))
+        module = min(_max_module(self.dpi) * 2, side // (len(matrix) + 2 * QR_QUIET))
+        if module < 2:
+            if spec.optional:
+                return
+            raise LayoutError(f"the QR code of {data!r} does not fit a {min(box.w, box.h):.1f} mm box")
+        symbol = module * len(matrix)
+        x = self.dots(box.x) + (self.dots(box.w) - symbol) // 2
+        y = self.dots(box.y) + (self.dots(box.h) - symbol) // 2
+        page.items.append(Qr(x, y, module, matrix, data))
+
+
+def compose(layout: LayoutSpec, stock: Stock, dpi: int, data: Mapping[str, Any]) -> list[Page]:
+    """Pages for `data` (one, except for documents whose rows need more)."""
+    composer = _Composer(dpi)
+    label = _Box(0.0, 0.0, stock.width, stock.height)
+    rows = next((e for e in layout.elements if e.type == "rows"), None)
+    per_page, row_box = 1, None
+    lines: Sequence[Mapping[str, Any]] = ()
+    if rows is not None:
+        lines = data.get(rows.source) or []
+        row_box = _box(rows, label)
+        assert rows.row_height is not None
+        per_page = max(1, int(row_box.h // rows.row_height))
+    total = max(1, math.ceil(len(lines) / per_page)) if rows is not None else 1
+    pages = []
+    for number in range(total):
+        page = Page(composer.dots(stock.width), composer.dots(stock.height), dpi, stock.width, stock.height)
+        values = {**data, "page": number + 1, "pages": total}
+        for spec in layout.elements:
+            if spec.type == "rows":
+                continue
+            composer.element(spec, label, values, page)
+        if rows is not None and row_box is not None:
+            assert rows.row_height is not None
+            for index, line in enumerate(lines[number * per_page : (number + 1) * per_page]):
+                cell = _Box(row_box.x, row_box.y + index * rows.row_height, row_box.w, rows.row_height)
+                for column in rows.columns:
+                    composer.element(column, cell, line, page)
+        pages.append(page)
+    return pages

@@ -1,0 +1,19 @@
+"""Areas declare what they contribute to others (checks, label data, scan handlers) here, once."""
+
+from __future__ import annotations
+
+__all__ = ("wire",)
+
+_done = False
+
+
+def wire() -> None:
+    """Register every area's contributions; safe to call more than once."""
+    global _done
+    if _done:
+        return
+    from refurb.printing import checks, providers
+
+    checks.register()
+    providers.register()
+    _done = True
