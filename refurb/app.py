@@ -35,6 +35,7 @@ from refurb.devices.api import DeviceController
 from refurb.devices.pages import DevicePages, DeviceShortLink
 from refurb.printing.api import LabelController, PrinterController
 from refurb.printing.pages import LabelPages
+from refurb.printing.parallel import shutdown as stop_label_workers
 from refurb.settings import Settings
 from refurb.stations.api import CodeController, ScanController, StationController
 from refurb.stations.pages import StationPages
@@ -126,6 +127,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         async with connection_pool(settings):
             yield
 
+    @contextlib.asynccontextmanager
+    async def label_workers(_: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            stop_label_workers()
+
     csrf = CSRFConfig(
         secret=secret_key,
         cookie_name="refurb_csrf",
@@ -193,7 +201,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 )
             ],
         ),
-        lifespan=[database],
+        lifespan=[database, label_workers],
         request_max_body_size=settings.max_body_bytes,
         before_request=require_json_body,
     )

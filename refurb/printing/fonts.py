@@ -1,9 +1,16 @@
-"""Text metrics from the label font, so every format breaks and shrinks text the same way."""
+"""Text metrics shared by every format, so text is broken and shrunk the same way everywhere.
+
+Widths are Helvetica's (the PDF core font, the shape of Zebra's font 0 and of
+Arial on screens): the widest of the faces the backends draw with. Characters
+Helvetica lacks in a PDF (outside Latin-1) are drawn, and measured, with the
+bundled DejaVu Sans Condensed, which the PNG backend uses throughout.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+from fpdf import FPDF
 from PIL import ImageFont
 
 from refurb.printing.resources import font_path
@@ -13,7 +20,26 @@ __all__ = ("ASCENT", "fit_text", "text_width", "wrap_text")
 # Baseline sits this far below the top of a text box, as a share of the font size.
 ASCENT = 0.8
 _REFERENCE = 1000  # measure at 1000 px per em, then scale
-ELLIPSIS = "…"
+ELLIPSIS = "..."
+# Typographic punctuation outside Latin-1, printed with its plain equivalent so
+# the PDF keeps the core font (and every backend shows the same characters).
+PLAIN = str.maketrans(
+    {
+        "\u2026": "...",  # ellipsis
+        "\u2014": "-",  # em dash
+        "\u2013": "-",  # en dash
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u203a": ">",
+        "\u2039": "<",
+        "\u0153": "oe",
+        "\u0152": "OE",
+        "\u00a0": " ",  # no-break spaces
+        "\u202f": " ",
+    }
+)
 
 
 @lru_cache(maxsize=2)
@@ -21,9 +47,25 @@ def _font(bold: bool) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(font_path(bold)), _REFERENCE)
 
 
+@lru_cache(maxsize=2)
+def _advances(bold: bool) -> dict[str, float]:
+    """Helvetica's widths (1/1000 em) as fpdf2 knows them, for Latin-1."""
+    pdf = FPDF()
+    pdf.set_font("helvetica", "B" if bold else "")
+    return {char: width / 1000 for char, width in pdf.current_font.cw.items()}
+
+
 @lru_cache(maxsize=8192)
 def _em_width(text: str, bold: bool) -> float:
-    return _font(bold).getlength(text) / _REFERENCE
+    """Sum of the characters' advances, without kerning: never narrower than a backend draws it."""
+    advances = _advances(bold)
+    total = 0.0
+    for char in text:
+        advance = advances.get(char)
+        if advance is None:
+            advance = advances[char] = _font(bold).getlength(char) / _REFERENCE
+        total += advance
+    return total
 
 
 def text_width(text: str, size: float, bold: bool = False) -> float:

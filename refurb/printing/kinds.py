@@ -253,7 +253,7 @@ SAMPLES: dict[LabelKind, BaseModel] = {
     ),
     LabelKind.LICENCE: LicenceLabel(**_DEVICE, os="Windows 11 Pro", licence_type="MAR Citizenship"),
     LabelKind.LOCATION: LocationLabel(
-        **_c(CodeType.LOCATION, 77), name="Bac A1", parent="Atelier › Réception › Étagère A"
+        **_c(CodeType.LOCATION, 77), name="Bac A1", parent="Atelier / Réception / Étagère A"
     ),
     LabelKind.CONVOCATION: ConvocationCard(
         code=_HOUSEHOLD.compact,

@@ -8,16 +8,16 @@ PNG and ZPL backends only draw what this says, so all four have one geometry.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from refurb.printing import fonts
 from refurb.printing.stock import Stock
-from refurb.printing.symbols import code128_modules, qr_matrix
+from refurb.printing.symbols import code128_length, code128_modules, qr_matrix, qr_size
 from refurb.printing.templates import ElementSpec, LayoutSpec
 
-__all__ = ("Bars", "LayoutError", "Page", "Qr", "Rule", "Text", "compose", "min_module")
+__all__ = ("Bars", "LayoutError", "Page", "Qr", "Rule", "Text", "compose", "compose_many", "min_module")
 
 BARCODE_QUIET = 10  # modules of blank space on each side of a Code 128 symbol
 QR_QUIET = 4  # modules around a QR symbol (ISO/IEC 18004)
@@ -70,6 +70,7 @@ class Qr:
     module: int
     matrix: tuple[bytes, ...]
     data: str
+    error: str = "m"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,7 @@ class Page:
     width_mm: float
     height_mm: float
     items: list[Text | Bars | Qr | Rule] = field(default_factory=list)
+    vector: str | None = None  # the PDF operators of its graphics, when prepared in advance
 
 
 def _length(value: float | str | None, total: float) -> float | None:
@@ -150,15 +152,20 @@ def _fill(template: str, values: Mapping[str, Any]) -> str:
 
 
 class _Composer:
-    def __init__(self, dpi: int) -> None:
+    def __init__(self, dpi: int, symbols: bool = True) -> None:
         self.dpi = dpi
         self.scale = dpi / MM_PER_INCH
+        self.symbols = symbols  # False for ZPL: the printer encodes, only sizes are needed
+        self.boxes: dict[tuple[int, _Box], _Box] = {}  # one layout, many labels: place once
 
     def dots(self, mm: float) -> int:
         return round(mm * self.scale)
 
     def element(self, spec: ElementSpec, outer: _Box, values: Mapping[str, Any], page: Page) -> None:
-        box = _box(spec, outer)
+        key = (id(spec), outer)
+        box = self.boxes.get(key)
+        if box is None:
+            box = self.boxes[key] = _box(spec, outer)
         if spec.type == "text":
             self.text(spec, box, _fill(spec.text, values), page)
         elif spec.type == "paragraph":
@@ -172,7 +179,7 @@ class _Composer:
             page.items.append(Rule(self.dots(box.x), self.dots(box.y), self.dots(box.w), thickness))
 
     def text(self, spec: ElementSpec, box: _Box, text: str, page: Page) -> None:
-        text = " ".join(text.split())
+        text = " ".join(text.translate(fonts.PLAIN).split())
         if not text:
             return
         min_size = spec.min_size or spec.size * 0.7
@@ -198,7 +205,7 @@ class _Composer:
         )
 
     def paragraph(self, spec: ElementSpec, box: _Box, text: str, page: Page) -> None:
-        lines = fonts.wrap_text(text, box.w, spec.size, spec.bold)
+        lines = fonts.wrap_text(text.translate(fonts.PLAIN), box.w, spec.size, spec.bold)
         step = spec.size * spec.line_spacing
         fitting = max(0, int((box.h - spec.size) // step) + 1) if box.h >= spec.size else 0
         if len(lines) > fitting:
@@ -214,14 +221,15 @@ class _Composer:
     def barcode(self, box: _Box, data: str, page: Page, max_module_mm: float | None = None) -> None:
         if not data:
             raise LayoutError("a barcode has no data")
-        modules = code128_modules(data)
+        modules = code128_modules(data) if self.symbols else ""
+        count = len(modules) if self.symbols else code128_length(data)
         width = self.dots(box.w)
         widest = (
             max(min_module(self.dpi), self.dots(max_module_mm)) if max_module_mm else _max_module(self.dpi)
         )
-        module = min(widest, width // (len(modules) + 2 * BARCODE_QUIET))
+        module = min(widest, width // (count + 2 * BARCODE_QUIET))
         if module < min_module(self.dpi):
-            needed = (len(modules) + 2 * BARCODE_QUIET) * min_module(self.dpi) / self.scale
+            needed = (count + 2 * BARCODE_QUIET) * min_module(self.dpi) / self.scale
             raise LayoutError(
                 f"the barcode of {data} needs {needed:.1f} mm with its quiet zones; the box is {box.w:.1f} mm"
             )
@@ -230,51 +238,76 @@ class _Composer:
             raise LayoutError(
                 f"the barcode of {data} needs at least 4 mm of height; the box is {box.h:.1f} mm"
             )
-        x = self.dots(box.x) + (width - len(modules) * module) // 2
+        x = self.dots(box.x) + (width - count * module) // 2
         page.items.append(Bars(x, self.dots(box.y), module, height, modules, data))
 
     def qr(self, spec: ElementSpec, box: _Box, data: str, page: Page) -> None:
         if not data:
             return
-        matrix = qr_matrix(data)
+        matrix = qr_matrix(data, spec.error) if self.symbols else ()
+        size = len(matrix) if self.symbols else qr_size(data, spec.error)
         side = min(self.dots(box.w), self.dots(box.h))
-        module = min(_max_module(self.dpi) * 2, side // (len(matrix) + 2 * QR_QUIET))
+        module = min(_max_module(self.dpi) * 2, side // (size + 2 * QR_QUIET))
         if module < 2:
             if spec.optional:
                 return
             raise LayoutError(f"the QR code of {data!r} does not fit a {min(box.w, box.h):.1f} mm box")
-        symbol = module * len(matrix)
+        symbol = module * size
         x = self.dots(box.x) + (self.dots(box.w) - symbol) // 2
         y = self.dots(box.y) + (self.dots(box.h) - symbol) // 2
-        page.items.append(Qr(x, y, module, matrix, data))
+        page.items.append(Qr(x, y, module, matrix, data, spec.error))
 
 
-def compose(layout: LayoutSpec, stock: Stock, dpi: int, data: Mapping[str, Any]) -> list[Page]:
-    """Pages for `data` (one, except for documents whose rows need more)."""
-    composer = _Composer(dpi)
+def compose(
+    layout: LayoutSpec, stock: Stock, dpi: int, data: Mapping[str, Any], *, symbols: bool = True
+) -> list[Page]:
+    """Pages for `data` (one, except for documents whose rows need more).
+
+    `symbols=False` sizes barcodes and QR codes without encoding them (for ZPL).
+    """
+    return list(compose_many(layout, stock, dpi, [data], symbols=symbols))
+
+
+def compose_many(
+    layout: LayoutSpec, stock: Stock, dpi: int, items: Iterable[Mapping[str, Any]], *, symbols: bool = True
+) -> Iterator[Page]:
+    """The pages of every item, in order, with one composer (positions are worked out once)."""
+    composer = _Composer(dpi, symbols)
     label = _Box(0.0, 0.0, stock.width, stock.height)
     rows = next((e for e in layout.elements if e.type == "rows"), None)
-    per_page, row_box = 1, None
+    row_box = _box(rows, label) if rows is not None else None
+    for data in items:
+        yield from _pages(composer, layout, stock, label, rows, row_box, data)
+
+
+def _pages(
+    composer: _Composer,
+    layout: LayoutSpec,
+    stock: Stock,
+    label: _Box,
+    rows: ElementSpec | None,
+    row_box: _Box | None,
+    data: Mapping[str, Any],
+) -> Iterator[Page]:
+    per_page = 1
     lines: Sequence[Mapping[str, Any]] = ()
-    if rows is not None:
-        lines = data.get(rows.source) or []
-        row_box = _box(rows, label)
+    if rows is not None and row_box is not None:
         assert rows.row_height is not None
+        lines = data.get(rows.source) or []
         per_page = max(1, int(row_box.h // rows.row_height))
     total = max(1, math.ceil(len(lines) / per_page)) if rows is not None else 1
-    pages = []
     for number in range(total):
-        page = Page(composer.dots(stock.width), composer.dots(stock.height), dpi, stock.width, stock.height)
-        values = {**data, "page": number + 1, "pages": total}
+        page = Page(
+            composer.dots(stock.width), composer.dots(stock.height), composer.dpi, stock.width, stock.height
+        )
+        values = {**data, "page": number + 1, "pages": total} if rows is not None else data
         for spec in layout.elements:
-            if spec.type == "rows":
-                continue
-            composer.element(spec, label, values, page)
+            if spec.type != "rows":
+                composer.element(spec, label, values, page)
         if rows is not None and row_box is not None:
             assert rows.row_height is not None
             for index, line in enumerate(lines[number * per_page : (number + 1) * per_page]):
                 cell = _Box(row_box.x, row_box.y + index * rows.row_height, row_box.w, rows.row_height)
                 for column in rows.columns:
                     composer.element(column, cell, line, page)
-        pages.append(page)
-    return pages
+        yield page

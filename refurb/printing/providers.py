@@ -67,7 +67,7 @@ async def location_labels(code: Code, principal: Principal, context: LabelContex
             code=location.code,
             display_code=location.display_code,
             name=location.name,
-            parent=" › ".join(path[:-1]),
+            parent=" / ".join(path[:-1]),
         )
     ]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -10,7 +10,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from refurb.printing.kinds import LabelKind
-from refurb.printing.layout import LayoutError, Page, compose
+from refurb.printing.layout import LayoutError, Page
+from refurb.printing.parallel import compose_all
 from refurb.printing.pdf import SheetPlacement, render_pdf
 from refurb.printing.png import render_png
 from refurb.printing.stock import Stock
@@ -48,6 +49,19 @@ class RenderError(Exception):
         self.code = code
 
 
+class _Counter:
+    """Counts the pages flowing from composition into the PDF."""
+
+    def __init__(self, pages: Iterator[Page]) -> None:
+        self.pages = pages
+        self.count = 0
+
+    def __iter__(self) -> Iterator[Page]:
+        for page in self.pages:
+            self.count += 1
+            yield page
+
+
 @dataclass(frozen=True)
 class Rendered:
     """A rendered document."""
@@ -58,22 +72,39 @@ class Rendered:
     pages: int
 
 
-def compose_labels(
-    catalogue: Catalogue, kind: LabelKind, items: Sequence[BaseModel], stock: Stock, dpi: int
-) -> list[Page]:
-    """The pages of every item, in order."""
+def _values(item: BaseModel) -> dict[str, Any]:
+    values = dict(item)
+    for key, value in values.items():
+        if isinstance(value, list):
+            values[key] = [dict(entry) if isinstance(entry, BaseModel) else entry for entry in value]
+    return values
+
+
+def iter_pages(
+    catalogue: Catalogue,
+    kind: LabelKind,
+    items: Sequence[BaseModel],
+    stock: Stock,
+    dpi: int,
+    *,
+    symbols: bool = True,
+) -> Iterator[Page]:
+    """The pages of every item, in order, composed as they are consumed."""
     template = catalogue.templates[kind]
     layout = template.layout_for(stock)
     if layout is None:
         raise RenderError("stock_too_small", f"no layout of the {kind} template fits the {stock.name} stock")
-    pages: list[Page] = []
-    for item in items:
-        values: dict[str, Any] = item.model_dump()
-        try:
-            pages.extend(compose(layout, stock, dpi, values))
-        except LayoutError as error:
-            raise RenderError("label_does_not_fit", str(error)) from None
-    return pages
+    try:
+        yield from compose_all(layout, stock, dpi, [_values(item) for item in items], symbols=symbols)
+    except LayoutError as error:
+        raise RenderError("label_does_not_fit", str(error)) from None
+
+
+def compose_labels(
+    catalogue: Catalogue, kind: LabelKind, items: Sequence[BaseModel], stock: Stock, dpi: int
+) -> list[Page]:
+    """The pages of every item, in order."""
+    return list(iter_pages(catalogue, kind, items, stock, dpi))
 
 
 def render(
@@ -98,11 +129,14 @@ def render(
             "bad_sheet_position",
             f"the start position must be 1 to {stock.sheet.capacity} on a {stock.name} sheet",
         )
-    pages = compose_labels(catalogue, kind, items, stock, dpi)
-    if fmt is Format.PDF:
-        return Rendered(render_pdf(pages, stock, placement), MEDIA_TYPES[fmt], "pdf", len(pages))
     if fmt is Format.ZPL:
+        pages = list(iter_pages(catalogue, kind, items, stock, dpi, symbols=False))
         return Rendered(render_zpl(pages, copies).encode(), MEDIA_TYPES[fmt], "zpl", len(pages))
+    if fmt is Format.PDF:
+        counted = _Counter(iter_pages(catalogue, kind, items, stock, dpi))
+        content = render_pdf(counted, stock, placement)
+        return Rendered(content, MEDIA_TYPES[fmt], "pdf", counted.count)
+    pages = compose_labels(catalogue, kind, items[:1], stock, dpi)
     if fmt is Format.SVG:
         return Rendered(render_svg(pages[0]).encode(), MEDIA_TYPES[fmt], "svg", len(pages))
     return Rendered(render_png(pages[0]), MEDIA_TYPES[fmt], "png", len(pages))

@@ -9,7 +9,7 @@ from refurb.printing.symbols import bar_runs
 
 __all__ = ("render_svg",)
 
-FONT = "'DejaVu Sans Condensed', 'DejaVu Sans', Arial, sans-serif"
+FONT = "Helvetica, Arial, 'Liberation Sans', 'DejaVu Sans Condensed', sans-serif"
 
 
 def _qr_path(qr: Qr) -> str:

@@ -51,6 +51,7 @@ class ElementSpec(BaseModel):
     thickness: float = Field(default=0.3, gt=0)
     optional: bool = False
     max_module: float | None = Field(default=None, gt=0, description="widest bar module, mm (barcodes)")
+    error: Literal["l", "m", "q", "h"] = Field(default="m", description="QR error correction level")
     source: str = ""
     row_height: float | None = Field(default=None, gt=0)
     columns: list[ElementSpec] = Field(default_factory=list)

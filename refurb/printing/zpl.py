@@ -17,7 +17,7 @@ def _page(page: Page, copies: int) -> str:
             fields.append(f"^FO{item.x},{item.y}^BY{item.module}^BCN,{item.height},N,N,N,A^FD{item.data}^FS")
         elif isinstance(item, Qr):
             fields.append(
-                f"^FO{item.x},{item.y}^BQN,2,{item.module}^FH\\^FDMA,{item.data.translate(_ESCAPES)}^FS"
+                f"^FO{item.x},{item.y}^BQN,2,{item.module}^FH\\^FD{item.error.upper()}A,{item.data.translate(_ESCAPES)}^FS"
             )
         elif isinstance(item, Rule):
             thickness = min(item.width, item.height)

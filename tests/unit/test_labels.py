@@ -122,7 +122,10 @@ def test_zpl_structure(kind: LabelKind, stock: str, dpi: int) -> None:
                 assert field in block
                 assert re.fullmatch(r"[A-Z0-9]+", item.data)
             elif isinstance(item, Qr):
-                assert f"^FO{item.x},{item.y}^BQN,2,{item.module}^FH\\^FDMA,{item.data}^FS" in block
+                assert (
+                    f"^FO{item.x},{item.y}^BQN,2,{item.module}^FH\\^FD{item.error.upper()}A,{item.data}^FS"
+                    in block
+                )
             elif isinstance(item, Text):
                 assert f"^FT{item.x},{item.baseline}^A0N,{item.size},{item.size}^FH\\^FD" in block
         for data in re.findall(r"\^BCN,[^\^]*\^FD([^\^]*)\^FS", block):
@@ -219,7 +222,7 @@ def test_long_text_is_shrunk_then_cut_inside_its_box() -> None:
     )
     page = compose_labels(CATALOGUE, LabelKind.DEVICE, [label], CATALOGUE.stocks["57x32"], 203)[0]
     (model,) = [item for item in page.items if isinstance(item, Text) and item.text.startswith("Hewlett")]
-    assert model.text.endswith("…")
+    assert model.text.endswith("...")
     from refurb.printing import fonts
 
     assert fonts.text_width(model.text, model.size, model.bold) <= model.width + 1
@@ -298,3 +301,29 @@ def test_a_new_stock_is_just_a_file(tmp_path: Path) -> None:
     label = DeviceLabel(**SAMPLES[LabelKind.DEVICE].model_dump())
     page = compose_labels(loaded, LabelKind.DEVICE, [label], loaded.stocks["70x40"], 203)[0]
     assert label.code in decoded(render_image(page))
+
+
+def test_a_big_job_is_composed_in_parallel_and_keeps_its_order() -> None:
+    from refurb.printing.parallel import PARALLEL_FROM
+
+    count = PARALLEL_FROM + 30
+    labels = []
+    for serial in range(500_000, 500_000 + count):
+        code = make_code(CodeType.DEVICE, serial)
+        labels.append(
+            SAMPLES[LabelKind.DEVICE].model_copy(
+                update={
+                    "code": code.compact,
+                    "display_code": code.display,
+                    "url": f"HTTP://X/D/{code.compact}",
+                }
+            )
+        )
+    rendered = render(CATALOGUE, LabelKind.DEVICE, labels, CATALOGUE.stocks["57x32"], Format.PDF)
+    assert rendered.pages == count
+    document = pypdfium2.PdfDocument(rendered.content)
+    assert len(document) == count
+    for index in (0, count // 2, count - 1):
+        found = decoded(document[index].render(scale=203 / 72).to_pil())
+        assert labels[index].code in found
+        assert labels[index].url in found
