@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     session_hours: int = Field(default=12, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
+    print_household_names: bool = False
 
     @field_validator("database_url")
     @classmethod

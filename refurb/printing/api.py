@@ -8,6 +8,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from refurb.accounts.guards import allow, principal_of
+from refurb.core.errors import Forbidden
+from refurb.core.i18n import N_
 from refurb.core.roles import Role
 from refurb.printing import service
 from refurb.printing.pdf import SheetPlacement
@@ -23,7 +25,10 @@ PRINTER_ADMINS = (Role.ADMIN, Role.SUPERVISOR)
 
 def context_of(request: Request[Any, Any, Any], crates: int = 1) -> service.LabelContext:
     """Label context from the deployment settings."""
-    return service.LabelContext(base_url=request.app.state.settings.base_url, crates=crates)
+    settings = request.app.state.settings
+    return service.LabelContext(
+        base_url=settings.base_url, crates=crates, household_names=settings.print_household_names
+    )
 
 
 def document(
@@ -100,14 +105,18 @@ class LabelController(Controller):
         Either way the print is recorded, with reprints marked, and shows in each device's history.
         """
         station_id = None
+        principal = principal_of(request)
         if data.station:
             from refurb.stations import service as stations
 
-            station_id = (await stations.station_ref(data.station)).id
+            station = await stations.station_ref(data.station)
+            if not station.active or not stations.may_use(principal, station.stage):
+                raise Forbidden(N_("You may not print for station {ref}."), ref=station.code.display)
+            station_id = station.id
         outcome = await service.print_labels(
             data.codes,
             data.kind,
-            principal_of(request),
+            principal,
             context_of(request, data.crates),
             printer_name=data.printer,
             fmt=Format(data.format) if data.format else None,

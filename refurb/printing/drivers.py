@@ -28,8 +28,10 @@ async def send_raw(
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), connect_timeout)
     except TimeoutError:
         raise PrinterUnreachable(f"no answer from {host}:{port} within {connect_timeout:g} s") from None
-    except OSError as error:
-        raise PrinterUnreachable(f"cannot connect to {host}:{port}: {error.strerror or error}") from None
+    except (OSError, UnicodeError) as error:
+        raise PrinterUnreachable(
+            f"cannot connect to {host}:{port}: {getattr(error, 'strerror', None) or error}"
+        ) from None
     try:
         writer.write(payload)
         await asyncio.wait_for(writer.drain(), send_timeout)

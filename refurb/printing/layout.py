@@ -186,22 +186,19 @@ class _Composer:
         fitted, size = fonts.fit_text(text, box.w, spec.size, min(min_size, spec.size), spec.bold)
         if not fitted:
             return
-        width = fonts.text_width(fitted, size, spec.bold)
-        x = box.x
+        # Whole dots, rounded down, so the drawn text never leaves its box.
+        size_dots = max(1, math.floor(size * self.scale))
+        box_x, box_width = self.dots(box.x), math.floor(box.w * self.scale)
+        width = math.ceil(fonts.text_width(fitted, size_dots, spec.bold))
+        x = box_x
         if spec.align == "center":
-            x = box.x + (box.w - width) / 2
+            x = box_x + (box_width - width) // 2
         elif spec.align == "right":
-            x = box.x + box.w - width
+            x = box_x + box_width - width
+        size = size_dots / self.scale
         top = box.y + max(0.0, (box.h - size) / 2) if box.h > size else box.y
         page.items.append(
-            Text(
-                self.dots(x),
-                self.dots(top + fonts.ASCENT * size),
-                self.dots(size),
-                fitted,
-                spec.bold,
-                self.dots(box.w),
-            )
+            Text(x, self.dots(top + fonts.ASCENT * size), size_dots, fitted, spec.bold, box_width)
         )
 
     def paragraph(self, spec: ElementSpec, box: _Box, text: str, page: Page) -> None:
@@ -221,8 +218,11 @@ class _Composer:
     def barcode(self, box: _Box, data: str, page: Page, max_module_mm: float | None = None) -> None:
         if not data:
             raise LayoutError("a barcode has no data")
-        modules = code128_modules(data) if self.symbols else ""
-        count = len(modules) if self.symbols else code128_length(data)
+        try:
+            modules = code128_modules(data) if self.symbols else ""
+            count = len(modules) if self.symbols else code128_length(data)
+        except ValueError as error:
+            raise LayoutError(f"a barcode cannot carry {data!r}: {error}") from None
         width = self.dots(box.w)
         widest = (
             max(min_module(self.dpi), self.dots(max_module_mm)) if max_module_mm else _max_module(self.dpi)
@@ -247,7 +247,8 @@ class _Composer:
         matrix = qr_matrix(data, spec.error) if self.symbols else ()
         size = len(matrix) if self.symbols else qr_size(data, spec.error)
         side = min(self.dots(box.w), self.dots(box.h))
-        module = min(_max_module(self.dpi) * 2, side // (size + 2 * QR_QUIET))
+        # ZPL's ^BQ magnification stops at 10 dots a module.
+        module = min(_max_module(self.dpi) * 2, 10, side // (size + 2 * QR_QUIET))
         if module < 2:
             if spec.optional:
                 return

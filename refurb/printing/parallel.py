@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
@@ -23,6 +24,7 @@ __all__ = ("PARALLEL_FROM", "compose_all", "shutdown")
 PARALLEL_FROM = 200  # labels
 CHUNK = 50
 _executor: ProcessPoolExecutor | None = None
+_lock = threading.Lock()
 
 
 def _workers() -> int:
@@ -31,18 +33,20 @@ def _workers() -> int:
 
 def _pool() -> ProcessPoolExecutor:
     global _executor
-    if _executor is None:
-        # spawn, not fork: the server process holds database connections and threads.
-        _executor = ProcessPoolExecutor(_workers(), mp_context=multiprocessing.get_context("spawn"))
-    return _executor
+    with _lock:  # two big jobs at once must not start two pools
+        if _executor is None:
+            # spawn, not fork: the server process holds database connections and threads.
+            _executor = ProcessPoolExecutor(_workers(), mp_context=multiprocessing.get_context("spawn"))
+        return _executor
 
 
 def shutdown() -> None:
     """Stop the workers (at application shutdown)."""
     global _executor
-    if _executor is not None:
-        _executor.shutdown(wait=False, cancel_futures=True)
-        _executor = None
+    with _lock:
+        if _executor is not None:
+            _executor.shutdown(wait=False, cancel_futures=True)
+            _executor = None
 
 
 atexit.register(shutdown)

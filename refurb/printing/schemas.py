@@ -16,7 +16,11 @@ class PrinterIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     driver: Literal["zpl-tcp", "pdf"]
-    host: str | None = Field(default=None, max_length=255)
+    host: str | None = Field(
+        default=None,
+        max_length=253,
+        pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[?[0-9a-fA-F:.]+\]?$",
+    )
     port: int = Field(default=9100, ge=1, le=65535)
     stock: str
     dpi: Literal[203, 300] = 203

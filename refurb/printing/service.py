@@ -21,7 +21,7 @@ from refurb.core.codes import Code, CodeType, parse_code
 from refurb.core.errors import BadInput, Conflict, Forbidden, NotFound, Unavailable
 from refurb.core.i18n import N_
 from refurb.core.principal import Principal
-from refurb.db import write_transaction
+from refurb.db import is_sqlite, write_transaction
 from refurb.devices import service as devices
 from refurb.printing.drivers import PrinterUnreachable, send_raw
 from refurb.printing.kinds import KIND_ROLES, KIND_TYPES, LabelKind
@@ -31,7 +31,7 @@ from refurb.printing.resources import labels_dir
 from refurb.printing.schemas import PrinterIn, PrinterOut, PrintJobOut
 from refurb.printing.stock import Stock
 from refurb.printing.tables import PrintedLabel, Printer, PrintJob
-from refurb.printing.templates import Catalogue, catalogue
+from refurb.printing.templates import Catalogue, TemplateError, catalogue
 
 __all__ = (
     "LabelContext",
@@ -44,6 +44,9 @@ __all__ = (
 )
 
 MAX_LABELS_PER_JOB = 5000
+_LOCK_CODES_SQL = (
+    "SELECT pg_advisory_xact_lock(hashtext('label:' || c)) FROM unnest({}::text[]) AS c ORDER BY c"
+)
 DRIVERS = ("zpl-tcp", "pdf")
 
 
@@ -53,6 +56,7 @@ class LabelContext:
 
     base_url: str
     crates: int = 1
+    household_names: bool = False  # a programme may print names on convocation cards
 
     @property
     def qr_base(self) -> str:
@@ -77,7 +81,6 @@ _DEFAULT_KIND = {
     CodeType.LOCATION: LabelKind.LOCATION,
     CodeType.HOUSEHOLD: LabelKind.CONVOCATION,
     CodeType.ROUND: LabelKind.MANIFEST,
-    CodeType.CERTIFICATE: LabelKind.WIPED,
 }
 
 
@@ -93,7 +96,12 @@ def has_provider(kind: LabelKind) -> bool:
 
 def default_kind(code: Code) -> LabelKind:
     """The usual label of a code."""
-    return _DEFAULT_KIND[code.type]
+    kind = _DEFAULT_KIND.get(code.type)
+    if kind is None:
+        raise BadInput(
+            N_("Refurb prints no label for a {kind} code."), code="no_label_for_code", kind=code.type
+        )
+    return kind
 
 
 def parse_kind(name: str | None, code: Code) -> LabelKind:
@@ -112,8 +120,15 @@ def parse_kind(name: str | None, code: Code) -> LabelKind:
 
 
 def current_catalogue() -> Catalogue:
-    """Templates and stocks, as on disk now."""
-    return catalogue(labels_dir())
+    """Templates and stocks, as on disk now; a broken edit is a clear 503, not a crash."""
+    try:
+        return catalogue(labels_dir())
+    except TemplateError as error:
+        raise Unavailable(
+            N_("The label templates cannot be used: {reason}"),
+            code="label_templates_broken",
+            reason=str(error),
+        ) from None
 
 
 def resolve_stock(kind: LabelKind, name: str | None, cat: Catalogue) -> Stock:
@@ -169,7 +184,14 @@ async def items_for(
             kind=kind,
             area=_PROVIDER_AREAS.get(kind, "?"),
         )
-    return await provider(code, principal, context)
+    return redact(kind, await provider(code, principal, context), context)
+
+
+def redact(kind: LabelKind, items: list[BaseModel], context: LabelContext) -> list[BaseModel]:
+    """Labels carry no household name unless the programme enables it."""
+    if kind is LabelKind.CONVOCATION and not context.household_names:
+        return [item.model_copy(update={"name": ""}) for item in items]
+    return items
 
 
 async def _render(
@@ -211,6 +233,12 @@ async def render_label(
     cat = current_catalogue()
     stock = resolve_stock(kind, stock_name, cat)
     items = await items_for(code, kind, principal, context)
+    if fmt in (Format.SVG, Format.PNG):
+        items = items[:1]  # a preview image shows one label
+    if len(items) > MAX_LABELS_PER_JOB:
+        raise BadInput(
+            N_("At most {limit} labels in one job."), code="too_many_labels", limit=MAX_LABELS_PER_JOB
+        )
     return await _render(kind, items, stock, fmt, dpi, placement, cat)
 
 
@@ -337,7 +365,8 @@ async def print_labels(
     if printer is not None:
         fmt = Format.ZPL if printer["driver"] == "zpl-tcp" else Format.PDF
         stock_name = stock_name or printer["stock"]
-        dpi = dpi or printer["dpi"]
+        # a thermal printer has one resolution: dots must be its dots
+        dpi = printer["dpi"] if printer["driver"] == "zpl-tcp" else dpi or printer["dpi"]
     fmt = fmt or Format.PDF
     if fmt not in (Format.PDF, Format.ZPL):
         raise BadInput(N_("Print jobs are PDF or ZPL."), code="bad_format")
@@ -390,6 +419,8 @@ async def _record(
     """Record a successful print: the job, each printed label, and a note in each device's history."""
     unique = list(dict.fromkeys(printed_codes))
     async with write_transaction():
+        if not is_sqlite():  # two jobs for one code agree on which printed it first
+            await PrintedLabel.raw(_LOCK_CODES_SQL, unique)
         before = {
             row["code"]
             for row in await PrintedLabel.select(PrintedLabel.code).where(
@@ -403,18 +434,15 @@ async def _record(
         job_id = rows[0]["id"]
         await PrintedLabel.insert(*(PrintedLabel(job=job_id, code=code, kind=kind.value) for code in unique))
         device_codes = [code for code in unique if code.startswith(CodeType.DEVICE.value)]
-        await devices.note_labels_printed(
-            device_codes,
-            {
-                "kind": kind.value,
-                "job": job_id,
-                "printer": printer["name"] if printer else None,
-                "reprint": reprint,
-            },
-            principal,
-            station_id=station_id,
-            request_id=request_id,
-        )
+        note = {"kind": kind.value, "job": job_id, "printer": printer["name"] if printer else None}
+        for reprinted in (False, True):
+            await devices.note_labels_printed(
+                [code for code in device_codes if (code in before) is reprinted],
+                {**note, "reprint": reprinted},
+                principal,
+                station_id=station_id,
+                request_id=request_id,
+            )
     return PrintJobOut(
         id=job_id,
         status="printed",

@@ -63,6 +63,7 @@ class PrintNote(BaseModel):
     job: int
     printer: str | None
     reprint: bool
+    error: str | None = Field(default=None, description="Why the label did not print (the step is recorded)")
 
 
 class ScanOut(BaseModel):

@@ -8,6 +8,7 @@ Resolvers (`register_resolver`) turn any code into the thing it designates.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -135,7 +136,17 @@ async def station_ref(code_text: str) -> StationRow:
 async def set_printer(code_text: str, printer_name: str | None) -> StationOut:
     """Give a station a default printer (or none): its scans then print their labels."""
     station, _ = await _station_row(code_text)
-    printer = await printing.printer_id(printer_name) if printer_name else None
+    printer = None
+    if printer_name:
+        details = await printing.get_printer(printer_name)
+        if details.driver != "zpl-tcp":
+            raise BadInput(
+                N_("A station prints by itself only on a zpl-tcp printer; '{name}' is {driver}."),
+                code="station_printer_not_raw",
+                name=printer_name,
+                driver=details.driver,
+            )
+        printer = await printing.printer_id(printer_name)
     async with write_transaction():
         await Station.update({Station.printer: printer}).where(Station.id == station.id)
     return await get_station(code_text)
@@ -334,6 +345,23 @@ def _reason_form(action: Action) -> FormSpec:
     )
 
 
+_printing_now: dict[str, asyncio.Lock] = {}
+
+
+async def _print_tag_once(request: ScanRequest) -> PrintNote | None:
+    """Print the asset tag unless it already was; two scans of one device print one tag."""
+    code = request.code.compact
+    lock = _printing_now.setdefault(code, asyncio.Lock())
+    try:
+        async with lock:
+            if await printing.was_printed(code, LabelKind.DEVICE):
+                return None
+            return await _print_at_station(request, LabelKind.DEVICE)
+    finally:
+        if not lock.locked() and _printing_now.get(code) is lock:
+            del _printing_now[code]
+
+
 async def _print_at_station(request: ScanRequest, kind: LabelKind) -> PrintNote:
     """Print `kind` for the scanned code on the station's printer."""
     outcome = await printing.print_labels(
@@ -371,12 +399,8 @@ async def _device_handler(request: ScanRequest) -> ScanOutcome:
             )
     printed: PrintNote | None = None
     has_printer = request.station.printer_id is not None
-    if (
-        has_printer
-        and request.action is Action.RECEIVE
-        and not await printing.was_printed(request.code.compact, LabelKind.DEVICE)
-    ):
-        printed = await _print_at_station(request, LabelKind.DEVICE)
+    if has_printer and request.action is Action.RECEIVE:
+        printed = await _print_tag_once(request)
     result = await devices.transition(
         request.code.compact,
         request.action.value,
@@ -401,7 +425,14 @@ async def _device_handler(request: ScanRequest) -> ScanOutcome:
         and request.action is STAGE_ACTIONS[request.station.stage][0]
         and printing.has_provider(label)
     ):
-        printed = await _print_at_station(request, label)
+        try:
+            printed = await _print_at_station(request, label)
+        except (
+            DomainError
+        ) as error:  # the step is recorded: say the label did not print, do not hide the step
+            printed = PrintNote(
+                kind=label.value, job=0, printer=None, reprint=False, error=error.render(gettext)
+            )
     return ScanOutcome(
         result.outcome,
         message,

@@ -54,7 +54,7 @@ _STATUS_BY_CLASS: list[tuple[type[DomainError], int]] = [
     (NotAuthenticated, 401),
     (BadInput, 400),
 ]
-_STATUS_BY_CODE = {"idempotency_key_reused": 422}
+_STATUS_BY_CODE = {"idempotency_key_reused": 422, "label_templates_broken": 503}
 
 TITLES: dict[str, str] = {
     "not_found": N_("Not found"),

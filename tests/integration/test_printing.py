@@ -350,3 +350,115 @@ async def test_device_page_shows_prints_and_links_to_labels(client, as_user) -> 
     assert preview.status_code == 200
     assert f"/api/v1/labels/{device.code}?kind=device" in preview.text
     assert 'id="print-form"' in preview.text
+
+
+async def test_no_label_for_a_station_code(client, as_user) -> None:
+    station = await new_station(Stage.RECEPTION)
+    response = await client.get(f"/api/v1/labels/{station.code}", headers=as_user("technician"))
+    assert response.status_code == 400
+    assert response.json()["code"] == "no_label_for_code"
+
+
+async def test_a_station_prints_by_itself_only_on_a_raw_printer(client, as_user) -> None:
+    admin = as_user("admin")
+    await client.post(
+        "/api/v1/printers", json={"name": "Navigateur", "driver": "pdf", "stock": "57x32"}, headers=admin
+    )
+    station = await new_station(Stage.RECEPTION)
+    response = await client.put(
+        f"/api/v1/stations/{station.code}/printer", json={"printer": "Navigateur"}, headers=admin
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "station_printer_not_raw"
+
+
+async def test_reprints_are_marked_per_device(client, as_user) -> None:
+    first, second = await new_device(State.RECEIVED), await new_device(State.RECEIVED)
+    headers = as_user("technician")
+    await client.post("/api/v1/labels/print-jobs", json={"codes": [first.code]}, headers=headers)
+    await client.post("/api/v1/labels/print-jobs", json={"codes": [first.code, second.code]}, headers=headers)
+    jobs = await PrintJob.select(PrintJob.reprint).order_by(PrintJob.id)
+    assert [j["reprint"] for j in jobs] == [False, True]
+
+    def reprints(events):
+        return [
+            (json.loads(e["payload"]) if isinstance(e["payload"], str) else e["payload"])["reprint"]
+            for e in events
+            if e["action"] == "label_printed"
+        ]
+
+    assert reprints(await event_rows(first.code)) == [False, True]
+    assert reprints(await event_rows(second.code)) == [False]
+
+
+async def test_a_zpl_printer_prints_at_its_own_resolution(client, as_user, printer_server) -> None:
+    device = await new_device(State.RECEIVED)
+    admin = as_user("admin")
+    await client.post(
+        "/api/v1/printers",
+        json={"name": "Z300", "driver": "zpl-tcp", "host": "127.0.0.1", "port": printer_server.port,
+              "stock": "62x29", "dpi": 300},
+        headers=admin,
+    )  # fmt: skip
+    response = await client.post(
+        "/api/v1/labels/print-jobs",
+        json={"codes": [device.code], "printer": "Z300", "dpi": 203},
+        headers=admin,
+    )
+    assert response.json()["dpi"] == 300
+    await asyncio.wait_for(printer_server.done.wait(), 5)
+    assert printer_server.received[0].startswith(b"^XA^CI28^PW732^LL343")  # 62 x 29 mm at 300 dpi
+
+
+async def test_printing_for_a_station_one_may_not_use(client, as_user) -> None:
+    station = await new_station(Stage.RECEPTION)
+    batch = await new_batch()
+    response = await client.post(
+        "/api/v1/labels/print-jobs",
+        json={"codes": [batch.code], "kind": "batch", "station": station.code},
+        headers=as_user("driver"),
+    )
+    assert response.status_code == 403
+    assert await PrintJob.count() == 0
+
+
+async def test_broken_templates_are_a_clear_503(client, as_user, tmp_path, monkeypatch) -> None:
+    import shutil
+
+    from refurb.printing.resources import labels_dir
+
+    shutil.copytree(labels_dir(), tmp_path / "labels")
+    broken = tmp_path / "labels" / "templates" / "device.toml"
+    broken.write_text(broken.read_text().replace("[[layouts]]", "[[layouts", 1))
+    monkeypatch.setenv("REFURB_LABELS_DIR", str(tmp_path / "labels"))
+    device = await new_device(State.RECEIVED)
+    response = await client.get(f"/api/v1/labels/{device.code}", headers=as_user("technician"))
+    assert response.status_code == 503
+    assert response.json()["code"] == "label_templates_broken"
+    assert "device.toml" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("host", ["printer host", "a;b", "-x"])
+async def test_printer_hosts_are_checked(client, as_user, host) -> None:
+    body = {"name": "P", "driver": "zpl-tcp", "host": host, "stock": "57x32"}
+    response = await client.post("/api/v1/printers", json=body, headers=as_user("admin"))
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+
+
+async def test_every_kind_prints_to_a_raw_tcp_printer(printer_server) -> None:
+    from refurb.printing.kinds import SAMPLES
+    from refurb.printing.render import Format, render
+    from refurb.printing.resources import labels_dir
+    from refurb.printing.templates import catalogue
+
+    cat = catalogue(labels_dir())
+    for kind, template in cat.templates.items():
+        stock = next(cat.stocks[name] for name in template.stocks if cat.stocks[name].sheet is None
+                     and cat.stocks[name].width <= 108)  # fmt: skip
+        zpl = render(cat, kind, [SAMPLES[kind]], stock, Format.ZPL).content
+        printer_server.done.clear()
+        await send_raw("127.0.0.1", printer_server.port, zpl)
+        await asyncio.wait_for(printer_server.done.wait(), 5)
+        assert printer_server.received[-1] == zpl
+        assert f"^FD{SAMPLES[kind].code}^FS".encode() in zpl

@@ -12,7 +12,7 @@
     ["crates", "start"].forEach(function (name) { if (data.get(name)) body[name] = Number(data.get(name)); });
     ["offset_x", "offset_y"].forEach(function (name) { if (data.get(name)) body[name] = parseFloat(data.get(name)); });
     status.textContent = "…";
-    window.RefurbPrint.printLabels(body).then(function (result) {
+    window.RefurbPrint.printLabels(body, window.RefurbPrint.pdfTab(body)).then(function (result) {
       status.textContent = result.printer ? "✔ " + result.printer + (result.job.reprint ? " (" + form.dataset.reprint + ")" : "") : "✔ PDF";
     }, function (problem) {
       status.textContent = "✘ " + (problem.detail || problem.title || problem);

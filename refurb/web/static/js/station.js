@@ -102,7 +102,8 @@
     button.textContent = messages.print_label;
     button.addEventListener("click", function () {
       button.disabled = true;
-      window.RefurbPrint.printLabels({ codes: [label.code], kind: label.kind, station: station }).then(function (result) {
+      var job = { codes: [label.code], kind: label.kind, station: station };
+      window.RefurbPrint.printLabels(job, window.RefurbPrint.pdfTab(job)).then(function (result) {
         button.textContent = result.printer ? messages.printed + " " + result.printer : messages.printed_pdf;
         focusInput();
       }, function (problem) {
@@ -216,7 +217,9 @@
         addLog("ask", answer.thing.display_code, answer.message);
         openForm(answer, text);
       } else {
-        var note = answer.printed ? " · " + messages.printed + " " + (answer.printed.printer || "PDF") : "";
+        var note = "";
+        if (answer.printed && answer.printed.error) note = " · " + answer.printed.error;
+        else if (answer.printed) note = " · " + messages.printed + " " + (answer.printed.printer || "PDF");
         flash("ok", answer.message + note);
         addLog("ok", answer.thing.display_code, answer.message + note);
       }
