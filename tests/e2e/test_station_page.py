@@ -77,7 +77,7 @@ async def test_print_the_missing_tag_then_receive(page) -> None:
     async with page.context.expect_page() as opened:
         await button.click()
     pdf_tab = await opened.value  # opened during the click, so no popup blocker stops it
-    await pdf_tab.wait_for_url("blob:**", wait_until="commit")
+    await pdf_tab.wait_for_url(lambda url: url.startswith("blob:"), wait_until="commit")
     await page.bring_to_front()
     await page.wait_for_function("document.activeElement.id === 'scan-input'")
     await page.wait_for_timeout(2100)  # the same code again after the 2-second window
