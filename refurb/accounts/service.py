@@ -35,6 +35,8 @@ __all__ = (
     "create_session",
     "create_token",
     "create_user",
+    "donor_organisation",
+    "donor_organisations",
     "end_session",
     "principal_for_session",
     "principal_for_token",
@@ -143,6 +145,28 @@ async def organisation_id(name: str) -> int:
     if row is None:
         raise NotFound(N_("No organisation is named '{name}'."), name=name)
     return row["id"]
+
+
+async def donor_organisation(name: str) -> int:
+    """The id of the donor organisation called `name` (batches belong to donors only)."""
+    row = (
+        await Organisation.select(Organisation.id)
+        .where((Organisation.name == name.strip()) & (Organisation.kind == OrganisationKind.DONOR.value))
+        .first()
+    )
+    if row is None:
+        raise NotFound(N_("No donor organisation is named '{name}'."), name=name[:200])
+    return row["id"]
+
+
+async def donor_organisations() -> list[str]:
+    """The names of every donor organisation, for staff choosing whom a batch is for."""
+    rows = (
+        await Organisation.select(Organisation.name)
+        .where(Organisation.kind == OrganisationKind.DONOR.value)
+        .order_by(Organisation.name)
+    )
+    return [r["name"] for r in rows]
 
 
 def check_password(password: str) -> None:

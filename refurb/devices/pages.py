@@ -10,6 +10,7 @@ from litestar.response import Redirect
 
 from refurb.accounts.guards import allow, principal_of
 from refurb.core.codes import CodeType, parse_code
+from refurb.core.errors import DomainError
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import State
 from refurb.devices import service
@@ -18,6 +19,16 @@ from refurb.web.render import page
 __all__ = ("DevicePages", "DeviceShortLink")
 
 PAGE_SIZE = 50
+
+
+def _batch_code(text: str | None) -> str | None:
+    """A batch filter, or none when the text is not a batch code."""
+    if not text:
+        return None
+    try:
+        return parse_code(text, expected=CodeType.BATCH).compact
+    except DomainError:
+        return None
 
 
 class DevicePages(Controller):
@@ -33,13 +44,20 @@ class DevicePages(Controller):
         request: Request[Any, Any, Any],
         state_filter: Annotated[str | None, QueryParameter(name="state")] = None,
         kind: Annotated[str | None, QueryParameter()] = None,
+        batch: Annotated[str | None, QueryParameter()] = None,
         page_number: Annotated[int, QueryParameter(name="page", ge=1, le=service.MAX_PAGE)] = 1,
     ) -> Response[Any]:
         """Devices filtered by state and kind; unknown filter values are ignored."""
         chosen_state = State(state_filter) if state_filter in set(State) else None
         chosen_kind = DeviceKind(kind) if kind in set(DeviceKind) else None
+        chosen_batch = _batch_code(batch)
         result = await service.list_devices(
-            principal_of(request), state=chosen_state, kind=chosen_kind, page=page_number, page_size=PAGE_SIZE
+            principal_of(request),
+            state=chosen_state,
+            kind=chosen_kind,
+            batch=chosen_batch,
+            page=page_number,
+            page_size=PAGE_SIZE,
         )
         pages = max(1, -(-result.total // PAGE_SIZE))
         return page(
@@ -49,6 +67,7 @@ class DevicePages(Controller):
             pages=pages,
             state=chosen_state,
             kind=chosen_kind,
+            batch=chosen_batch,
             states=list(State),
             kinds=list(DeviceKind),
         )

@@ -28,6 +28,7 @@ class DeviceOut(BaseModel):
     location: str | None = Field(description="Code of the stock location")
     state: State
     version: int
+    in_manifest: bool = Field(default=True, description="False: it turned up without being declared")
     created_at: datetime.datetime
     updated_at: datetime.datetime
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from piccolo.query.functions.aggregate import Count
 
 from refurb.codes.service import mint
+from refurb.core.aliases import normal_asset_tag, normal_serial
 from refurb.core.codes import Code, CodeType, parse_code
 from refurb.core.errors import BadInput, Conflict, GuardNotAvailable, NotFound
 from refurb.core.i18n import N_
@@ -34,7 +35,7 @@ from refurb.core.lifecycle import (
     plan,
 )
 from refurb.core.principal import Principal
-from refurb.db import UNIQUE_VIOLATIONS, is_sqlite, write_transaction
+from refurb.db import UNIQUE_VIOLATIONS, insert_many, is_sqlite, write_transaction
 from refurb.devices.schemas import DeviceOut, DevicePage, EventOut, TransitionOut
 from refurb.devices.tables import Device, DeviceEvent
 from refurb.timestamps import utcnow
@@ -42,14 +43,22 @@ from refurb.timestamps import utcnow
 __all__ = (
     "Actor",
     "CheckContext",
+    "DonorDevice",
+    "NewDevice",
+    "batch_census",
+    "bulk_transition",
     "counts_by_state",
+    "donor_devices",
     "events",
     "find_by_alias",
+    "find_in_batch",
     "get",
     "list_devices",
     "register",
     "register_check",
+    "register_many",
     "transition",
+    "update_descriptions",
 )
 
 MAX_CAS_ATTEMPTS = 5
@@ -141,6 +150,7 @@ _OUT_COLUMNS = (
     Device.location.code.as_alias("location_code"),
     Device.state,
     Device.version,
+    Device.in_manifest,
     Device.created_at,
     Device.updated_at,
 )
@@ -149,7 +159,8 @@ _OUT_COLUMNS = (
 # builder costs more CPU than the database round trip itself.
 _DEVICE_SQL = """
 SELECT d.id, d.code, d.kind, d.manufacturer, d.model, d.serial, d.asset_tag, d.state, d.version,
-       d.created_at, d.updated_at, d.batch AS batch_id, b.code AS batch_code, b.donor AS donor_id,
+       d.in_manifest, d.created_at, d.updated_at, d.batch AS batch_id, b.code AS batch_code,
+       b.donor AS donor_id,
        d.custodian AS custodian_id, o.name AS custodian_name,
        d.location AS location_id, l.code AS location_code
 FROM device d
@@ -215,6 +226,7 @@ def _device_out(row: Mapping[str, Any]) -> DeviceOut:
         location=row["location_code"],
         state=row["state"],
         version=row["version"],
+        in_manifest=bool(row["in_manifest"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
@@ -251,10 +263,11 @@ async def get(code_text: str, principal: Principal) -> DeviceOut:
     return _device_out(await _select_one(parse_code(code_text, expected=CodeType.DEVICE), principal))
 
 
-async def find_by_alias(text: str, principal: Principal) -> DeviceOut:
-    """A device by the donor's asset tag or the manufacturer's serial."""
-    needle = text.strip().upper()
-    where = (Device.asset_tag == needle) | (Device.serial == needle)
+async def find_by_alias(text: str, principal: Principal, *, batch_id: int | None = None) -> DeviceOut:
+    """A device by the donor's asset tag or the manufacturer's serial (within a batch, if given)."""
+    where = (Device.asset_tag == normal_asset_tag(text)) | (Device.serial == normal_serial(text))
+    if batch_id is not None:
+        where = where & (Device.batch == batch_id)
     visible = _visible(principal)
     if visible is not None:
         where = where & visible
@@ -403,6 +416,7 @@ async def register(
     state: State = State.DECLARED,
     reason: str | None = None,
     request_id: str | None = None,
+    in_manifest: bool = True,
 ) -> DeviceOut:
     """Record a device and mint its D code, with its first event.
 
@@ -416,7 +430,9 @@ async def register(
         raise BadInput(N_("'{kind}' is not a kind of device."), code="bad_kind", kind=kind) from None
     if state is not State.DECLARED and not (reason and reason.strip()):
         raise BadInput(N_("Importing a device in a later state needs a reason."), code="reason_required")
-    payload = {"reason": reason.strip()} if reason and reason.strip() else {}
+    payload: dict[str, Any] = {"reason": reason.strip()} if reason and reason.strip() else {}
+    if not in_manifest:
+        payload["in_manifest"] = False
     async with write_transaction():
         (code,) = await mint(CodeType.DEVICE, 1)
         rows = await Device.insert(
@@ -425,13 +441,14 @@ async def register(
                 kind=kind.value,
                 manufacturer=manufacturer.strip(),
                 model=model.strip(),
-                serial=serial.strip().upper() if serial else None,
-                asset_tag=asset_tag.strip().upper() if asset_tag else None,
+                serial=normal_serial(serial) or None if serial else None,
+                asset_tag=normal_asset_tag(asset_tag) or None if asset_tag else None,
                 batch=batch_id,
                 custodian=custodian_id,
                 location=location_id,
                 state=state.value,
                 version=1,
+                in_manifest=in_manifest,
             )
         ).returning(Device.id)
         await DeviceEvent.insert(
@@ -653,3 +670,233 @@ async def _already_done(
         if last is not None and last["action"] in (action.value, IMPORT):
             return last
     return None
+
+
+# --- many devices at once (manifest imports, collection, closing a batch) ----------
+
+_DEVICE_COLUMNS = (
+    "code", "kind", "manufacturer", "model", "serial", "asset_tag", "batch", "custodian", "location",
+    "state", "version", "in_manifest", "cpu", "ram", "storage", "created_at", "updated_at",
+)  # fmt: skip
+_EVENT_COLUMNS_SQL = (
+    "device", "action", "from_state", "to_state", "actor", "actor_name", "organisation", "station",
+    "payload", "request_id", "idempotency_key", "created_at", "updated_at",
+)  # fmt: skip
+_DESCRIBED = ("kind", "manufacturer", "model", "serial", "asset_tag", "cpu", "ram", "storage")
+MAX_IDS_PER_STATEMENT = 900
+
+
+@dataclass(frozen=True, slots=True)
+class NewDevice:
+    """What a manifest line (or an unexpected arrival) tells about a device."""
+
+    kind: DeviceKind
+    manufacturer: str = ""
+    model: str = ""
+    serial: str | None = None
+    asset_tag: str | None = None
+    cpu: str = ""
+    ram: str = ""
+    storage: str = ""
+    in_manifest: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DonorDevice:
+    """A donor's device as an import matches it against a new file."""
+
+    id: int
+    code: str
+    serial: str | None
+    asset_tag: str | None
+    batch_id: int
+    state: State
+
+
+def _event_row(device_id: int, action: str, source: State | None, target: State, actor: Actor,
+               payload_json: str, request_id: str | None, now: Any) -> tuple[Any, ...]:  # fmt: skip
+    return (
+        device_id, action, source.value if source else None, target.value, actor.user_id,
+        actor.name[:MAX_ACTOR_NAME], actor.organisation_id, None, payload_json, request_id, None, now, now,
+    )  # fmt: skip
+
+
+async def register_many(
+    items: Sequence[NewDevice], *, batch_id: int, actor: Actor, request_id: str | None = None
+) -> list[tuple[int, str]]:
+    """Record declared devices and mint their D codes, one `declare` event each; (id, code) in order."""
+    if not items:
+        return []
+    now = utcnow()
+    async with write_transaction():
+        codes = await mint(CodeType.DEVICE, len(items))
+        values = [
+            (
+                code.compact,
+                item.kind.value,
+                item.manufacturer,
+                item.model,
+                normal_serial(item.serial or "") or None,
+                normal_asset_tag(item.asset_tag or "") or None,
+                batch_id,
+                None,
+                None,
+                State.DECLARED.value,
+                1,
+                item.in_manifest,
+                item.cpu,
+                item.ram,
+                item.storage,
+                now,
+                now,
+            )
+            for code, item in zip(codes, items, strict=True)
+        ]
+        inserted = await insert_many("device", _DEVICE_COLUMNS, values, returning="id, code")
+        ids = {row["code"]: row["id"] for row in inserted}
+        event = json.dumps({})
+        await insert_many(
+            "device_event",
+            _EVENT_COLUMNS_SQL,
+            [
+                _event_row(ids[c.compact], DECLARE, None, State.DECLARED, actor, event, request_id, now)
+                for c in codes
+            ],
+        )
+    return [(ids[code.compact], code.compact) for code in codes]
+
+
+async def update_descriptions(updates: Sequence[tuple[int, NewDevice]]) -> int:
+    """Rewrite what the donor says of devices (a corrected manifest); their state and history stay."""
+    if not updates:
+        return 0
+    now = utcnow()
+    cast = "CAST({} AS INTEGER), " + ", ".join(["CAST({} AS VARCHAR)"] * len(_DESCRIBED))
+    plain = ", ".join(["{}"] * (len(_DESCRIBED) + 1))
+    assignments = ", ".join(f"{name} = v.column{index + 2}" for index, name in enumerate(_DESCRIBED))
+    per_statement = MAX_IDS_PER_STATEMENT // 3
+    async with write_transaction():
+        for start in range(0, len(updates), per_statement):
+            chunk = updates[start : start + per_statement]
+            rows = ", ".join([f"({cast})"] + [f"({plain})"] * (len(chunk) - 1))
+            values: list[Any] = []
+            for device_id, item in chunk:
+                values += [
+                    device_id, item.kind.value, item.manufacturer, item.model,
+                    normal_serial(item.serial or "") or None, normal_asset_tag(item.asset_tag or "") or None,
+                    item.cpu, item.ram, item.storage,
+                ]  # fmt: skip
+            await Device.raw(
+                f"UPDATE device SET {assignments}, updated_at = {{}} FROM (VALUES {rows}) AS v "  # noqa: S608 - placeholders only
+                "WHERE device.id = v.column1",
+                now,
+                *values,
+            )
+    return len(updates)
+
+
+async def donor_devices(donor_id: int) -> list[DonorDevice]:
+    """Every device a donor gave, as keys to match a manifest against."""
+    rows = await Device.raw(
+        "SELECT d.id, d.code, d.serial, d.asset_tag, d.batch, d.state FROM device d "
+        "JOIN batch b ON b.id = d.batch WHERE b.donor = {}",
+        donor_id,
+    )
+    return [
+        DonorDevice(r["id"], r["code"], r["serial"], r["asset_tag"], r["batch"], State(r["state"]))
+        for r in rows
+    ]
+
+
+async def find_in_batch(text: str, batch_id: int, principal: Principal) -> DeviceOut | None:
+    """The batch's device carrying this asset tag or serial, or None."""
+    try:
+        return await find_by_alias(text, principal, batch_id=batch_id)
+    except NotFound:
+        return None
+
+
+async def batch_census(batch_id: int) -> list[dict[str, Any]]:
+    """Devices of a batch counted by kind, manifest flag, state and whether they were ever received."""
+    rows = await Device.raw(
+        "SELECT d.kind, d.in_manifest, d.state, "
+        "EXISTS (SELECT 1 FROM device_event e WHERE e.device = d.id AND e.action = 'receive') AS received, "
+        "COUNT(*) AS count FROM device d WHERE d.batch = {} "
+        "GROUP BY d.kind, d.in_manifest, d.state, received",
+        batch_id,
+    )
+    return [
+        {**row, "in_manifest": bool(row["in_manifest"]), "received": bool(row["received"])} for row in rows
+    ]
+
+
+async def bulk_transition(
+    batch_id: int,
+    action_name: str,
+    payload: Mapping[str, Any],
+    principal: Principal,
+    *,
+    only: Sequence[str] | frozenset[str] | set[str] | None = None,
+    request_id: str | None = None,
+) -> int:
+    """Apply an action to every device of a batch it applies to (in the `only` states); how many moved.
+
+    For the steps that concern a batch as a whole (collecting it, closing it):
+    each device gets its own event. The action's checks must depend on the
+    batch only; they run once. Call it inside the caller's write transaction
+    to tie it to the batch's own change.
+    """
+    action = parse_action(action_name)
+    payload = _clean_payload(payload)
+    rule = TRANSITIONS[action]
+    plan(next(iter(rule.sources)), action, principal.role, payload)  # role and reason
+    actor = Actor.of(principal)
+    now = utcnow()
+    payload_json = json.dumps(payload, default=str)
+    moved = 0
+    async with write_transaction():
+        lock = "" if is_sqlite() else " FOR UPDATE OF d"
+        sources = [s for s in rule.sources if only is None or s.value in only]
+        states = [s.value for s in sources]
+        if not states:
+            return 0
+        placeholders = ", ".join(["{}"] * len(states))
+        rows = await Device.raw(
+            "SELECT d.id, d.code, d.kind, d.state, d.version, d.batch AS batch_id, b.donor AS donor_id, "  # noqa: S608
+            f"d.location AS location_id FROM device d JOIN batch b ON b.id = d.batch "
+            f"WHERE d.batch = {{}} AND d.state IN ({placeholders}) ORDER BY d.id{lock}",
+            batch_id,
+            *states,
+        )
+        if not rows:
+            return 0
+        first = _device_row(rows[0])
+        step = plan(first.state, action, principal.role, payload)
+        for check in step.checks:
+            await _run_check(check, CheckContext(first, step, payload, principal))
+        custody = "custodian = {}, " if action in TAKES_CUSTODY | ENDS_CUSTODY else ""
+        custodian = [principal.organisation_id if action in TAKES_CUSTODY else None] if custody else []
+        events: list[tuple[Any, ...]] = []
+        for source in sources:
+            ids = [r["id"] for r in rows if r["state"] == source.value]
+            for start in range(0, len(ids), MAX_IDS_PER_STATEMENT):
+                chunk = ids[start : start + MAX_IDS_PER_STATEMENT]
+                marks = ", ".join(["{}"] * len(chunk))
+                changed = await Device.raw(
+                    f"UPDATE device SET state = {{}}, version = version + 1, {custody}updated_at = {{}} "  # noqa: S608
+                    f"WHERE state = {{}} AND id IN ({marks}) RETURNING id",
+                    rule.target.value,
+                    *custodian,
+                    now,
+                    source.value,
+                    *chunk,
+                )
+                events += [
+                    _event_row(
+                        r["id"], action.value, source, rule.target, actor, payload_json, request_id, now
+                    )
+                    for r in changed
+                ]
+        await insert_many("device_event", _EVENT_COLUMNS_SQL, events)
+        moved = len(events)
+    return moved

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import JSON, ForeignKey, Integer, OnDelete, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, OnDelete, Varchar
 
 from refurb.accounts.tables import Organisation, User
 from refurb.core.lifecycle import State
@@ -31,6 +31,10 @@ class Device(Timestamped):
     location = ForeignKey(references=Location, on_delete=OnDelete.restrict, null=True)
     state = Varchar(length=16, choices=State, index=True)
     version = Integer(default=1)
+    in_manifest = Boolean(default=True)  # False: turned up at reception without being declared
+    cpu = Varchar(length=200, default="")
+    ram = Varchar(length=100, default="")
+    storage = Varchar(length=200, default="")
 
 
 class DeviceEvent(Timestamped):

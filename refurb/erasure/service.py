@@ -1,0 +1,56 @@
+"""Data-bearing media (the erasure issue adds erasure records, tool reports and certificates)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from refurb.db import insert_many, write_transaction
+from refurb.erasure.tables import Medium
+from refurb.timestamps import utcnow
+
+__all__ = ("DeclaredMedia", "declare_media", "declared_media_count")
+
+DECLARED = "declared"
+_COLUMNS = ("device", "kind", "interface", "manufacturer", "model", "serial", "capacity_bytes", "source",
+            "created_at", "updated_at")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredMedia:
+    """The disks a donor's manifest lists for one device."""
+
+    device_id: int
+    count: int | None
+    serials: Sequence[str] = ()
+
+
+async def declare_media(declared: Sequence[DeclaredMedia]) -> int:
+    """Record (or replace) the media the donor declared for these devices; how many rows now stand.
+
+    One `Medium` per declared disk, with its serial when the manifest gives
+    one. Erasure compares them with what the wiping tool detects.
+    """
+    if not declared:
+        return 0
+    now = utcnow()
+    rows = []
+    for item in declared:
+        count = max(item.count or 0, len(item.serials))
+        serials = list(item.serials) + [None] * (count - len(item.serials))
+        rows += [(item.device_id, "unknown", "", "", "", s, None, DECLARED, now, now) for s in serials]
+    ids = [item.device_id for item in declared]
+    async with write_transaction():
+        for start in range(0, len(ids), 900):
+            await Medium.delete().where(
+                Medium.device.is_in(ids[start : start + 900]) & (Medium.source == DECLARED)
+            )
+        await insert_many("medium", _COLUMNS, rows)
+    return len(rows)
+
+
+async def declared_media_count(device_ids: Sequence[int]) -> int:
+    """How many media the donor declared for these devices."""
+    if not device_ids:
+        return 0
+    return await Medium.count().where(Medium.device.is_in(list(device_ids)) & (Medium.source == DECLARED))
