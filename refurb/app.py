@@ -8,10 +8,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date as babel_date
 from babel.dates import format_datetime as babel_datetime
 from babel.dates import format_time as babel_time
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import FormMultiDict
+from litestar.exceptions import PermissionDeniedException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.openapi.config import OpenAPIConfig
@@ -20,7 +23,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from litestar.types import Receive, Scope, Send
+from litestar.types import Empty, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
 from refurb import __version__
 from refurb.accounts.api import MeController
@@ -29,10 +33,14 @@ from refurb.accounts.pages import LoginController
 from refurb.core.codes import parse_code
 from refurb.core.errors import DomainError
 from refurb.core.i18n import N_
+from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import Action
 from refurb.db import connection_pool, engine_for, use_engine
 from refurb.devices.api import DeviceController
 from refurb.devices.pages import DevicePages, DeviceShortLink
+from refurb.intake.api import AgreementController, BatchController
+from refurb.intake.pages import AgreementPages, BatchPages, CollectPages
+from refurb.intake.profiles import FIELD_LABELS
 from refurb.printing.api import LabelController, PrinterController
 from refurb.printing.pages import LabelPages
 from refurb.printing.parallel import shutdown as stop_label_workers
@@ -51,7 +59,7 @@ __all__ = ("create_app",)
 
 PACKAGE = Path(__file__).parent
 TEMPLATE_DIRS = [
-    PACKAGE / area / "templates" for area in ("web", "accounts", "devices", "stations", "printing")
+    PACKAGE / area / "templates" for area in ("web", "accounts", "devices", "stations", "printing", "intake")
 ]
 STATIC_DIR = PACKAGE / "web" / "static"
 SWAGGER = "/static/vendor/swagger-ui"
@@ -73,7 +81,14 @@ class SessionCSRFMiddleware(CSRFMiddleware):
         if scope["type"] == "http" and (bearer_token(scope) is not None or api_without_session):
             await self.app(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        try:
+            await super().__call__(scope, receive, send)
+        except PermissionDeniedException:
+            # the check parsed the form to find the token: close the uploads it spooled
+            form = ScopeState.from_scope(scope).form
+            if form is not Empty:
+                await FormMultiDict.from_form_data(form).close()
+            raise
 
 
 def _jinja(settings: Settings) -> Any:
@@ -83,6 +98,9 @@ def _jinja(settings: Settings) -> Any:
 
         def format_datetime(value: datetime.datetime) -> str:
             return babel_datetime(value, "medium", tzinfo=settings.tzinfo, locale=i18n.current_locale())
+
+        def format_date(value: datetime.date) -> str:
+            return babel_date(value, "medium", locale=i18n.current_locale())
 
         def format_time(value: datetime.datetime) -> str:
             return babel_time(value, "medium", tzinfo=settings.tzinfo, locale=i18n.current_locale())
@@ -95,6 +113,15 @@ def _jinja(settings: Settings) -> Any:
             except ValueError:
                 return name
 
+        def kind_label(value: str) -> str:
+            try:
+                return i18n.gettext(DeviceKind(value).label)
+            except ValueError:
+                return i18n.gettext("Total") if value == "total" else value
+
+        def field_label(name: str) -> str:
+            return i18n.gettext(FIELD_LABELS[name]) if name in FIELD_LABELS else name
+
         def display_code(text: str) -> str:
             try:
                 return parse_code(text).display
@@ -103,9 +130,12 @@ def _jinja(settings: Settings) -> Any:
 
         environment.globals.update(
             format_datetime=format_datetime,
+            format_date=format_date,
             format_time=format_time,
             action_label=action_label,
             display_code=display_code,
+            kind_label=kind_label,
+            field_label=field_label,
         )
 
     return configure
@@ -156,6 +186,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LabelController,
             PrinterController,
             LabelPages,
+            AgreementController,
+            BatchController,
+            AgreementPages,
+            BatchPages,
+            CollectPages,
             DeviceShortLink,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], name="static", opt={"public": True}

@@ -12,8 +12,11 @@ def wire() -> None:
     global _done
     if _done:
         return
+    from refurb.intake import agreements, reception
     from refurb.printing import checks, providers
 
     checks.register()
     providers.register()
+    agreements.register()
+    reception.register()
     _done = True

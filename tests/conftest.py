@@ -20,7 +20,7 @@ import sqlite3
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -249,3 +249,27 @@ async def empty_database(engine: Template, tmp_path: Path) -> AsyncIterator[str]
         await _pg_admin(f'CREATE DATABASE "{name}"')
         yield _pg_url(name)
         await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class FakePrinter:
+    """A raw TCP "printer" on localhost that keeps what it receives."""
+
+    port: int = 0
+    received: list[bytes] = field(default_factory=list)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@pytest.fixture
+async def printer_server() -> AsyncIterator[FakePrinter]:
+    fake = FakePrinter()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        fake.received.append(await reader.read())
+        writer.close()
+        fake.done.set()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    fake.port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield fake

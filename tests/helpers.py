@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import io
 from typing import Any
 
 from refurb.accounts import service as accounts
@@ -13,10 +15,14 @@ from refurb.core.stages import Stage
 from refurb.devices import service as devices
 from refurb.devices.schemas import DeviceOut
 from refurb.devices.tables import Device, DeviceEvent
+from refurb.intake import agreements
 from refurb.intake import service as intake
-from refurb.intake.service import BatchOut
+from refurb.intake.schemas import AgreementIn, AgreementOut, BatchOut, BatchPatch
 from refurb.stations import service as stations
 from refurb.stations.schemas import StationOut
+from refurb.wiring import wire
+
+wire()  # the checks and handlers areas give each other, as the app has them
 
 SETUP = devices.Actor(None, "tests", None)
 
@@ -28,6 +34,44 @@ async def principal(username: str) -> Principal:
 
 async def new_batch(donor_organisation: str = "Donor One", reference: str | None = None) -> BatchOut:
     return await intake.create_batch(await accounts.organisation_id(donor_organisation), reference)
+
+
+async def submitted_batch(donor_organisation: str = "Donor One", **details: Any) -> BatchOut:
+    """A batch with an address and announced devices, handed to the programme."""
+    batch = await intake.create_batch(
+        await accounts.organisation_id(donor_organisation),
+        details=BatchPatch(
+            site_address=details.pop("site_address", "12 rue des Lilas, 93000 Bobigny"),
+            declared=details.pop("declared", {DeviceKind.LAPTOP: 2}),
+            **details,
+        ),
+    )
+    return await intake.submit(batch.code, await principal("admin"), 0)
+
+
+async def signed_agreement(
+    donor_organisation: str = "Donor One", *, pdf: bytes | None = None
+) -> AgreementOut:
+    """The donor's agreement, signed in the portal (or uploaded when `pdf` is given)."""
+    donor_id = await accounts.organisation_id(donor_organisation)
+    signer = await principal("admin")
+    if pdf is not None:
+        return await agreements.upload(
+            donor_id,
+            io.BytesIO(pdf),
+            "signed.pdf",
+            signatory_name="Claire Dupont",
+            signatory_title="DSI",
+            signed_on=datetime.date(2026, 11, 2),
+            principal=signer,
+        )
+    terms = AgreementIn(
+        signatory_name="Claire Dupont",
+        signatory_title="DSI",
+        accept=True,
+        terms_version=agreements.TERMS_VERSION,
+    )
+    return await agreements.sign(donor_id, terms, signer)
 
 
 async def new_device(

@@ -58,6 +58,6 @@ class LabelPages(Controller):
             kinds=kinds,
             stock=chosen_stock,
             stocks=stocks,
-            printers=await service.list_printers(),
+            printers=[] if principal.scoped_to_organisation else await service.list_printers(),
             available=service.has_provider(chosen),
         )

@@ -27,13 +27,13 @@ async def batch_labels(code: Code, principal: Principal, context: LabelContext) 
     """One label per crate of the batch: "Caisse n/m"."""
     batch = await intake.get_batch(code.compact, principal)
     today = format_date(datetime.date.today(), "medium", locale=current_locale())
-    declared = await devices.counts_by_batch(code.compact)
+    declared = await devices.counts_by_batch(code.compact) or batch.announced
     return [
         BatchLabel(
             code=batch.code,
             display_code=batch.display_code,
             donor=batch.donor,
-            site="",
+            site=" · ".join(line.strip() for line in batch.site_address.splitlines() if line.strip()),
             date=today,
             crate=crate,
             crates=context.crates,

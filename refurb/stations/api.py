@@ -54,6 +54,7 @@ class ScanController(Controller):
             request_id=current_request_id(),
             idempotency_key=idempotency_key,
             base_url=request.app.state.settings.base_url,
+            context=data.context,
         )
 
 

@@ -35,6 +35,9 @@ def _js_messages() -> dict[str, str]:
         "print_label": gettext("Print the label (PDF)"),
         "printed": gettext("label printed on"),
         "printed_pdf": gettext("Label ready: print the PDF"),
+        "reprint": gettext("Print it again"),
+        "working_on": gettext("Receiving"),
+        "leave": gettext("Done with this batch"),
     }
 
 

@@ -22,6 +22,10 @@ class ScanIn(BaseModel):
     inputs: dict[str, Any] = Field(
         default_factory=dict, description="Answers to a form the station asked for"
     )
+    context: dict[str, str] = Field(
+        default_factory=dict,
+        description="What the station works on, from the previous answer (e.g. the batch being received)",
+    )
 
 
 class FieldSpec(BaseModel):
@@ -75,8 +79,13 @@ class ScanOut(BaseModel):
     thing: ThingOut
     device: DeviceOut | None = None
     form: FormSpec | None = None
-    context: dict[str, str] = Field(default_factory=dict)
+    context: dict[str, str] = Field(
+        default_factory=dict, description="Send it back with the next scan (e.g. the batch being received)"
+    )
     printed: PrintNote | None = None
+    reprint: dict[str, str] | None = Field(
+        default=None, description="Already done: the label that can be printed again (code, kind)"
+    )
 
 
 class StationOut(BaseModel):

@@ -37,6 +37,7 @@ __all__ = (
     "get_station",
     "list_stations",
     "recent_scans",
+    "register_alias_resolver",
     "register_handler",
     "register_resolver",
     "resolve",
@@ -311,6 +312,18 @@ class ScanRequest:
     request_id: str | None = None
     idempotency_key: str | None = None
     base_url: str = "http://127.0.0.1:8000"
+    context: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AliasScan:
+    """A scanned donor asset tag or serial, with what the station is working on."""
+
+    station: StationRow
+    principal: Principal
+    text: str
+    context: Mapping[str, str]
+    inputs: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +342,20 @@ class ScanOutcome:
 
 Handler = Callable[[ScanRequest], Awaitable[ScanOutcome]]
 _handlers: dict[tuple[Stage | None, CodeType], Handler] = {}
+# (the device's code, the inputs to pass on) or an outcome that ends the scan (a question)
+AliasResolution = tuple[Code, Mapping[str, Any]] | ScanOutcome
+AliasResolver = Callable[[AliasScan], Awaitable[AliasResolution]]
+_alias_resolvers: dict[Stage, AliasResolver] = {}
+
+
+def register_alias_resolver(stage: Stage, resolver: AliasResolver) -> None:
+    """An area decides what a donor's asset tag or serial scanned at `stage` designates."""
+    _alias_resolvers[stage] = resolver
+
+
+def handler_for(stage: Stage, code_type: CodeType) -> Handler | None:
+    """The handler a scan of `code_type` at a `stage` station goes to."""
+    return _handlers.get((stage, code_type)) or _handlers.get((None, code_type))
 
 
 def register_handler(code_type: CodeType, handler: Handler, *, stage: Stage | None = None) -> None:
@@ -443,6 +470,7 @@ async def _device_handler(request: ScanRequest) -> ScanOutcome:
     )
 
 
+device_handler = _device_handler
 register_handler(CodeType.DEVICE, _device_handler)
 
 
@@ -500,6 +528,7 @@ async def scan(
     request_id: str | None = None,
     idempotency_key: str | None = None,
     base_url: str = "http://127.0.0.1:8000",
+    context: Mapping[str, str] | None = None,
 ) -> ScanOut:
     """Dispatch one scan; the outcome (or the refusal) is logged on the station."""
     station, station_out = await _station_row(station_code)
@@ -511,31 +540,57 @@ async def scan(
         )
     chosen: Action | None = None
     code: Code | None = None
+    context = dict(context or {})
+    inputs = dict(inputs or {})
     try:
         chosen = _station_action(station, action)
         read = read_scan(text)
+        outcome: ScanOutcome | None = None
         if isinstance(read, Alias):
-            code = parse_code((await devices.find_by_alias(read.text, principal)).code)
+            alias_resolver = _alias_resolvers.get(station.stage)
+            if alias_resolver is None:
+                code = parse_code((await devices.find_by_alias(read.text, principal)).code)
+            else:
+                resolved = await alias_resolver(AliasScan(station, principal, read.text, context, inputs))
+                if isinstance(resolved, ScanOutcome):
+                    outcome = resolved
+                else:
+                    code, inputs = resolved[0], dict(resolved[1])
         else:
             code = read
-        handler = _handlers.get((station.stage, code.type)) or _handlers.get((None, code.type))
-        if handler is None:
-            raise BadInput(
-                N_("A {kind} code is not expected at a {stage} station."),
-                code="unexpected_code",
-                kind=code.type,
-                stage=station.stage,
+        if outcome is None:
+            assert code is not None
+            handler = handler_for(station.stage, code.type)
+            if handler is None:
+                raise BadInput(
+                    N_("A {kind} code is not expected at a {stage} station."),
+                    code="unexpected_code",
+                    kind=code.type,
+                    stage=station.stage,
+                )
+            outcome = await handler(
+                ScanRequest(
+                    station,
+                    principal,
+                    text,
+                    code,
+                    chosen,
+                    inputs,
+                    request_id,
+                    idempotency_key,
+                    base_url,
+                    context,
+                )
             )
-        outcome = await handler(
-            ScanRequest(
-                station, principal, text, code, chosen, inputs or {}, request_id, idempotency_key, base_url
-            )
-        )
     except DomainError as error:
         await _log(station, principal, text, code, chosen, "refused", error.render(gettext), error.code)
         raise
     message = fill(outcome.message, outcome.params, gettext)
     await _log(station, principal, text, code, chosen, outcome.result, message)
+    label = STAGE_LABELS.get(station.stage)
+    reprint = None
+    if outcome.result == "already_recorded" and outcome.device is not None and label is not None:
+        reprint = {"code": outcome.device.code, "kind": label.value}
     return ScanOut(
         result=outcome.result,
         message=message,
@@ -543,8 +598,9 @@ async def scan(
         thing=outcome.thing,
         device=outcome.device,
         form=outcome.form,
-        context=dict(outcome.context),
+        context=dict(outcome.context) if outcome.context else context,
         printed=outcome.printed,
+        reprint=reprint,
     )
 
 

@@ -12,6 +12,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
+from babel.numbers import format_decimal
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -36,10 +37,10 @@ from refurb.core.errors import (
     Unavailable,
 )
 from refurb.core.i18n import N_
-from refurb.web.i18n import gettext, render_error
+from refurb.web.i18n import current_locale, gettext, render_error
 from refurb.web.render import page
 
-__all__ = ("PROBLEM_JSON", "exception_handlers", "is_api_request", "problem_response")
+__all__ = ("PROBLEM_JSON", "exception_handlers", "is_api_request", "problem_response", "status_of")
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("refurb.errors")
@@ -54,7 +55,7 @@ _STATUS_BY_CLASS: list[tuple[type[DomainError], int]] = [
     (NotAuthenticated, 401),
     (BadInput, 400),
 ]
-_STATUS_BY_CODE = {"idempotency_key_reused": 422, "label_templates_broken": 503}
+_STATUS_BY_CODE = {"idempotency_key_reused": 422, "label_templates_broken": 503, "manifest_has_errors": 422}
 
 TITLES: dict[str, str] = {
     "not_found": N_("Not found"),
@@ -82,6 +83,10 @@ TITLES: dict[str, str] = {
     "idempotency_key_reused": N_("Idempotency key reused"),
     "idempotency_in_flight": N_("Request already in progress"),
     "device_busy": N_("Device busy"),
+    "manifest_has_errors": N_("The manifest has errors"),
+    "agreement_missing": N_("No signed donation agreement"),
+    "batch_state": N_("Not possible in this batch state"),
+    "batch_closed": N_("Batch closed"),
     "internal_error": N_("Internal error"),
 }
 
@@ -122,8 +127,13 @@ def problem_response(
     return page(request, "web/error.html", status_code=status, headers=headers, problem=body)
 
 
+def status_of(exc: DomainError) -> int:
+    """The HTTP status a domain refusal answers with."""
+    return _STATUS_BY_CODE.get(exc.code) or next(s for cls, s in _STATUS_BY_CLASS if isinstance(exc, cls))
+
+
 def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    status = _STATUS_BY_CODE.get(exc.code) or next(s for cls, s in _STATUS_BY_CLASS if isinstance(exc, cls))
+    status = status_of(exc)
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimited):
         headers["retry-after"] = str(exc.retry_after)
@@ -182,10 +192,13 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
             else None
         )
         detail = (
-            gettext("The request body is larger than the limit of {limit} bytes.").format(limit=limit)
+            gettext("The request body is larger than the limit of {mib} MiB ({limit} bytes).").format(
+                mib=format_decimal(round(limit / 1_048_576, 1), locale=current_locale()), limit=limit
+            )
             if limit
             else gettext("The request body is too large.")
         )
+        extra = {"limit": limit} if limit else None
     elif status == 415:
         code = "unsupported_media_type"
         detail = gettext("The body must be JSON (Content-Type: application/json).")

@@ -9,13 +9,19 @@ import pytest
 from refurb.core.codes import CodeType, make_code
 from refurb.core.lifecycle import State
 from refurb.core.stages import Stage
+from refurb.intake.agreements import TERMS_VERSION
 from tests.conftest import CAST
-from tests.helpers import new_batch, new_device, new_station
+from tests.helpers import new_batch, new_device, new_station, signed_agreement, submitted_batch
 
 ROLES = [name for name in CAST if name != "other_donor"]
 EVERYONE = {name: 200 for name in ROLES}
 STAFF = {**EVERYONE, "donor": 403}
 WORKSHOP = {"technician", "supervisor", "admin"}
+EDITORS = {"donor", "coordinator", "admin"}  # describe batches, sign agreements, import manifests
+SCHEDULERS = {"coordinator", "supervisor", "admin"}
+COLLECTORS = {"driver", "supervisor", "admin"}
+CLOSERS = {"supervisor", "admin"}
+AGREEMENT_READERS = EDITORS | {"supervisor", "driver", "auditor"}
 
 
 def only(allowed: set[str], ok: int, *, refused: int = 403) -> dict[str, int]:
@@ -47,6 +53,36 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/api/v1/printers", STAFF),
     ("POST", "/api/v1/printers", only({"admin", "supervisor"}, 201)),
     ("GET", "/labels/{device}", only(WORKSHOP, 200)),
+    ("GET", "/batches", EVERYONE),
+    ("GET", "/batches/new", only(EDITORS, 200)),
+    ("POST", "/batches/new", only(EDITORS, 303)),
+    ("GET", "/batches/{batch}", EVERYONE),
+    ("GET", "/batches/{batch}/edit", only(EDITORS, 200)),
+    ("POST", "/batches/{batch}/edit", only(EDITORS, 303)),
+    ("POST", "/batches/{batch}/submit", only(EDITORS, 303)),
+    ("POST", "/batches/{batch}/schedule", only(SCHEDULERS, 303)),
+    ("POST", "/batches/{batch}/manifest", only(EDITORS, 200)),
+    ("POST", "/batches/{batch}/close", only(CLOSERS, 303)),
+    ("GET", "/agreement", only(EDITORS, 200)),
+    ("POST", "/agreement", only(EDITORS, 303)),
+    ("POST", "/agreement/upload", only(EDITORS, 303)),
+    ("GET", "/collect", only(COLLECTORS, 200)),
+    ("GET", "/collect/{batch}", only(COLLECTORS, 200)),
+    ("POST", "/collect/{batch}", only(COLLECTORS, 303)),
+    ("GET", "/api/v1/agreements/current", only(AGREEMENT_READERS, 200)),
+    ("POST", "/api/v1/agreements", only(EDITORS, 201)),
+    ("POST", "/api/v1/agreements/upload", only(EDITORS, 201)),
+    ("GET", "/api/v1/agreements/{agreement}/document", only(AGREEMENT_READERS, 200)),
+    ("GET", "/api/v1/batches", EVERYONE),
+    ("POST", "/api/v1/batches", only(EDITORS, 201)),
+    ("GET", "/api/v1/batches/{batch}", EVERYONE),
+    ("PATCH", "/api/v1/batches/{batch}", only(EDITORS, 200)),
+    ("POST", "/api/v1/batches/{batch}/submit", only(EDITORS, 200)),
+    ("POST", "/api/v1/batches/{batch}/schedule", only(SCHEDULERS, 200)),
+    ("POST", "/api/v1/batches/{batch}/manifest", only(EDITORS, 200)),
+    ("POST", "/api/v1/batches/{batch}/collection", only(COLLECTORS, 201)),
+    ("GET", "/api/v1/batches/{batch}/reconciliation", EVERYONE),
+    ("POST", "/api/v1/batches/{batch}/close", only(CLOSERS, 200)),
 ]
 
 PUBLIC = {
@@ -73,7 +109,10 @@ def test_every_route_is_in_the_table(tmp_path) -> None:
     from tests.conftest import make_settings
 
     app = create_app(make_settings(f"sqlite:///{tmp_path}/unused.sqlite3", tmp_path))
-    tabled = {(m, p.replace("{device}", "{code}").replace("{station}", "{code}")) for m, p, _ in TABLE}
+    tabled = {
+        (m, p.replace("{device}", "{code}").replace("{station}", "{code}").replace("{batch}", "{code}"))
+        for m, p, _ in TABLE
+    } | {(m, p.replace("{agreement}", "{agreement_id}")) for m, p, _ in TABLE}
     missing = []
     for route in app.routes:
         path = _normalise(route.path)
@@ -88,12 +127,35 @@ def test_every_route_is_in_the_table(tmp_path) -> None:
 _printers = iter(range(1_000_000))
 
 
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+MANIFEST = "Serial;Asset tag;Type\nSN-1;AT-1;Laptop\n"
+
+
 async def _call(client: Any, method: str, template: str, headers: dict[str, str], station: str) -> Any:
     device = await new_device(State.RECEIVED)
+    batch = await submitted_batch() if "{batch}" in template else None
+    agreement = (
+        await signed_agreement(pdf=PDF) if "{agreement}" in template or "collect" in template else None
+    )
     code = device.code if template.startswith("/api/v1/labels/") else station
     path = template.format(
-        device=device.code, station=station, code=code, action="reject", text=device.code, kind="device"
+        device=device.code,
+        station=station,
+        code=code,
+        action="reject",
+        text=device.code,
+        kind="device",
+        batch=batch.code if batch else "",
+        agreement=agreement.id if agreement else 0,
     )
+    if path == "/api/v1/agreements/current":
+        path += "?donor=Donor%20One"
+    sign = {
+        "signatory_name": "Alice Martin",
+        "accept": True,
+        "terms_version": TERMS_VERSION,
+        "donor": "Donor One",
+    }
     bodies: dict[str, Any] = {
         "/api/v1/scans": {
             "station": station,
@@ -104,8 +166,35 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         "/api/v1/labels/print-jobs": {"codes": [device.code]},
         "/api/v1/printers": {"name": f"printer {next(_printers)}", "driver": "pdf", "stock": "57x32"},
         "/api/v1/stations/{code}/printer": {"printer": None},
+        "/api/v1/agreements": sign,
+        "/api/v1/batches": {"donor": "Donor One", "site_address": "1 rue de la Paix"},
+        "/api/v1/batches/{batch}": {"notes": "second floor"},
+        "/api/v1/batches/{batch}/schedule": {"pickup_date": "2026-12-01"},
+        "/api/v1/batches/{batch}/collection": {"counts": {"laptop": 2}, "signer_name": "Bob Durand"},
     }
-    if method in ("POST", "PUT"):
+    forms: dict[str, dict[str, str]] = {
+        "/batches/new": {"donor": "Donor One", "site_address": "1 rue de la Paix", "declared_laptop": "3"},
+        "/batches/{batch}/edit": {"site_address": "2 rue de la Paix", "declared_laptop": "3"},
+        "/batches/{batch}/schedule": {"pickup_date": "2026-12-01"},
+        "/batches/{batch}/close": {"reason": "tested"},
+        "/agreement": {**{k: str(v) for k, v in sign.items()}, "accept": "on"},
+        "/collect/{batch}": {"count_laptop": "2", "signer_name": "Bob Durand"},
+    }
+    uploads: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
+        "/agreement/upload": (
+            {"signatory_name": "Alice Martin", "signed_on": "2026-11-01", "donor": "Donor One"},
+            {"file": ("signed.pdf", PDF, "application/pdf")},
+        ),
+        "/batches/{batch}/manifest": ({"mode": "dry_run"}, {"file": ("list.csv", MANIFEST, "text/csv")}),
+    }
+    uploads["/api/v1/agreements/upload"] = uploads["/agreement/upload"]
+    uploads["/api/v1/batches/{batch}/manifest"] = uploads["/batches/{batch}/manifest"]
+    if template in uploads:
+        fields, files = uploads[template]
+        return await client.request(method, path, data=fields, files=files, headers=headers)
+    if template in forms:
+        return await client.request(method, path, data=forms[template], headers=headers)
+    if method in ("POST", "PUT", "PATCH"):
         body = bodies.get(template, {"reason": "tested"})
         return await client.request(method, path, json=body, headers=headers)
     return await client.get(path, headers=headers)
@@ -133,6 +222,9 @@ async def test_route_without_credentials(
         assert response.status_code == 401
         assert response.json()["code"] == "not_authenticated"
         assert response.headers["www-authenticate"].startswith("Bearer")
+    elif method == "POST":  # a browser form without a session has no CSRF token either
+        assert response.status_code == 403
+        assert "csrf" in response.text.lower() or "expired" in response.text.lower()
     else:
         assert response.status_code == 303
         assert response.headers["location"].startswith("/login?next=")

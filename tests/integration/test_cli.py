@@ -131,6 +131,7 @@ async def test_users_and_tokens(database: str, tmp_path: Path) -> None:
 async def test_demo_is_idempotent(database: str, tmp_path: Path) -> None:
     from refurb.accounts.tables import Organisation, User
     from refurb.devices.tables import Device
+    from refurb.intake.tables import Agreement, Batch
     from refurb.stations.tables import Station
 
     first = refurb(["demo"], database, tmp_path)
@@ -145,11 +146,17 @@ async def test_demo_is_idempotent(database: str, tmp_path: Path) -> None:
         await Station.count(),
     ) == counts
     assert first.stdout == second.stdout  # the same logins, the same passwords
-    assert counts[2] == 24
+    assert counts[2] == 30
     for role in ("admin", "technician", "donor", "bus_staff", "auditor"):
         assert role in first.stdout
     states = {row["state"] for row in await Device.select(Device.state)}
     assert {"declared", "received", "sanitized", "in_stock", "handed_over", "missing"} <= states
+    batches = await Batch.select(Batch.reference, Batch.state).order_by(Batch.reference)
+    assert batches == [
+        {"reference": "DEMO-2026-001", "state": "draft"},
+        {"reference": "DEMO-2026-002", "state": "submitted"},
+    ]
+    assert await Agreement.count() == 1  # the demo donor signed: its pickup batch can be collected
 
 
 def _free_port() -> int:

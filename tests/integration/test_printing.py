@@ -7,8 +7,7 @@ import contextlib
 import io
 import json
 import socket
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 
 import pypdfium2
 import pytest
@@ -31,30 +30,6 @@ def codes_in_pdf(content: bytes) -> list[set[str]]:
     return [
         {r.text for r in zxingcpp.read_barcodes(page.render(scale=300 / 72).to_pil())} for page in document
     ]
-
-
-@dataclass
-class FakePrinter:
-    """A raw TCP "printer" on localhost that keeps what it receives."""
-
-    port: int = 0
-    received: list[bytes] = field(default_factory=list)
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-@pytest.fixture
-async def printer_server() -> AsyncIterator[FakePrinter]:
-    fake = FakePrinter()
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        fake.received.append(await reader.read())
-        writer.close()
-        fake.done.set()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    fake.port = server.sockets[0].getsockname()[1]
-    async with server:
-        yield fake
 
 
 @pytest.fixture

@@ -93,7 +93,7 @@ async def test_scanning_by_donor_asset_tag_or_serial(client, as_user) -> None:
     [
         ("bus_staff", Stage.RECEPTION, "{device}", {}, 403, "forbidden"),
         ("technician", Stage.RECEPTION, "{bad}", {}, 400, "bad_check_digit"),
-        ("technician", Stage.RECEPTION, "{batch}", {}, 400, "unexpected_code"),
+        ("technician", Stage.ERASURE, "{batch}", {}, 400, "unexpected_code"),
         ("technician", Stage.RECEPTION, "{device}", {"action": "hand_over"}, 400, "not_a_station_action"),
         ("technician", Stage.RECEPTION, "NO-SUCH-TAG", {}, 404, "not_found"),
         ("technician", Stage.RECEPTION, "", {}, 400, "malformed_code"),

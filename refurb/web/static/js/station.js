@@ -24,6 +24,9 @@
   var last = { text: null, at: 0 };
   var busy = false;
   var pending = null; /* the scan a form is answering */
+  var context = {}; /* what the station works on (e.g. the batch being received), as the server said */
+  var contextBox = document.getElementById("scan-context");
+  var contextText = document.getElementById("scan-context-text");
   var feedbackTimer = null;
   var audio = null;
 
@@ -67,6 +70,19 @@
     });
   });
 
+  /* --- the batch (or other thing) the station is working on --- */
+  function setContext(next, thing) {
+    context = next || {};
+    var on = Object.keys(context).length > 0;
+    if (on && thing && thing.type !== "device") contextText.textContent = thing.display_code + " · " + thing.title;
+    contextBox.hidden = !on;
+    root.dataset.context = on ? JSON.stringify(context) : "";
+  }
+  document.getElementById("scan-context-leave").addEventListener("click", function () {
+    setContext({});
+    focusInput();
+  });
+
   /* --- sound and colour --- */
   function beep(ok) {
     try {
@@ -95,11 +111,11 @@
   }
   feedback.addEventListener("click", function () { feedback.hidden = true; focusInput(); });
 
-  function addLabelButton(item, label) {
+  function addLabelButton(item, label, text) {
     var button = document.createElement("button");
     button.type = "button";
     button.className = "label-action";
-    button.textContent = messages.print_label;
+    button.textContent = text || messages.print_label;
     button.addEventListener("click", function () {
       button.disabled = true;
       var job = { codes: [label.code], kind: label.kind, station: station };
@@ -197,7 +213,7 @@
   function send(text, action, inputs) {
     busy = true;
     root.classList.add("busy");
-    var body = { station: station, text: text, inputs: inputs || {} };
+    var body = { station: station, text: text, inputs: inputs || {}, context: context };
     if (action !== primary) body.action = action;
     return fetch("/api/v1/scans", {
       method: "POST",
@@ -208,6 +224,7 @@
       return response.json().then(function (answer) { return { ok: response.ok, answer: answer }; });
     }).then(function (reply) {
       var answer = reply.answer;
+      if (reply.ok) setContext(answer.context, answer.thing);
       if (!reply.ok) {
         flash("error", answer.detail || answer.title);
         var failed = addLog("error", text, answer.detail || answer.title);
@@ -221,7 +238,8 @@
         if (answer.printed && answer.printed.error) note = " · " + answer.printed.error;
         else if (answer.printed) note = " · " + messages.printed + " " + (answer.printed.printer || "PDF");
         flash("ok", answer.message + note);
-        addLog("ok", answer.thing.display_code, answer.message + note);
+        var done = addLog("ok", answer.thing.display_code, answer.message + note);
+        if (answer.reprint) addLabelButton(done, answer.reprint, messages.reprint);
       }
     }).catch(function () {
       flash("error", messages.network);

@@ -1,0 +1,99 @@
+"""The donor portal and driver pages over HTTP: forms post, fail with their message, redirect."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from refurb.devices.tables import Device
+from refurb.intake.tables import Agreement, Batch
+from tests.helpers import new_batch, signed_agreement, submitted_batch
+
+
+async def test_new_batch_form_creates_a_draft(client, as_user) -> None:
+    donor = as_user("donor")
+    bad = await client.post(
+        "/batches/new", data={"site_address": "1 rue A", "declared_laptop": "many"}, headers=donor
+    )
+    assert bad.status_code == 400
+    assert "many" in bad.text
+    assert await Batch.count() == 0
+    response = await client.post(
+        "/batches/new",
+        data={"reference": "PARC-26", "site_address": "1 rue A\n93000 Bobigny", "declared_laptop": "3"},
+        headers=donor,
+    )
+    assert response.status_code == 303
+    row = await Batch.select().first()
+    assert response.headers["location"] == f"/batches/{row['code']}"
+    assert (row["reference"], row["state"]) == ("PARC-26", "draft")
+    page = await client.get(response.headers["location"], headers=donor)
+    assert page.status_code == 200
+    assert "PARC-26" in page.text
+    assert 'action="/batches/' + row["code"] + '/manifest"' in page.text
+
+
+async def test_manifest_upload_page_shows_the_problems(client, as_user) -> None:
+    batch = await new_batch()
+    content = b"serial;kind\nP-1;laptop\n;desktop\nP-1;laptop\n"
+    response = await client.post(
+        f"/batches/{batch.code}/manifest",
+        data={"mode": "all"},
+        files={"file": ("parc.csv", content, "text/csv")},
+        headers=as_user("donor", **{"accept-language": "en"}),
+    )
+    assert response.status_code == 422
+    rows = re.findall(r'data-row="(\d+)" data-code="([a-z_]+)"', response.text)
+    assert rows == [("3", "no_identifier"), ("4", "duplicate_in_file")]
+    assert "nothing was imported" in response.text
+    assert await Device.count() == 0
+    valid = await client.post(
+        f"/batches/{batch.code}/manifest",
+        data={"mode": "valid_only"},
+        files={"file": ("parc.csv", content, "text/csv")},
+        headers=as_user("donor", **{"accept-language": "en"}),
+    )
+    assert valid.status_code == 200
+    assert "1 devices added, 0 updated." in valid.text
+    assert await Device.count() == 1
+
+
+async def test_agreement_form_needs_the_box_ticked(client, as_user) -> None:
+    donor = as_user("donor")
+    page = await client.get("/agreement", headers=donor)
+    version = re.search(r'name="terms_version" value="([^"]+)"', page.text).group(1)
+    form = {"signatory_name": "Claire Dupont", "terms_version": version}
+    unticked = await client.post("/agreement", data=form, headers=donor)
+    assert unticked.status_code == 400
+    assert await Agreement.count() == 0
+    signed = await client.post("/agreement", data={**form, "accept": "on"}, headers=donor)
+    assert (signed.status_code, signed.headers["location"]) == (303, "/agreement?signed=true")
+    row = await Agreement.select().first()
+    assert (row["signatory_name"], row["method"]) == ("Claire Dupont", "portal")
+
+
+async def test_driver_collects_from_the_phone_page(client, as_user) -> None:
+    batch = await submitted_batch()
+    driver = as_user("driver")
+    listing = await client.get("/collect", headers=driver)
+    assert batch.display_code in listing.text
+    scanned = await client.get(f"/collect?code={batch.display_code.lower()}", headers=driver)
+    assert (scanned.status_code, scanned.headers["location"]) == (303, f"/collect/{batch.code}")
+    typo = await client.get("/collect?code=B-0000001-9", headers=driver)
+    assert typo.status_code == 400
+    refused = await client.post(
+        f"/collect/{batch.code}", data={"count_laptop": "2", "signer_name": "Bob Durand"}, headers=driver
+    )
+    assert refused.status_code == 409  # no agreement yet: the form says so and nothing moves
+    assert (await Batch.select(Batch.state).first())["state"] == "submitted"
+    await signed_agreement()
+    done = await client.post(
+        f"/collect/{batch.code}",
+        data={"count_laptop": "2", "signer_name": "Bob Durand", "seals": "S1, S2", "vehicle": "AB-123-CD"},
+        headers=driver,
+    )
+    assert (done.status_code, done.headers["location"]) == (303, f"/batches/{batch.code}?done=collected")
+    row = await Batch.select(Batch.state, Batch.collection).first()
+    assert row["state"] == "collected"
+    collection = row["collection"] if isinstance(row["collection"], dict) else json.loads(row["collection"])
+    assert (collection["seals"], collection["vehicle"]) == (["S1", "S2"], "AB-123-CD")
