@@ -1,4 +1,4 @@
-"""Demo data: one organisation of each kind, one user per role, a batch, stock, stations.
+"""Demo data: one organisation of each kind, one user per role, two batches, stock, stations.
 
 Idempotent: running it again changes nothing but the demo users' passwords,
 which are derived from the secret key so they are stable yet unguessable.
@@ -12,14 +12,18 @@ import hmac
 from dataclasses import dataclass
 
 from refurb.accounts import service as accounts
+from refurb.accounts.tables import User
 from refurb.core.errors import Conflict, NotFound
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import State
+from refurb.core.principal import Principal
 from refurb.core.roles import OrganisationKind, Role
 from refurb.core.stages import Stage
 from refurb.devices import service as devices
 from refurb.devices.tables import Device
+from refurb.intake import agreements
 from refurb.intake import service as intake
+from refurb.intake.schemas import AgreementIn, BatchPatch, BatchState
 from refurb.stations import service as stations
 from refurb.stock import service as stock
 
@@ -79,6 +83,9 @@ SPREAD = [
     (State.MISSING, 1),
 ]
 BATCH_REFERENCE = "DEMO-2026-001"
+# A second batch waits for pickup: a driver collects it, the reception station receives it.
+PICKUP_REFERENCE = "DEMO-2026-002"
+PICKUP_DEVICES = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,4 +163,49 @@ async def load_demo(secret_key: str) -> list[DemoLogin]:
                     state=state,
                     reason=None if state is State.DECLARED else "demo data",
                 )
+    await _pickup_batch(donor_id)
     return logins
+
+
+async def _pickup_batch(donor_id: int) -> None:
+    """A signed agreement and a submitted batch whose manifest serials can be typed at reception."""
+    donor = await _principal("donor")
+    if donor.organisation_id != donor_id:  # a "donor" user of another company was there before the demo
+        donor = await _principal("coordinator")
+    if await agreements.current_agreement(donor_id) is None:
+        terms = AgreementIn(
+            signatory_name="Marc Dupont",
+            signatory_title="DSI",
+            accept=True,
+            terms_version=agreements.TERMS_VERSION,
+        )
+        await agreements.sign(donor_id, terms, donor)
+    if await intake.find_batch(donor_id, PICKUP_REFERENCE) is not None:
+        return
+    details = BatchPatch(
+        site_address="12 rue des Lilas, 94000 Créteil",
+        contact_name="Marc Dupont",
+        contact_phone="01 23 45 67 89",
+        declared={DeviceKind.LAPTOP: 4, DeviceKind.DESKTOP: 2},
+    )
+    batch = await intake.create_batch(donor_id, PICKUP_REFERENCE, details=details, created_by=donor.user_id)
+    items = [
+        devices.NewDevice(
+            kind=DeviceKind.LAPTOP if n <= 4 else DeviceKind.DESKTOP,
+            manufacturer="Dell",
+            model="Latitude 5490" if n <= 4 else "OptiPlex 7050",
+            serial=f"ACMEPICK{n:02d}",
+            asset_tag=f"ACME-2{n:03d}",
+        )
+        for n in range(1, PICKUP_DEVICES + 1)
+    ]
+    await devices.register_many(
+        items, batch_id=batch.id, actor=devices.Actor(donor.user_id, donor.name, donor_id)
+    )
+    await intake.submit(batch.code, donor, PICKUP_DEVICES)
+    assert (await intake.get_batch(batch.code, None)).state is BatchState.SUBMITTED
+
+
+async def _principal(username: str) -> Principal:
+    user = await User.select(User.id).where(User.username == username).first()
+    return await accounts.principal_for_user(user["id"])
