@@ -7,11 +7,13 @@ it defines `DB` and `APP_REGISTRY`. Piccolo binds tables to one global engine;
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import os
 import sqlite3
 import time
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,8 +142,33 @@ def is_sqlite() -> bool:
 def write_transaction() -> Any:
     """A transaction for writes: IMMEDIATE on SQLite so concurrent writers queue, not fail."""
     if isinstance(DB, SQLiteEngine):
-        return DB.transaction(transaction_type=TransactionType.immediate)
+        return _sqlite_write_transaction(DB)
     return DB.transaction()
+
+
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@contextlib.asynccontextmanager
+async def _sqlite_write_transaction(engine: SQLiteEngine) -> AsyncIterator[Any]:
+    """SQLite has one writer at a time: this process's writers wait in line for it.
+
+    Without the line, each waits in SQLite's busy handler, which sleeps in growing
+    steps (up to 100 ms) and lets ten reception stations wait seconds for a lock
+    that was free most of the time. Other processes still meet the busy timeout.
+    """
+    if engine.current_transaction.get() is not None:  # nested: the outer one holds the line
+        async with engine.transaction(transaction_type=TransactionType.immediate) as transaction:
+            yield transaction
+        return
+    loop = asyncio.get_running_loop()
+    line = _SQLITE_WRITERS.get(loop)
+    if line is None:
+        line = _SQLITE_WRITERS[loop] = asyncio.Lock()
+    async with line, engine.transaction(transaction_type=TransactionType.immediate) as transaction:
+        yield transaction
 
 
 async def _keep_session(_: asyncpg.Connection) -> None:
@@ -236,24 +263,53 @@ MAX_ROWS_PER_INSERT = 1_000
 async def insert_many(
     table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, returning: str | None = None
 ) -> list[dict[str, Any]]:
-    """Multi-row INSERTs of plain values, in as few statements as the engines allow.
+    """Many rows in few statements, sent straight to the driver on the caller's write transaction.
 
-    For bulk writes (a 10,000-row manifest): one statement per thousand rows
-    instead of one per row. Call it inside the caller's write transaction.
+    For bulk writes (a 10,000-row manifest): building Piccolo query strings for
+    100,000 values costs more than the database does. SQLite gets multi-row
+    INSERTs; PostgreSQL one `INSERT … SELECT FROM unnest(arrays)` with one
+    parameter per column, whatever the number of rows.
     """
     if not rows:
         return []
+    transaction = DB.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("insert_many runs inside write_transaction()")
+    connection = transaction.connection
+    head = f"INSERT INTO {table} ({', '.join(columns)}) "
+    tail = f" RETURNING {returning}" if returning else ""
+    if not isinstance(DB, SQLiteEngine):
+        types = await _column_types(connection, table)
+        arrays = ", ".join(f"${i + 1}::{types[name]}[]" for i, name in enumerate(columns))
+        sql = head + f"SELECT * FROM unnest({arrays})" + tail  # noqa: S608 - names from code
+        values = [list(column) for column in zip(*rows, strict=True)]
+        if returning:
+            return [dict(record) for record in await connection.fetch(sql, *values)]
+        await connection.execute(sql, *values)
+        return []
     width = len(columns)
     per_statement = max(1, min(MAX_ROWS_PER_INSERT, MAX_PARAMETERS // width))
-    one = "(" + ", ".join(["{}"] * width) + ")"
-    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608 - names from code, values bound
-    tail = f" RETURNING {returning}" if returning else ""
     out: list[dict[str, Any]] = []
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]
-        sql = head + ", ".join([one] * len(chunk)) + tail
-        values = [value for row in chunk for value in row]
-        result = await Migration.raw(sql, *values).run()
+        sql = head + "VALUES " + ", ".join(["(" + ", ".join(["?"] * width) + ")"] * len(chunk)) + tail
+        async with connection.execute(sql, [value for row in chunk for value in row]) as cursor:
+            fetched = await cursor.fetchall()  # Piccolo's connections return dicts
         if returning:
-            out.extend(result)
+            out.extend(fetched)
     return out
+
+
+_COLUMN_TYPES: dict[str, dict[str, str]] = {}
+
+
+async def _column_types(connection: asyncpg.Connection, table: str) -> dict[str, str]:
+    """PostgreSQL's type of each column, to type unnest's arrays (read once per table)."""
+    if table not in _COLUMN_TYPES:
+        records = await connection.fetch(
+            "SELECT a.attname, format_type(a.atttypid, NULL) AS type FROM pg_attribute a "
+            "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+            table,
+        )
+        _COLUMN_TYPES[table] = {r["attname"]: r["type"] for r in records}
+    return _COLUMN_TYPES[table]

@@ -47,9 +47,9 @@ _PLACEHOLDERS = frozenset(
 
 def normal_text(value: str) -> str:
     """Trimmed, single spaces, no control characters."""
-    return _SPACES.sub(
-        " ", "".join(c for c in value if unicodedata.category(c)[0] != "C" or c in " \t")
-    ).strip()
+    if not value.isprintable():  # rare: the per-character filter is for the odd tab, NBSP or ZWSP
+        value = "".join(c for c in value if unicodedata.category(c)[0] != "C" or c in " \t")
+    return _SPACES.sub(" ", value).strip()
 
 
 def normal_serial(value: str) -> str:

@@ -729,10 +729,10 @@ async def register_many(
         return []
     now = utcnow()
     async with write_transaction():
-        codes = await mint(CodeType.DEVICE, len(items))
+        codes = [code.compact for code in await mint(CodeType.DEVICE, len(items))]
         values = [
             (
-                code.compact,
+                code,
                 item.kind.value,
                 item.manufacturer,
                 item.model,
@@ -759,11 +759,11 @@ async def register_many(
             "device_event",
             _EVENT_COLUMNS_SQL,
             [
-                _event_row(ids[c.compact], DECLARE, None, State.DECLARED, actor, event, request_id, now)
-                for c in codes
+                _event_row(ids[code], DECLARE, None, State.DECLARED, actor, event, request_id, now)
+                for code in codes
             ],
         )
-    return [(ids[code.compact], code.compact) for code in codes]
+    return [(ids[code], code) for code in codes]
 
 
 async def update_descriptions(updates: Sequence[tuple[int, NewDevice]]) -> int:

@@ -154,10 +154,19 @@ def _take(iterator: Iterator[ManifestRow | Problem], count: int) -> list[Manifes
 
 
 async def _chunks(reader: Reader) -> AsyncIterator[list[ManifestRow | Problem]]:
-    """The reader's items, a thousand at a time, parsed off the event loop."""
+    """The reader's items, a thousand at a time, parsed off the event loop.
+
+    The next chunk is parsed while the caller writes this one to the database.
+    """
     iterator = iter(reader)
-    while items := await asyncio.to_thread(_take, iterator, CHUNK_ROWS):
-        yield items
+    following = asyncio.ensure_future(asyncio.to_thread(_take, iterator, CHUNK_ROWS))
+    try:
+        while items := await following:
+            following = asyncio.ensure_future(asyncio.to_thread(_take, iterator, CHUNK_ROWS))
+            yield items
+    finally:
+        if not following.done():
+            await asyncio.wait([following])  # the thread holds the file: let it finish
 
 
 def _digest(file: IO[bytes]) -> tuple[str, int]:

@@ -32,6 +32,7 @@ _DELIMITERS = (";", ",", "\t", "|")
 # Several values in one cell: GLPI joins components with <br> (or a new line, or its
 # internal $#$ separators); spreadsheets use commas, semicolons, slashes.
 _MULTI = re.compile(r"\s*(?:<br\s*/?>|<hr\s*/?>|\$\$##\$\$|\$#\$|\r?\n)\s*", re.IGNORECASE)
+_MAYBE_MULTI = re.compile(r"[<$\n]")
 _LIST_SPLIT = re.compile(r"[,;|/\s]+")
 
 
@@ -278,7 +279,10 @@ class Reader:
         index = self.mapping.columns.get(field_name)
         if index is None or index >= len(raw):
             return ""
-        parts = (normal_text(part) for part in _MULTI.split(raw[index]))
+        cell = raw[index]
+        if not _MAYBE_MULTI.search(cell):
+            return normal_text(cell)[:MAX_CELL]
+        parts = (normal_text(part) for part in _MULTI.split(cell))
         return " + ".join(part for part in parts if part)[:MAX_CELL]
 
     def _problem(

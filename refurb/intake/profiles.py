@@ -7,6 +7,7 @@ generic profile is a union of common spreadsheet wordings.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -227,8 +228,9 @@ _KIND_WORDS: Sequence[tuple[DeviceKind, tuple[str, ...]]] = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def kind_of(value: str) -> DeviceKind | None:
-    """The device kind a cell names, or None when it names none we know."""
+    """The device kind a cell names, or None when it names none we know (a manifest repeats a few)."""
     text = normal_header(value)
     if not text:
         return None
