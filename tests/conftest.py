@@ -148,8 +148,10 @@ async def database(engine: Template, tmp_path: Path) -> AsyncIterator[str]:
     if engine.kind == "sqlite":
         path = tmp_path / "refurb.sqlite3"
         shutil.copyfile(engine.location, path)
-        db.use_engine(SQLiteEngine(path=str(path), timeout=db.SQLITE_BUSY_TIMEOUT_S))
+        pooled = db.PooledSQLiteEngine(path=str(path), timeout=db.SQLITE_BUSY_TIMEOUT_S)
+        db.use_engine(pooled)
         yield f"sqlite:///{path}"
+        await pooled.close_idle()
     else:
         name = f"refurb_{RUN_ID}_{next(_counter)}"
         await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{engine.location}"')

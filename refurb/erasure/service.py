@@ -9,7 +9,7 @@ from refurb.db import insert_many, write_transaction
 from refurb.erasure.tables import Medium
 from refurb.timestamps import utcnow
 
-__all__ = ("DeclaredMedia", "declare_media", "declared_media_count")
+__all__ = ("DeclaredMedia", "add_declared_media", "declare_media", "declared_media_count")
 
 DECLARED = "declared"
 _COLUMNS = ("device", "kind", "interface", "manufacturer", "model", "serial", "capacity_bytes", "source",
@@ -25,28 +25,36 @@ class DeclaredMedia:
     serials: Sequence[str] = ()
 
 
-async def declare_media(declared: Sequence[DeclaredMedia]) -> int:
-    """Record (or replace) the media the donor declared for these devices; how many rows now stand.
+async def add_declared_media(declared: Sequence[DeclaredMedia]) -> int:
+    """Record the media the donor declared for new devices; how many rows were added.
 
     One `Medium` per declared disk, with its serial when the manifest gives
     one. Erasure compares them with what the wiping tool detects.
     """
-    if not declared:
-        return 0
     now = utcnow()
     rows = []
     for item in declared:
         count = max(item.count or 0, len(item.serials))
         serials = list(item.serials) + [None] * (count - len(item.serials))
         rows += [(item.device_id, "unknown", "", "", "", s, None, DECLARED, now, now) for s in serials]
+    if not rows:
+        return 0
+    async with write_transaction():
+        await insert_many("medium", _COLUMNS, rows)
+    return len(rows)
+
+
+async def declare_media(declared: Sequence[DeclaredMedia]) -> int:
+    """Replace what the donor declared for known devices (a corrected manifest)."""
+    if not declared:
+        return 0
     ids = [item.device_id for item in declared]
     async with write_transaction():
         for start in range(0, len(ids), 900):
             await Medium.delete().where(
                 Medium.device.is_in(ids[start : start + 900]) & (Medium.source == DECLARED)
             )
-        await insert_many("medium", _COLUMNS, rows)
-    return len(rows)
+        return await add_declared_media(declared)
 
 
 async def declared_media_count(device_ids: Sequence[int]) -> int:
