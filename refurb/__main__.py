@@ -278,6 +278,19 @@ def token_revoke(username: str, prefix: str | None) -> None:
     click.echo(f"{count} token(s) revoked")
 
 
+@cli.command("signing-key")
+def signing_key() -> None:
+    """Print a new Ed25519 key for REFURB_SIGNING_KEY, and its public half for retiring it later."""
+    import base64
+
+    from refurb.erasure.signing import SigningKey
+
+    key = SigningKey.generate()
+    click.echo(f"REFURB_SIGNING_KEY={key.to_text()}")
+    click.echo(f"# key id {key.key_id}; public key (for REFURB_SIGNING_KEYS_RETIRED once replaced):")
+    click.echo(f"# {base64.urlsafe_b64encode(key.public.raw).decode().rstrip('=')}")
+
+
 @cli.group()
 def station() -> None:
     """Scanning stations."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from litestar.utils.scope.state import ScopeState
 
 from refurb import __version__
 from refurb.accounts.api import MeController
-from refurb.accounts.auth import AuthMiddleware, bearer_token
+from refurb.accounts.auth import AuthMiddleware, RedactQueryTokens, bearer_token
 from refurb.accounts.pages import LoginController
 from refurb.core.codes import parse_code
 from refurb.core.errors import DomainError
@@ -38,6 +39,16 @@ from refurb.core.lifecycle import Action
 from refurb.db import connection_pool, engine_for, use_engine
 from refurb.devices.api import DeviceController
 from refurb.devices.pages import DevicePages, DeviceShortLink
+from refurb.erasure import certificates
+from refurb.erasure.api import (
+    CertificateController,
+    CertificateKeysController,
+    ErasureController,
+    ErasureReportController,
+    ErasureSupervisionController,
+    VerifyController,
+)
+from refurb.erasure.pages import ErasurePages, VerifyPages
 from refurb.intake.api import AgreementController, BatchController
 from refurb.intake.pages import AgreementPages, BatchPages, CollectPages
 from refurb.intake.profiles import FIELD_LABELS
@@ -59,7 +70,8 @@ __all__ = ("create_app",)
 
 PACKAGE = Path(__file__).parent
 TEMPLATE_DIRS = [
-    PACKAGE / area / "templates" for area in ("web", "accounts", "devices", "stations", "printing", "intake")
+    PACKAGE / area / "templates"
+    for area in ("web", "accounts", "devices", "stations", "printing", "intake", "erasure")
 ]
 STATIC_DIR = PACKAGE / "web" / "static"
 SWAGGER = "/static/vendor/swagger-ui"
@@ -151,6 +163,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     wire()
     use_engine(engine_for(settings.database))
     secret_key = settings.resolved_secret_key()
+    certificates.configure(settings)
+    access_log = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactQueryTokens) for f in access_log.filters):
+        access_log.addFilter(RedactQueryTokens())
 
     @contextlib.asynccontextmanager
     async def database(_: Litestar) -> AsyncIterator[None]:
@@ -191,6 +207,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AgreementPages,
             BatchPages,
             CollectPages,
+            ErasureController,
+            ErasureReportController,
+            ErasureSupervisionController,
+            CertificateController,
+            CertificateKeysController,
+            VerifyController,
+            ErasurePages,
+            VerifyPages,
             DeviceShortLink,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], name="static", opt={"public": True}

@@ -17,7 +17,7 @@ import weakref
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 import asyncpg
@@ -32,16 +32,20 @@ from piccolo.table import Table
 
 from refurb.settings import DatabaseUrl, Settings
 
+T = TypeVar("T")
+
 __all__ = (
     "APP_CONFIG",
     "APP_REGISTRY",
     "DB",
     "MigrationError",
+    "chunked",
     "current_engine",
     "database_status",
     "engine_for",
     "insert_many",
     "migration_status",
+    "update_many",
     "upgrade",
     "use_engine",
     "write_transaction",
@@ -73,7 +77,16 @@ def table_classes() -> list[type[Table]]:
     from refurb.accounts.tables import ApiToken, LoginFailure, Organisation, User, UserSession
     from refurb.codes.tables import CodeCounter
     from refurb.devices.tables import Device, DeviceEvent
-    from refurb.erasure.tables import Medium
+    from refurb.erasure.tables import (
+        Certificate,
+        ErasurePolicy,
+        ErasureRecord,
+        ErasureReport,
+        ErasureReview,
+        Medium,
+        NoMediaAttestation,
+        QualityCheck,
+    )
     from refurb.intake.tables import Agreement, Batch, ManifestImport
     from refurb.printing.tables import PrintedLabel, Printer, PrintJob
     from refurb.stations.tables import Scan, Station
@@ -99,6 +112,13 @@ def table_classes() -> list[type[Table]]:
         Medium,
         Station,
         Scan,
+        ErasureReport,
+        ErasureRecord,
+        ErasureReview,
+        NoMediaAttestation,
+        ErasurePolicy,
+        QualityCheck,
+        Certificate,
         IdempotencyRecord,
     ]
 
@@ -384,6 +404,48 @@ async def insert_many(
         if returning:
             out.extend(fetched)
     return out
+
+
+IDS_PER_STATEMENT = 900  # under SQLite's 999 host parameters, with room for a few more
+
+
+def chunked(values: Sequence[T], size: int = IDS_PER_STATEMENT) -> list[list[T]]:
+    """Values in slices small enough for one `IN (…)` list."""
+    return [list(values[start : start + size]) for start in range(0, len(values), size)]
+
+
+async def update_many(table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Set `columns` of many rows, each row `(key value, *column values)`, in few statements.
+
+    The counterpart of `insert_many` for bulk evidence (a folder of wiping
+    reports updates a thousand media): `UPDATE … FROM` a list of values.
+    """
+    if not rows:
+        return
+    transaction = DB.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("update_many runs inside write_transaction()")
+    connection = transaction.connection
+    names = [key, *columns]
+    if not isinstance(DB, SQLiteEngine):
+        types = await _column_types(connection, table)
+        arrays = ", ".join(f"${i + 1}::{types[name]}[]" for i, name in enumerate(names))
+        assignments = ", ".join(f"{name} = v.{name}" for name in columns)
+        sql = (
+            f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({', '.join(names)}) "  # noqa: S608
+            f"WHERE {table}.{key} = v.{key}"
+        )
+        await connection.execute(sql, *[list(column) for column in zip(*rows, strict=True)])
+        return
+    width = len(names)
+    assignments = ", ".join(f"{name} = v.column{index + 2}" for index, name in enumerate(columns))
+    per_statement = max(1, min(MAX_ROWS_PER_INSERT, MAX_PARAMETERS // width))
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        values = ", ".join(["(" + ", ".join(["?"] * width) + ")"] * len(chunk))
+        sql = f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v WHERE {table}.{key} = v.column1"  # noqa: S608
+        async with connection.execute(sql, [value for row in chunk for value in row]):
+            pass
 
 
 _COLUMN_TYPES: dict[str, dict[str, str]] = {}

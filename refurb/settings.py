@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -75,6 +76,8 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
     print_household_names: bool = False
+    signing_key: SecretStr | None = None  # Ed25519 seed (base64) that signs erasure certificates
+    signing_keys_retired: str = ""  # public keys (base64, comma-separated) of earlier certificates
 
     @field_validator("database_url")
     @classmethod
@@ -111,6 +114,14 @@ class Settings(BaseSettings):
         """Cookies are marked Secure when the service is served over HTTPS."""
         return self.base_url.startswith("https://")
 
+    def resolved_signing_key(self) -> str | None:
+        """The certificate signing key; SQLite generates one into `var/`, PostgreSQL must be given one."""
+        if self.signing_key is not None:
+            return self.signing_key.get_secret_value()
+        if self.database.engine != "sqlite":
+            return None
+        return _kept_secret(self.var_dir / "signing_key", _new_signing_seed)
+
     def resolved_secret_key(self) -> str:
         """The signing key; the embedded SQLite setup generates and keeps one in `var/`."""
         if self.secret_key is not None:
@@ -123,15 +134,26 @@ class Settings(BaseSettings):
                 "REFURB_SECRET_KEY is not set: it is required with PostgreSQL "
                 "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
-        path = self.var_dir / "secret_key"
-        if path.exists():
-            return path.read_text().strip()
-        self.var_dir.mkdir(parents=True, exist_ok=True)
-        value = secrets.token_urlsafe(48)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process wrote it first
-            return path.read_text().strip()
-        with os.fdopen(fd, "w") as handle:
-            handle.write(value + "\n")
-        return value
+        return _kept_secret(self.var_dir / "secret_key", lambda: secrets.token_urlsafe(48))
+
+
+def _new_signing_seed() -> str:
+    """32 random bytes in base64: an Ed25519 private key seed."""
+    import base64
+
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _kept_secret(path: Path, make: Callable[[], str]) -> str:
+    """A secret generated once into a file only its owner can read; concurrent starts agree on it."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process wrote it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value

@@ -12,6 +12,7 @@ def wire() -> None:
     global _done
     if _done:
         return
+    from refurb.erasure import labels, media
     from refurb.intake import agreements, reception
     from refurb.printing import checks, providers
 
@@ -19,4 +20,6 @@ def wire() -> None:
     providers.register()
     agreements.register()
     reception.register()
+    media.register()
+    labels.register()
     _done = True

@@ -49,6 +49,7 @@ POSTGRES_REQUIRED = (
     os.environ.get("CI", "").lower() == "true" or os.environ.get("REFURB_TEST_REQUIRE_POSTGRES") == "1"
 )
 SECRET_KEY = "test-secret-key-" + "x" * 32
+SIGNING_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # a fixed Ed25519 seed: tests only
 PASSWORD = "correct-horse-battery"
 RUN_ID = uuid.uuid4().hex[:8]
 
@@ -165,6 +166,7 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settin
     values: dict[str, Any] = {
         "database_url": database_url,
         "secret_key": SECRET_KEY,
+        "signing_key": SIGNING_KEY,
         "var_dir": tmp_path / "var",
         "db_pool_min": 1,
         "db_pool_max": 60,

@@ -8,13 +8,16 @@ judged on that header alone, never on a cookie, so CSRF cannot ride along.
 from __future__ import annotations
 
 import datetime
+import logging
+import re
+from urllib.parse import parse_qs
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from refurb.accounts import service
 from refurb.web.context import cookie_value
 
-__all__ = ("SESSION_COOKIE", "AuthMiddleware", "bearer_token")
+__all__ = ("SESSION_COOKIE", "AuthMiddleware", "RedactQueryTokens", "bearer_token")
 
 SESSION_COOKIE = "refurb_session"
 _SKIP = ("/static/", "/health", "/schema")
@@ -27,13 +30,39 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+#: ShredOS's `http_post_url=` can only name a URL: this one route takes its token from the query.
+QUERY_TOKEN_ROUTES = frozenset({("PUT", "/api/v1/erasure-reports")})
+
+
+def _query_token(scope: Scope) -> str | None:
+    if (scope.get("method"), scope.get("path", "").rstrip("/")) not in QUERY_TOKEN_ROUTES:
+        return None
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
+    return values[0].strip() if values else None
+
+
 def bearer_token(scope: Scope) -> str | None:
     """The bearer credentials of the request, or None (also for other schemes)."""
     header = _header(scope, b"authorization")
     if header is None:
-        return None
+        return _query_token(scope)
     scheme, _, credentials = header.partition(" ")
     return credentials.strip() if scheme.lower() == "bearer" else ""
+
+
+_TOKEN_IN_QUERY = re.compile(r"(?<=[?&]token=)[^&\s]+")
+
+
+class RedactQueryTokens(logging.Filter):
+    """Access logs show `token=***`: a token typed into a ShredOS boot line must not land in a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the logged path; never drop the line."""
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_QUERY.sub("***", arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
 
 
 class AuthMiddleware:

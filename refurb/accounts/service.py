@@ -147,6 +147,18 @@ async def organisation_id(name: str) -> int:
     return row["id"]
 
 
+async def organisation_facts(org_id: int) -> tuple[str, str | None]:
+    """An organisation's name and SIRET, as documents print them."""
+    row = (
+        await Organisation.select(Organisation.name, Organisation.siret)
+        .where(Organisation.id == org_id)
+        .first()
+    )
+    if row is None:
+        raise NotFound(N_("No organisation #{id} is known."), id=org_id)
+    return row["name"], row["siret"]
+
+
 async def donor_organisation(name: str) -> int:
     """The id of the donor organisation called `name` (batches belong to donors only)."""
     row = (

@@ -133,6 +133,7 @@ class Check(StrEnum):
     HANDOVER_AGREEMENT_ACCEPTED = "handover_agreement_accepted"
     MEDIA_DISPOSED = "media_disposed"
     D3E_RECORDED = "d3e_recorded"
+    ERASURE_QC_CLEAR = "erasure_qc_clear"
 
     @property
     def label(self) -> str:
@@ -158,6 +159,7 @@ _CHECK_LABELS = {
     Check.HANDOVER_AGREEMENT_ACCEPTED: N_("the household accepted the hand-over agreement"),
     Check.MEDIA_DISPOSED: N_("every medium is sanitized or destroyed"),
     Check.D3E_RECORDED: N_("a D3E recycling record"),
+    Check.ERASURE_QC_CLEAR: N_("the batch is not on hold after a failed erasure quality check"),
 }
 
 _CHECK_AREAS = {
@@ -173,6 +175,7 @@ _CHECK_AREAS = {
     Check.HANDOVER_AGREEMENT_ACCEPTED: "distribution",
     Check.MEDIA_DISPOSED: "erasure",
     Check.D3E_RECORDED: "workshop",
+    Check.ERASURE_QC_CLEAR: "erasure",
 }
 
 
@@ -225,7 +228,8 @@ TRANSITIONS: Mapping[Action, Transition] = {
         _t(Action.RECEIVE, {State.DECLARED, State.COLLECTED, State.RETURNED}, State.RECEIVED,
            _WORKSHOP, (Check.ASSET_TAG_PRINTED,)),
         _t(Action.SANITIZE, {State.RECEIVED}, State.SANITIZED, _WORKSHOP, (Check.MEDIA_SANITIZED,)),
-        _t(Action.REFURBISH, {State.SANITIZED}, State.REFURBISHED, _WORKSHOP, (Check.TESTS_RECORDED,)),
+        _t(Action.REFURBISH, {State.SANITIZED}, State.REFURBISHED, _WORKSHOP,
+           (Check.ERASURE_QC_CLEAR, Check.TESTS_RECORDED)),
         _t(Action.LICENSE, {State.REFURBISHED}, State.LICENSED, _WORKSHOP, (Check.LICENCE_ASSIGNED,)),
         _t(Action.STOCK, {State.LICENSED}, State.IN_STOCK, _WORKSHOP, (Check.LOCATION_CAPACITY,)),
         _t(Action.RESERVE, {State.IN_STOCK}, State.RESERVED,

@@ -35,7 +35,7 @@ from refurb.core.lifecycle import (
     plan,
 )
 from refurb.core.principal import Principal
-from refurb.db import UNIQUE_VIOLATIONS, insert_many, is_sqlite, write_transaction
+from refurb.db import UNIQUE_VIOLATIONS, insert_many, is_sqlite, update_many, write_transaction
 from refurb.devices.schemas import DeviceOut, DevicePage, EventOut, TransitionOut
 from refurb.devices.tables import Device, DeviceEvent
 from refurb.timestamps import utcnow
@@ -46,18 +46,24 @@ __all__ = (
     "DonorDevice",
     "NewDevice",
     "batch_census",
+    "batch_devices",
     "bulk_transition",
     "counts_by_state",
+    "device_ref",
+    "device_refs",
     "donor_devices",
     "events",
     "find_by_alias",
+    "find_by_serials",
     "find_in_batch",
     "get",
     "list_devices",
     "register",
     "register_check",
     "register_many",
+    "set_hardware",
     "transition",
+    "transition_many",
     "update_descriptions",
 )
 
@@ -256,6 +262,26 @@ async def _select_one(code: Code, principal: Principal, *, lock: bool = False) -
     if row is None:
         raise NotFound(N_("No device {ref} is known."), ref=code.display)
     return row
+
+
+async def device_ref(code_text: str, principal: Principal, *, lock: bool = False) -> DeviceRow:
+    """The ids other areas key their evidence on; unknown or not visible is NotFound."""
+    return _device_row(
+        await _select_one(parse_code(code_text, expected=CodeType.DEVICE), principal, lock=lock)
+    )
+
+
+async def device_refs(ids: Sequence[int]) -> dict[int, tuple[DeviceRow, str]]:
+    """Devices by id with their batch code, for listings built by other areas."""
+    if not ids:
+        return {}
+    rows = await Device.raw(
+        "SELECT d.id, d.code, d.kind, d.state, d.version, d.batch AS batch_id, b.donor AS donor_id, "  # noqa: S608 - placeholders only
+        "d.location AS location_id, b.code AS batch_code FROM device d LEFT JOIN batch b ON b.id = d.batch "
+        f"WHERE d.id IN ({', '.join('{}' for _ in ids)})",
+        *ids,
+    )
+    return {row["id"]: (_device_row(row), row["batch_code"]) for row in rows}
 
 
 async def get(code_text: str, principal: Principal) -> DeviceOut:
@@ -793,6 +819,136 @@ async def update_descriptions(updates: Sequence[tuple[int, NewDevice]]) -> int:
                 *values,
             )
     return len(updates)
+
+
+async def batch_devices(batch_id: int) -> list[DeviceRow]:
+    """Every device of a batch, for work that covers all of them (certificates)."""
+    rows = await Device.raw(
+        "SELECT d.id, d.code, d.kind, d.state, d.version, d.batch AS batch_id, b.donor AS donor_id, "
+        "d.location AS location_id FROM device d JOIN batch b ON b.id = d.batch "
+        "WHERE d.batch = {} ORDER BY d.id",
+        batch_id,
+    )
+    return [_device_row(row) for row in rows]
+
+
+async def set_hardware(rows: Sequence[tuple[int, str, str, str]]) -> None:
+    """What an inventory tool measured, `(device id, cpu, ram, storage)`, replaces what the donor declared.
+
+    Empty values keep what was there. Runs inside the caller's write transaction.
+    """
+    rows = [
+        (i, cpu[:200], ram[:100], storage[:200]) for i, cpu, ram, storage in rows if cpu or ram or storage
+    ]
+    if not rows:
+        return
+    await update_many(
+        "device",
+        "id",
+        ("cpu", "ram", "storage"),
+        [
+            (i, cpu or current["cpu"], ram or current["ram"], storage or current["storage"])
+            for (i, cpu, ram, storage), current in zip(
+                rows, await _hardware_of([r[0] for r in rows]), strict=True
+            )
+        ],
+    )
+
+
+async def _hardware_of(ids: Sequence[int]) -> list[Mapping[str, Any]]:
+    found: dict[int, Mapping[str, Any]] = {}
+    for start in range(0, len(ids), MAX_IDS_PER_STATEMENT):
+        chunk = list(ids[start : start + MAX_IDS_PER_STATEMENT])
+        for row in await Device.select(Device.id, Device.cpu, Device.ram, Device.storage).where(
+            Device.id.is_in(chunk)
+        ):
+            found[row["id"]] = row
+    return [found[i] for i in ids]
+
+
+async def find_by_serials(serials: Sequence[str]) -> dict[str, DeviceRow]:
+    """Devices by their manufacturer serial (normalised); a serial two devices share is left out."""
+    wanted = sorted({normal_serial(s) for s in serials if s})
+    found: dict[str, list[Mapping[str, Any]]] = {}
+    for start in range(0, len(wanted), MAX_IDS_PER_STATEMENT):
+        chunk = wanted[start : start + MAX_IDS_PER_STATEMENT]
+        rows = await Device.raw(
+            "SELECT d.id, d.code, d.kind, d.state, d.version, d.batch AS batch_id, b.donor AS donor_id, "  # noqa: S608
+            "d.location AS location_id, d.serial FROM device d LEFT JOIN batch b ON b.id = d.batch "
+            f"WHERE d.serial IN ({', '.join('{}' for _ in chunk)})",
+            *chunk,
+        )
+        for row in rows:
+            found.setdefault(row["serial"], []).append(row)
+    return {serial: _device_row(rows[0]) for serial, rows in found.items() if len(rows) == 1}
+
+
+Admit = Callable[[list[DeviceRow]], Awaitable[Sequence[int]]]
+
+
+async def transition_many(
+    codes: Sequence[str],
+    action_name: str,
+    principal: Principal,
+    *,
+    admit: Admit,
+    station_id: int | None = None,
+    request_id: str | None = None,
+) -> list[str]:
+    """Apply one action to many devices at once; the codes that moved.
+
+    For evidence that arrives in bulk (a folder of wiping reports): the devices
+    in a source state are locked, `admit` — the area that owns the action's
+    evidence, judging them all with a few queries in this same transaction —
+    says which may move, and each of those gets its own event.
+    """
+    action = parse_action(action_name)
+    rule = TRANSITIONS[action]
+    plan(next(iter(rule.sources)), action, principal.role, {})
+    actor = Actor.of(principal)
+    now = utcnow()
+    wanted = sorted({parse_code(c, expected=CodeType.DEVICE).compact for c in codes})
+    moved: list[str] = []
+    async with write_transaction():
+        lock = "" if is_sqlite() else " FOR UPDATE OF d"
+        states = [s.value for s in rule.sources]
+        rows: list[Mapping[str, Any]] = []
+        for start in range(0, len(wanted), MAX_IDS_PER_STATEMENT):
+            chunk = wanted[start : start + MAX_IDS_PER_STATEMENT]
+            rows += await Device.raw(
+                "SELECT d.id, d.code, d.kind, d.state, d.version, d.batch AS batch_id, b.donor AS donor_id, "  # noqa: S608
+                "d.location AS location_id FROM device d LEFT JOIN batch b ON b.id = d.batch "
+                f"WHERE d.code IN ({', '.join('{}' for _ in chunk)}) "
+                f"AND d.state IN ({', '.join('{}' for _ in states)}) ORDER BY d.id{lock}",
+                *chunk,
+                *states,
+            )
+        candidates = [_device_row(row) for row in rows]
+        if principal.scoped_to_organisation:
+            candidates = [d for d in candidates if d.donor_id == principal.organisation_id]
+        admitted = set(await admit(candidates)) if candidates else set()
+        events: list[tuple[Any, ...]] = []
+        for source in rule.sources:
+            ids = [d.id for d in candidates if d.id in admitted and d.state is source]
+            for start in range(0, len(ids), MAX_IDS_PER_STATEMENT):
+                chunk = ids[start : start + MAX_IDS_PER_STATEMENT]
+                changed = await Device.raw(
+                    "UPDATE device SET state = {}, version = version + 1, updated_at = {} "  # noqa: S608
+                    f"WHERE state = {{}} AND id IN ({', '.join('{}' for _ in chunk)}) RETURNING id, code",
+                    rule.target.value,
+                    now,
+                    source.value,
+                    *chunk,
+                )
+                for row in changed:
+                    event = list(
+                        _event_row(row["id"], action.value, source, rule.target, actor, "{}", request_id, now)
+                    )
+                    event[7] = station_id
+                    events.append(tuple(event))
+                    moved.append(row["code"])
+        await insert_many("device_event", _EVENT_COLUMNS_SQL, events)
+    return sorted(moved)
 
 
 async def donor_devices(donor_id: int) -> list[DonorDevice]:

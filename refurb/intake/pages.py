@@ -26,6 +26,8 @@ from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import State
 from refurb.core.roles import Role
 from refurb.devices import service as devices
+from refurb.erasure import certificates
+from refurb.erasure import media as erasure_media
 from refurb.intake import agreements, collection, imports, reconciliation
 from refurb.intake import service as batches
 from refurb.intake.api import (
@@ -116,6 +118,8 @@ class BatchPages(Controller):
             agreement=await agreements.current_agreement(batch.donor_id),
             states=await _census_by_state(batch.id),
             reconciliation=await reconciliation.reconciliation(batch.code, principal),
+            media_outcomes=await erasure_media.batch_outcomes(batch.id),
+            certificates=await certificates.list_certificates(principal, batch=batch.code),
             last_import=await imports.last_import(batch.id),
             report=report,
             error=error,

@@ -55,7 +55,15 @@ _STATUS_BY_CLASS: list[tuple[type[DomainError], int]] = [
     (NotAuthenticated, 401),
     (BadInput, 400),
 ]
-_STATUS_BY_CODE = {"idempotency_key_reused": 422, "label_templates_broken": 503, "manifest_has_errors": 422}
+_STATUS_BY_CODE = {
+    "idempotency_key_reused": 422,
+    "label_templates_broken": 503,
+    "manifest_has_errors": 422,
+    "signing_key_missing": 503,
+    "report_unrecognised": 422,
+    "report_malformed": 422,
+    "report_empty": 422,
+}
 
 TITLES: dict[str, str] = {
     "not_found": N_("Not found"),

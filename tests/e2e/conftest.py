@@ -18,7 +18,16 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
 from refurb import db
-from tests.conftest import PASSWORD, RUN_ID, SECRET_KEY, Template, _counter, _pg_admin, _pg_url
+from tests.conftest import (
+    PASSWORD,
+    RUN_ID,
+    SECRET_KEY,
+    SIGNING_KEY,
+    Template,
+    _counter,
+    _pg_admin,
+    _pg_url,
+)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -76,6 +85,7 @@ async def server(engine: Template, tmp_path_factory: pytest.TempPathFactory) -> 
         **{k: v for k, v in os.environ.items() if not k.startswith("REFURB_")},
         "REFURB_DATABASE_URL": database_url,
         "REFURB_SECRET_KEY": SECRET_KEY,
+        "REFURB_SIGNING_KEY": SIGNING_KEY,
         "REFURB_VAR_DIR": str(folder / "var"),
     }
     log_path = folder / "server.log"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -22,6 +23,9 @@ SCHEDULERS = {"coordinator", "supervisor", "admin"}
 COLLECTORS = {"driver", "supervisor", "admin"}
 CLOSERS = {"supervisor", "admin"}
 AGREEMENT_READERS = EDITORS | {"supervisor", "driver", "auditor"}
+SUPERVISION = {"supervisor", "admin"}
+ERASURE_READERS = WORKSHOP | {"auditor", "coordinator"}
+ISSUERS = WORKSHOP | {"coordinator"}
 
 
 def only(allowed: set[str], ok: int, *, refused: int = 403) -> dict[str, int]:
@@ -83,6 +87,38 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/api/v1/batches/{batch}/collection", only(COLLECTORS, 201)),
     ("GET", "/api/v1/batches/{batch}/reconciliation", EVERYONE),
     ("POST", "/api/v1/batches/{batch}/close", only(CLOSERS, 200)),
+    ("GET", "/api/v1/devices/{device}/erasure", only(ERASURE_READERS, 200)),
+    ("POST", "/api/v1/devices/{device}/media", only(WORKSHOP, 201)),
+    ("POST", "/api/v1/devices/{device}/media/{medium}/absent", only(SUPERVISION, 404)),
+    ("POST", "/api/v1/devices/{device}/erasure-records", only(WORKSHOP, 404)),
+    ("POST", "/api/v1/devices/{device}/destruction-records", only(WORKSHOP, 404)),
+    ("POST", "/api/v1/devices/{device}/no-media", only(WORKSHOP, 201)),
+    ("GET", "/api/v1/erasure-reports", only(ERASURE_READERS, 200)),
+    ("POST", "/api/v1/erasure-reports", only(WORKSHOP, 201)),
+    ("PUT", "/api/v1/erasure-reports", only(WORKSHOP, 201)),
+    ("POST", "/api/v1/erasure-reports/folder", only(WORKSHOP, 201)),
+    ("GET", "/api/v1/erasure-reports/{report}", only(ERASURE_READERS, 404)),
+    ("GET", "/api/v1/erasure-reports/{report}/raw", only(ERASURE_READERS, 404)),
+    ("GET", "/api/v1/erasure/reviews", only(SUPERVISION, 200)),
+    ("POST", "/api/v1/erasure/records/{record}/review", only(SUPERVISION, 404)),
+    ("POST", "/api/v1/erasure/quality-checks/draw", only(SUPERVISION, 200)),
+    ("GET", "/api/v1/erasure/quality-checks", only(SUPERVISION, 200)),
+    ("POST", "/api/v1/erasure/quality-checks/{check}", only(SUPERVISION, 404)),
+    ("POST", "/api/v1/erasure/quality-checks/{check}/resolve", only(SUPERVISION, 404)),
+    ("GET", "/api/v1/erasure/policies/{organisation}", only(SUPERVISION, 200)),
+    ("PUT", "/api/v1/erasure/policies/{organisation}", only({"admin"}, 200)),
+    ("GET", "/api/v1/certificates", EVERYONE),
+    ("POST", "/api/v1/certificates", only(ISSUERS, 409)),
+    ("GET", "/api/v1/certificates/{certificate}", {name: 404 for name in ROLES}),
+    ("GET", "/api/v1/certificates/{certificate}/pdf", {name: 404 for name in ROLES}),
+    ("GET", "/api/v1/certificates/{certificate}/json", {name: 404 for name in ROLES}),
+    ("POST", "/api/v1/certificates/{certificate}/revoke", only(SUPERVISION, 404)),
+    ("GET", "/erasure", only(WORKSHOP, 200)),
+    ("POST", "/erasure/report", only(WORKSHOP, 200)),
+    ("POST", "/erasure/{device}/media", only(WORKSHOP, 303)),
+    ("POST", "/erasure/{device}/manual", only(WORKSHOP, 404)),
+    ("POST", "/erasure/{device}/destruction", only(WORKSHOP, 404)),
+    ("POST", "/erasure/{device}/no-media", only(WORKSHOP, 303)),
 ]
 
 PUBLIC = {
@@ -95,6 +131,12 @@ PUBLIC = {
     ("GET", "/static/{file_path}"),
     ("HEAD", "/static/{file_path}"),
     ("GET", "/D/{code}"),
+    ("GET", "/api/v1/certificates/keys"),
+    ("GET", "/api/v1/verify/{code}"),
+    ("POST", "/api/v1/verify"),
+    ("GET", "/verify"),
+    ("POST", "/verify"),
+    ("GET", "/verify/{code}"),
 }
 
 
@@ -110,7 +152,13 @@ def test_every_route_is_in_the_table(tmp_path) -> None:
 
     app = create_app(make_settings(f"sqlite:///{tmp_path}/unused.sqlite3", tmp_path))
     tabled = {
-        (m, p.replace("{device}", "{code}").replace("{station}", "{code}").replace("{batch}", "{code}"))
+        (
+            m,
+            p.replace("{device}", "{code}")
+            .replace("{station}", "{code}")
+            .replace("{batch}", "{code}")
+            .replace("{certificate}", "{code}"),
+        )
         for m, p, _ in TABLE
     } | {(m, p.replace("{agreement}", "{agreement_id}")) for m, p, _ in TABLE}
     missing = []
@@ -129,6 +177,32 @@ _printers = iter(range(1_000_000))
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 MANIFEST = "Serial;Asset tag;Type\nSN-1;AT-1;Laptop\n"
+MANUAL_RECORD = {
+    "medium": 0,
+    "technique": "overwrite",
+    "method_label": "Zero fill",
+    "tool": "hdparm",
+    "verification": "all",
+    "verification_result": "passed",
+    "result": "success",
+    "serial_seen": "X1",
+}
+DESTRUCTION = {"medium": 0, "technique": "shred", "facility": "Paprec Bobigny", "witness": "Paul Roux"}
+_snapshots = iter(range(1_000_000))
+
+
+def workbench_snapshot() -> bytes:
+    """A Workbench v11 snapshot, different at every call so each upload is new."""
+    return json.dumps(
+        {
+            "type": "Snapshot",
+            "software": "Workbench",
+            "version": "11.0b9",
+            "uuid": f"00000000-0000-0000-0000-{next(_snapshots):012d}",
+            "device": {"type": "Laptop", "manufacturer": "Acer", "model": "AOHAPPY", "serialNumber": None},
+            "components": [],
+        }
+    ).encode()
 
 
 async def _call(client: Any, method: str, template: str, headers: dict[str, str], station: str) -> Any:
@@ -147,6 +221,12 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         kind="device",
         batch=batch.code if batch else "",
         agreement=agreement.id if agreement else 0,
+        medium=0,
+        report=0,
+        record=0,
+        check=0,
+        organisation="Donor One",
+        certificate=make_code(CodeType.CERTIFICATE, 999_999).compact,
     )
     if path == "/api/v1/agreements/current":
         path += "?donor=Donor%20One"
@@ -171,6 +251,13 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         "/api/v1/batches/{batch}": {"notes": "second floor"},
         "/api/v1/batches/{batch}/schedule": {"pickup_date": "2026-12-01"},
         "/api/v1/batches/{batch}/collection": {"counts": {"laptop": 2}, "signer_name": "Bob Durand"},
+        "/api/v1/devices/{device}/media": {"kind": "hdd", "serial": "WD-ACCESS-1"},
+        "/api/v1/devices/{device}/erasure-records": MANUAL_RECORD,
+        "/api/v1/devices/{device}/destruction-records": DESTRUCTION,
+        "/api/v1/erasure/records/{record}/review": {"decision": "approved"},
+        "/api/v1/erasure/quality-checks/{check}": {"result": "passed"},
+        "/api/v1/erasure/policies/{organisation}": {"rules": {"hdd": {"minimum": "purge"}}},
+        "/api/v1/certificates": {"device": device.code},
     }
     forms: dict[str, dict[str, str]] = {
         "/batches/new": {"donor": "Donor One", "site_address": "1 rue de la Paix", "declared_laptop": "3"},
@@ -179,14 +266,33 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         "/batches/{batch}/close": {"reason": "tested"},
         "/agreement": {**{k: str(v) for k, v in sign.items()}, "accept": "on"},
         "/collect/{batch}": {"count_laptop": "2", "signer_name": "Bob Durand"},
+        "/erasure/{device}/media": {"kind": "ssd", "serial": "S4P3NF0ACCESS"},
+        "/erasure/{device}/manual": {k: str(v) for k, v in MANUAL_RECORD.items()},
+        "/erasure/{device}/destruction": {k: str(v) for k, v in DESTRUCTION.items()},
+        "/erasure/{device}/no-media": {"confirm": "on", "note": "a monitor"},
     }
-    uploads: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
+    uploads: dict[str, tuple[dict[str, str], Any]] = {
         "/agreement/upload": (
             {"signatory_name": "Alice Martin", "signed_on": "2026-11-01", "donor": "Donor One"},
             {"file": ("signed.pdf", PDF, "application/pdf")},
         ),
         "/batches/{batch}/manifest": ({"mode": "dry_run"}, {"file": ("list.csv", MANIFEST, "text/csv")}),
     }
+    snapshot = workbench_snapshot()
+    uploads["/api/v1/erasure-reports"] = ({}, {"file": ("snapshot.json", snapshot, "application/json")})
+    uploads["/api/v1/erasure-reports/folder"] = (
+        {},
+        [
+            ("file", ("a.json", snapshot, "application/json")),
+            ("file", ("b.json", workbench_snapshot(), "application/json")),
+        ],
+    )
+    uploads["/erasure/report"] = (
+        {"device": device.code},
+        {"file": ("snapshot.json", snapshot, "application/json")},
+    )
+    if template == "/api/v1/erasure-reports" and method == "PUT":
+        return await client.put(path, content=snapshot, headers=headers)
     uploads["/api/v1/agreements/upload"] = uploads["/agreement/upload"]
     uploads["/api/v1/batches/{batch}/manifest"] = uploads["/batches/{batch}/manifest"]
     if template in uploads:

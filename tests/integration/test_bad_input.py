@@ -56,7 +56,7 @@ async def _post(client, headers, path: str, **kwargs):
     ("action", "kwargs", "status", "code"),
     [
         ("fly", {"json": {}}, 400, "unknown_action"),
-        ("sanitize", {"json": {}}, 409, "guard_not_available"),
+        ("sanitize", {"json": {}}, 409, "media_not_sanitized"),
         ("refurbish", {"json": {}}, 409, "invalid_transition"),
         ("reject", {"json": {}}, 400, "reason_required"),
         ("reject", {"json": {"reason": 12}}, 400, "bad_reason"),

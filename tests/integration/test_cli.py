@@ -196,3 +196,27 @@ def test_serve_demo_on_a_fresh_folder(tmp_path: Path) -> None:
     assert "technician" in output
     assert (tmp_path / "var" / "refurb.sqlite3").exists()
     assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_signing_key_prints_a_key_that_signs_and_can_be_retired(tmp_path: Path) -> None:
+    from refurb.erasure import certificates
+    from refurb.settings import Settings
+
+    first = refurb(["signing-key"], "sqlite:///unused.sqlite3", tmp_path)
+    second = refurb(["signing-key"], "sqlite:///unused.sqlite3", tmp_path)
+    assert first.returncode == 0, first.stderr
+    old_key = first.stdout.splitlines()[0].removeprefix("REFURB_SIGNING_KEY=")
+    old_public = first.stdout.splitlines()[2].removeprefix("# ")
+    new_key = second.stdout.splitlines()[0].removeprefix("REFURB_SIGNING_KEY=")
+    assert old_key != new_key
+    postgres = "postgresql://refurb@127.0.0.1:1/none"
+    old = certificates.configure(Settings(database_url=postgres, signing_key=old_key))
+    rotated = certificates.configure(
+        Settings(database_url=postgres, signing_key=new_key, signing_keys_retired=f"{old_public},not-a-key")
+    )
+    assert old.signing is not None
+    assert rotated.signing is not None
+    assert set(rotated.public) == {old.signing.key_id, rotated.signing.key_id}
+    assert (
+        certificates.configure(Settings(database_url=postgres)).signing is None
+    )  # PostgreSQL: no key, no issuing

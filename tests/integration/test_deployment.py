@@ -29,7 +29,12 @@ def _compose() -> list[str]:
 
 
 def test_compose_config_passes() -> None:
-    env = {**os.environ, "POSTGRES_PASSWORD": "pw", "REFURB_SECRET_KEY": "k" * 48}
+    env = {
+        **os.environ,
+        "POSTGRES_PASSWORD": "pw",
+        "REFURB_SECRET_KEY": "k" * 48,
+        "REFURB_SIGNING_KEY": "s" * 44,
+    }
     result = subprocess.run(
         [*_compose(), "-f", str(ROOT / "compose.yaml"), "config"],
         capture_output=True,
@@ -47,10 +52,12 @@ def test_compose_config_passes() -> None:
     assert services["db"]["healthcheck"]["test"][0] == "CMD-SHELL"
     assert any("/var/lib/postgresql/data" in str(v) for v in services["db"]["volumes"])
     assert services["app"]["environment"]["REFURB_DATABASE_URL"].startswith("postgresql://")
+    assert services["app"]["environment"]["REFURB_SIGNING_KEY"] == "s" * 44
 
 
 def test_compose_refuses_to_run_without_secrets() -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("POSTGRES_PASSWORD", "REFURB_SECRET_KEY")}
+    secrets = ("POSTGRES_PASSWORD", "REFURB_SECRET_KEY", "REFURB_SIGNING_KEY")
+    env = {k: v for k, v in os.environ.items() if k not in secrets}
     result = subprocess.run(
         [*_compose(), "-f", str(ROOT / "compose.yaml"), "config"],
         capture_output=True,

@@ -13,7 +13,11 @@ from tests.helpers import device_row, event_count, event_rows, new_device
 from tests.unit.test_lifecycle import DESIGN
 
 # Checks already answered by a built area, and their refusal when the evidence is missing.
-ANSWERED_CHECKS = {Action.RECEIVE: "asset_tag_not_printed", Action.COLLECT: "agreement_missing"}
+ANSWERED_CHECKS = {
+    Action.RECEIVE: "asset_tag_not_printed",
+    Action.COLLECT: "agreement_missing",
+    Action.SANITIZE: "media_not_sanitized",
+}
 
 
 @pytest.mark.parametrize("action", list(Action))
@@ -57,15 +61,15 @@ async def test_every_state_for_one_action(client, as_user, action: Action) -> No
 
 
 async def test_a_pending_check_names_what_it_waits_for(client, as_user) -> None:
-    device = await new_device(State.RECEIVED)
+    device = await new_device(State.SANITIZED)
     response = await client.post(
-        f"/api/v1/devices/{device.code}/actions/sanitize",
+        f"/api/v1/devices/{device.code}/actions/refurbish",
         headers=as_user("technician", **{"accept-language": "en"}),
     )
     assert response.status_code == 409
     assert response.json()["code"] == "guard_not_available"
-    assert "every data-bearing medium is erased or destroyed" in response.json()["detail"]
-    assert "erasure" in response.json()["detail"]
+    assert "the required tests and the grade are recorded" in response.json()["detail"]
+    assert "workshop" in response.json()["detail"]
 
 
 async def test_repeating_a_done_step_is_already_recorded(client, as_user) -> None:

@@ -1,0 +1,494 @@
+"""Certified data wiping through the HTTP API, on both engines: reports, records, the gate, supervision."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from refurb.core.kinds import DeviceKind
+from refurb.core.lifecycle import State
+from refurb.erasure.service import DeclaredMedia, add_declared_media
+from refurb.erasure.tables import ErasureRecord, ErasureReport, Medium
+from tests.fixtures.erasure.make_nwipe_log import make_log
+from tests.helpers import device_row, event_rows, new_batch, new_device, new_station
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "erasure"
+ACER = FIXTURES / "workbench" / "acer-happy.snapshot.json"  # HDD WD-WX11A80W7430, EraseBasic, no verification
+I5 = FIXTURES / "workbench" / "erased-i5.v10.json"  # HDD 6RX7AWEZ, EraseSectors zeros+random, verified
+USODY_OK = FIXTURES / "usody" / "2023-07-22_120312E2M3121K00UN6S.json"
+USODY_FAILED = FIXTURES / "usody" / "2023-07-22_152D00539000.json"
+SYNTHETIC = FIXTURES / "nwipe-synthetic"
+
+
+async def received(
+    serials: list[str | None], *, kind: DeviceKind = DeviceKind.LAPTOP, batch: Any = None
+) -> str:
+    """A received device whose donor declared these disks (None: a disk without its serial)."""
+    device = await new_device(State.RECEIVED, kind=kind, batch=batch)
+    row = await device_row(device.code)
+    if serials:
+        await add_declared_media(
+            [DeclaredMedia(row["id"], len(serials), [s for s in serials if s is not None])]
+        )
+    return device.code
+
+
+async def upload(
+    client: Any,
+    headers: dict[str, str],
+    path: Path | bytes,
+    *,
+    device: str | None = None,
+    name: str | None = None,
+) -> Any:
+    content = read(path) if isinstance(path, Path) else path
+    filename = name or (path.name if isinstance(path, Path) else "report.log")
+    data = {"device": device} if device else {}
+    return await client.post(
+        "/api/v1/erasure-reports", data=data, files={"file": (filename, content)}, headers=headers
+    )
+
+
+def read(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+async def sheet(client: Any, headers: dict[str, str], code: str) -> dict[str, Any]:
+    response = await client.get(f"/api/v1/devices/{code}/erasure", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def sanitize(client: Any, headers: dict[str, str], code: str) -> Any:
+    return await client.post(f"/api/v1/devices/{code}/actions/sanitize", headers=headers)
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+async def test_a_verified_hdd_wipe_sanitizes_the_device_and_fills_its_hardware(client, as_user) -> None:
+    tech = as_user("technician")
+    code = await received(["6RX7AWEZ"], kind=DeviceKind.DESKTOP)
+    response = await upload(client, tech, I5, device=code)
+    assert response.status_code == 201, response.text
+    report = response.json()
+    assert report["format"] == "workbench_v10"
+    assert report["status"] == "matched"
+    assert report["devices"] == [code]
+    assert report["sanitized"] == [code]
+    assert len(report["records"]) == 1
+    row = await device_row(code)
+    assert row["state"] == "sanitized"
+    assert row["cpu"] == "Intel Core2 Duo CPU E8400 @ 3.00GHz"
+    assert [e["action"] for e in await event_rows(code)] == ["import", "sanitize"]
+    medium = (await sheet(client, tech, code))["media"][0]
+    assert medium["status"] == "passed"
+    assert medium["category"] == "clear"
+    assert medium["source"] == "declared"
+    assert medium["detected"] is True
+    assert medium["records"][0]["verification"] == "all"
+    assert len(medium["records"][0]["record_hash"]) == 64
+
+
+async def test_the_same_report_twice_changes_nothing(client, as_user) -> None:
+    tech = as_user("technician")
+    code = await received(["6RX7AWEZ"])
+    first = await upload(client, tech, I5, device=code)
+    records, reports = await ErasureRecord.count(), await ErasureReport.count()
+    again = await upload(client, tech, I5, device=code, name="renamed.json")
+    assert first.status_code == 201
+    assert again.status_code == 200
+    assert again.json()["already_imported"] is True
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["records"] == first.json()["records"]
+    assert (await ErasureRecord.count(), await ErasureReport.count()) == (records, reports)
+    raw = await client.get(f"/api/v1/erasure-reports/{first.json()['id']}/raw", headers=tech)
+    assert raw.content == read(I5)
+
+
+async def test_two_stations_uploading_one_report_at_once_import_it_once(client, as_user) -> None:
+    code = await received(["6RX7AWEZ"])
+    responses = await asyncio.gather(
+        *(upload(client, as_user(user), I5, device=code) for user in ("technician", "supervisor", "admin"))
+    )
+    assert sorted(r.status_code for r in responses) == [200, 200, 201]
+    assert await ErasureReport.count() == 1
+    assert await ErasureRecord.count() == 1
+    assert [e["action"] for e in await event_rows(code)] == ["import", "sanitize"]
+
+
+async def test_an_unverified_overwrite_does_not_pass_an_hdd(client, as_user) -> None:
+    tech = as_user("technician")
+    code = await received(["WD-WX11A80W7430"])
+    response = await upload(client, tech, ACER, device=code)
+    assert response.status_code == 201
+    assert response.json()["sanitized"] == []
+    medium = (await sheet(client, tech, code))["media"][0]
+    assert medium["status"] == "pending"
+    assert [p["code"] for p in medium["problems"]] == ["verification_missing"]
+    refused = await sanitize(client, tech, code)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "media_not_sanitized"
+    assert (await device_row(code))["state"] == "received"
+
+
+async def test_a_failed_run_never_passes(client, as_user) -> None:
+    tech = as_user("technician")
+    code = await received(["152D00539000"])
+    response = await upload(client, tech, USODY_FAILED, device=code)
+    assert response.status_code == 201
+    assert response.json()["status"] == "partial"  # a record, with the report's problems
+    medium = (await sheet(client, tech, code))["media"][0]
+    assert medium["records"][0]["result"] == "failed"
+    assert medium["records"][0]["category"] == "none"
+    assert medium["problems"][0]["code"] == "result_not_success"
+    assert (await sanitize(client, tech, code)).json()["code"] == "media_not_sanitized"
+
+
+async def test_a_sampled_verification_passes_only_a_policy_that_accepts_samples(client, as_user) -> None:
+    tech = as_user("technician")
+    code = await received(["120312E2M3121K00UN6S"])
+    await upload(client, tech, USODY_OK, device=code)
+    medium = (await sheet(client, tech, code))["media"][0]
+    assert [p["code"] for p in medium["problems"]] == ["verification_sampled"]
+    changed = await client.put(
+        "/api/v1/erasure/policies/Donor One",
+        json={"rules": {"hdd": {"minimum": "clear", "verification": "sample"}}},
+        headers=as_user("admin"),
+    )
+    assert changed.status_code == 200
+    assert changed.json()["rules"]["ssd"] == {"minimum": "purge", "verification": "full"}
+    assert (await sanitize(client, tech, code)).status_code == 201
+
+
+async def test_a_policy_below_the_safe_floor_is_refused(client, as_user) -> None:
+    response = await client.put(
+        "/api/v1/erasure/policies/Donor One",
+        json={"rules": {"ssd": {"minimum": "clear"}, "tape": {"minimum": "purge"}}},
+        headers=as_user("admin"),
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_policy"
+    policy = await client.get("/api/v1/erasure/policies/Donor One", headers=as_user("supervisor"))
+    assert policy.json()["default"] is True
+
+
+async def test_a_multi_drive_log_is_matched_by_serial_without_a_device(client, as_user) -> None:
+    tech = as_user("technician")
+    log = make_log(3, start=datetime.datetime(2026, 11, 20, 9, 0), failed={2})
+    serials = [line.split("S/N=")[1].strip() for line in log.splitlines() if "S/N=" in line]
+    codes = [await received([serial]) for serial in serials]
+    response = await upload(client, tech, log.encode(), name="nwipe_log_20261120-090000.txt")
+    assert response.status_code == 201, response.text
+    report = response.json()
+    assert report["format"] == "nwipe_log"
+    assert report["devices"] == sorted(codes)
+    assert report["sanitized"] == [codes[0]]  # the HDD; the SSD was only overwritten, the third failed
+    assert [(await device_row(c))["state"] for c in codes] == ["sanitized", "received", "received"]
+    ssd = (await sheet(client, tech, codes[1]))["media"][0]
+    assert (ssd["kind"], [p["code"] for p in ssd["problems"]]) == ("ssd", ["category_too_low"])
+    failed = (await sheet(client, tech, codes[2]))["media"][0]
+    assert failed["records"][0]["errors"]["verify"] == 12288
+    assert [p["code"] for p in failed["problems"]] == ["result_not_success"]
+
+
+async def test_an_anonymised_log_is_refused_and_kept_visible(client, as_user) -> None:
+    tech = as_user("technician")
+    code = await received(["S3YJNX0K123456"])
+    response = await upload(client, tech, SYNTHETIC / "anonymised-quiet.log", device=code)
+    assert response.status_code == 201
+    report = response.json()
+    assert report["status"] == "unmatched"
+    assert report["records"] == []
+    assert {u["reason"] for u in report["unmatched"]} == {"serial_anonymised"}
+    listed = await client.get("/api/v1/erasure-reports?status=unmatched", headers=tech)
+    assert [r["id"] for r in listed.json()] == [report["id"]]
+
+
+async def test_a_drive_nobody_declared_stays_unmatched_with_its_reason(client, as_user) -> None:
+    response = await upload(client, as_user("technician"), I5)
+    assert response.status_code == 201
+    assert response.json()["status"] == "unmatched"
+    assert response.json()["unmatched"][0]["serial"] == "6RX7AWEZ"
+    assert response.json()["unmatched"][0]["reason"] == "no_device"
+    assert await Medium.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "report_unrecognised"),
+        (b'{"hello": "world"}', "report_unrecognised"),
+        (b'{"device_info": {"serial_number": "X"', "report_malformed"),
+    ],
+)
+async def test_what_is_not_a_report_is_refused_and_nothing_is_stored(client, as_user, content, code) -> None:
+    response = await upload(client, as_user("technician"), content, name="file.bin")
+    assert response.status_code == 422
+    assert response.json()["code"] == code
+    assert await ErasureReport.count() == 0
+
+
+async def test_shredos_puts_the_log_with_a_station_token_in_the_url(client, tokens) -> None:
+    code = await received(["6RX7AWEZ"])
+    station = await new_station(__import__("refurb.core.stages", fromlist=["Stage"]).Stage.ERASURE)
+    response = await client.put(
+        f"/api/v1/erasure-reports?token={tokens['technician']}&station={station.code}&device={code}",
+        content=read(I5),
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["sanitized"] == [code]
+    refused = await client.put("/api/v1/erasure-reports?token=rfb_wrong", content=read(I5))
+    assert refused.status_code == 401
+    elsewhere = await client.get(f"/api/v1/erasure-reports?token={tokens['technician']}")
+    assert elsewhere.status_code == 401  # only the ShredOS route reads a token from the URL
+
+
+async def test_a_folder_of_reports_is_imported_at_once_and_a_bad_file_refuses_it_all(client, as_user) -> None:
+    tech = as_user("technician")
+    hdd = await received(["6RX7AWEZ"], kind=DeviceKind.DESKTOP)
+    ssd = await received(["WD-WX11A80W7430"])
+    files = [("file", (I5.name, read(I5))), ("file", (ACER.name, read(ACER)))]
+    refused = await client.post(
+        "/api/v1/erasure-reports/folder",
+        files=[*files, ("file", ("notes.txt", b"coffee at 10"))],
+        headers=tech,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "report_unrecognised"
+    assert "notes.txt" in refused.json()["detail"]
+    assert await ErasureReport.count() == 0
+    response = await client.post("/api/v1/erasure-reports/folder", files=files, headers=tech)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert [r["devices"] for r in body["reports"]] == [[hdd], [ssd]]
+    assert body["sanitized"] == [hdd]  # the Acer's disk was overwritten without verification
+    assert (await device_row(ssd))["cpu"] == "Intel Atom CPU N450 @ 1.66GHz"
+    again = await client.post("/api/v1/erasure-reports/folder", files=files[::-1], headers=tech)
+    assert again.status_code == 200
+    assert [r["already_imported"] for r in again.json()["reports"]] == [True, True]
+    assert [r["id"] for r in again.json()["reports"]] == [r["id"] for r in body["reports"]][::-1]
+    assert await ErasureRecord.count() == 2
+
+
+# --- the gate -----------------------------------------------------------------------------------
+
+MANUAL = {
+    "medium_kind": "hdd",
+    "technique": "overwrite",
+    "method_label": "Zero fill, 1 pass",
+    "tool": "hdparm",
+    "tool_version": "9.65",
+    "passes": 1,
+    "verification": "all",
+    "verification_result": "passed",
+    "result": "success",
+}
+
+
+async def test_an_ssd_wiped_by_overwrite_only_cannot_be_sanitized_until_destroyed(client, as_user) -> None:
+    tech = as_user("technician")
+    code = await received([])
+    added = await client.post(
+        f"/api/v1/devices/{code}/media", json={"kind": "ssd", "serial": "S4P3NF0M317460J"}, headers=tech
+    )
+    assert added.status_code == 201
+    medium = added.json()["id"]
+    record = await client.post(
+        f"/api/v1/devices/{code}/erasure-records",
+        json={**MANUAL, "medium": medium, "serial_seen": "S4P3NF0M317460J"},
+        headers=tech,
+    )
+    assert record.status_code == 201, record.text
+    assert record.json()["sanitized"] == []
+    problems = record.json()["status"]["media"][0]["problems"]
+    assert [p["code"] for p in problems] == ["category_too_low"]
+    refused = await sanitize(client, tech, code)
+    assert refused.json()["code"] == "media_not_sanitized"
+    destroyed = await client.post(
+        f"/api/v1/devices/{code}/destruction-records",
+        json={
+            "medium": medium,
+            "technique": "shred",
+            "facility": "Paprec Bobigny",
+            "witness": "Paul Roux",
+            "evidence": "VID-2026-11-27-004",
+            "standard": "DIN 66399 H-5",
+        },
+        headers=tech,
+    )
+    assert destroyed.status_code == 201, destroyed.text
+    assert destroyed.json()["sanitized"] == [code]
+    final = destroyed.json()["status"]["media"][0]
+    assert final["category"] == "destroy"
+    assert [r["category"] for r in final["records"]] == ["clear", "destroy"]
+
+
+async def test_one_failed_medium_holds_the_whole_device(client, as_user) -> None:
+    tech = as_user("technician")
+    code = await received(["6RX7AWEZ", "152D00539000"])
+    await upload(client, tech, I5, device=code)
+    await upload(client, tech, USODY_FAILED, device=code)
+    status = await sheet(client, tech, code)
+    assert [m["status"] for m in status["media"]] == ["passed", "pending"]
+    assert status["ready"] is False
+    assert (await sanitize(client, tech, code)).json()["code"] == "media_not_sanitized"
+
+
+async def test_a_correction_supersedes_a_failed_record(client, as_user) -> None:
+    tech = as_user("technician")
+    code = await received(["152D00539000"])
+    first = (await upload(client, tech, USODY_FAILED, device=code)).json()["records"][0]
+    medium = (await sheet(client, tech, code))["media"][0]["id"]
+    again = await client.post(
+        f"/api/v1/devices/{code}/erasure-records",
+        json={**MANUAL, "medium": medium, "serial_seen": "152D00539000", "supersedes": first},
+        headers=tech,
+    )
+    assert again.status_code == 201
+    assert again.json()["sanitized"] == [code]
+    records = again.json()["status"]["media"][0]["records"]
+    assert [(r["id"] == first, r["superseded"]) for r in records] == [(True, True), (False, False)]
+    twice = await client.post(
+        f"/api/v1/devices/{code}/erasure-records",
+        json={**MANUAL, "medium": medium, "serial_seen": "152D00539000", "supersedes": first},
+        headers=tech,
+    )
+    assert twice.status_code == 409  # the device is sanitized: erasure records are closed
+
+
+async def test_records_cannot_be_changed_in_the_database(client, as_user) -> None:
+    code = await received(["6RX7AWEZ"])
+    await upload(client, as_user("technician"), I5, device=code)
+    with pytest.raises(Exception, match="append-only"):
+        await ErasureRecord.update({ErasureRecord.result: "failed"}).where(ErasureRecord.id > 0)
+    with pytest.raises(Exception, match="append-only"):
+        await ErasureRecord.delete().where(ErasureRecord.id > 0)
+
+
+async def test_a_device_without_media_needs_an_attestation(client, as_user) -> None:
+    tech = as_user("technician")
+    code = await received([], kind=DeviceKind.MONITOR)
+    refused = await sanitize(client, tech, code)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "media_not_sanitized"
+    assert (
+        "no data-bearing medium is recorded"
+        in (
+            await client.post(
+                f"/api/v1/devices/{code}/actions/sanitize", headers={**tech, "accept-language": "en"}
+            )
+        ).json()["detail"]
+    )
+    attested = await client.post(
+        f"/api/v1/devices/{code}/no-media", json={"note": "22-inch monitor"}, headers=tech
+    )
+    assert attested.status_code == 201
+    assert attested.json()["sanitized"] == [code]
+    assert attested.json()["attestation"]["by"] == "Technician"
+    assert (await sanitize(client, tech, code)).json()["outcome"] == "already_recorded"
+
+
+async def test_no_attestation_while_media_are_recorded(client, as_user) -> None:
+    code = await received(["6RX7AWEZ"])
+    response = await client.post(f"/api/v1/devices/{code}/no-media", json={}, headers=as_user("technician"))
+    assert response.status_code == 409
+    assert response.json()["code"] == "media_present"
+
+
+async def test_a_declared_disk_never_seen_blocks_until_a_supervisor_marks_it_absent(client, as_user) -> None:
+    tech = as_user("technician")
+    code = await received(["6RX7AWEZ", "WD-GONE-0001"])
+    await upload(client, tech, I5, device=code)
+    status = await sheet(client, tech, code)
+    assert [m["status"] for m in status["media"]] == ["passed", "pending"]
+    assert status["media"][1]["problems"][0]["code"] == "not_detected"
+    missing = status["media"][1]["id"]
+    path = f"/api/v1/devices/{code}/media/{missing}/absent"
+    assert (await client.post(path, json={"reason": "pulled by the donor"}, headers=tech)).status_code == 403
+    marked = await client.post(
+        path, json={"reason": "pulled by the donor before pickup"}, headers=as_user("supervisor")
+    )
+    assert marked.status_code == 200
+    assert marked.json()["ready"] is True
+    assert (await sanitize(client, tech, code)).status_code == 201
+
+
+async def test_a_serial_the_donor_did_not_declare_waits_for_a_supervisor(client, as_user) -> None:
+    tech = as_user("technician")
+    code = await received(["WD-DECLARED-01", None])
+    response = await upload(client, tech, I5, device=code)
+    record = response.json()["records"][0]
+    status = await sheet(client, tech, code)
+    assert [m["serial"] for m in status["media"]] == ["WD-DECLARED-01", "6RX7AWEZ"]
+    assert status["media"][1]["problems"][0]["code"] == "review_pending"
+    reviews = await client.get("/api/v1/erasure/reviews", headers=as_user("supervisor"))
+    assert [r["record"] for r in reviews.json()] == [record]
+    approved = await client.post(
+        f"/api/v1/erasure/records/{record}/review",
+        json={"decision": "approved"},
+        headers=as_user("supervisor"),
+    )
+    assert approved.status_code == 200
+    assert approved.json()["status"]["media"][1]["status"] == "passed"
+    again = await client.post(
+        f"/api/v1/erasure/records/{record}/review",
+        json={"decision": "rejected"},
+        headers=as_user("supervisor"),
+    )
+    assert again.json()["code"] == "already_reviewed"
+
+
+# --- quality control ----------------------------------------------------------------------------
+
+
+async def test_a_failed_quality_check_holds_the_batch(client, as_user) -> None:
+    tech, boss = as_user("technician"), as_user("supervisor")
+    batch = await new_batch()
+    codes = [await received([f"6RX7AWE{i}"], batch=batch) for i in range(3)]
+    for code in codes:
+        medium = (await sheet(client, tech, code))["media"][0]["id"]
+        await client.post(
+            f"/api/v1/devices/{code}/erasure-records",
+            json={
+                **MANUAL,
+                "medium": medium,
+                "serial_seen": (await sheet(client, tech, code))["media"][0]["serial"],
+            },
+            headers=tech,
+        )
+    drawn = await client.post("/api/v1/erasure/quality-checks/draw", headers=boss)
+    assert drawn.status_code == 200
+    assert len(drawn.json()) == 1  # 5 % of 3, at least one
+    again = await client.post("/api/v1/erasure/quality-checks/draw", headers=boss)
+    assert again.json() == drawn.json()  # one draw per week
+    check = drawn.json()[0]
+    own = await client.post(
+        f"/api/v1/erasure/quality-checks/{check['id']}", json={"result": "failed"}, headers=tech
+    )
+    assert own.status_code == 403
+    failed = await client.post(
+        f"/api/v1/erasure/quality-checks/{check['id']}",
+        json={"result": "failed", "note": "sector 0 still holds data"},
+        headers=boss,
+    )
+    assert failed.status_code == 200
+    assert failed.json()["result"] == "failed"
+    held = await client.post(f"/api/v1/devices/{codes[0]}/actions/refurbish", headers=tech)
+    assert held.status_code == 409
+    assert held.json()["code"] == "batch_on_hold"
+    assert (await sheet(client, tech, codes[1]))["on_hold"] is True
+    certificate = await client.post("/api/v1/certificates", json={"batch": batch.code}, headers=boss)
+    assert certificate.json()["code"] == "batch_on_hold"
+    resolved = await client.post(
+        f"/api/v1/erasure/quality-checks/{check['id']}/resolve",
+        json={"reason": "media destroyed"},
+        headers=boss,
+    )
+    assert resolved.json()["result"] == "resolved"
+    released = await client.post(f"/api/v1/devices/{codes[0]}/actions/refurbish", headers=tech)
+    assert released.json()["code"] == "guard_not_available"  # now only the workshop's own check is missing
