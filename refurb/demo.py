@@ -21,6 +21,7 @@ from refurb.core.roles import OrganisationKind, Role
 from refurb.core.stages import Stage
 from refurb.devices import service as devices
 from refurb.devices.tables import Device
+from refurb.erasure.service import DeclaredMedia, add_declared_media
 from refurb.intake import agreements
 from refurb.intake import service as intake
 from refurb.intake.schemas import AgreementIn, BatchPatch, BatchState
@@ -163,8 +164,42 @@ async def load_demo(secret_key: str) -> list[DemoLogin]:
                     state=state,
                     reason=None if state is State.DECLARED else "demo data",
                 )
+        await _wipe_waiting(batch.id, system, workshop)
     await _pickup_batch(donor_id)
     return logins
+
+
+# A received desktop whose donor declared its disk: the Workbench snapshot in
+# tests/fixtures/erasure/workbench/erased-i5.v10.json is its wiping report.
+WIPE_HOST = ("HP", "HP Compaq dc7900 Small Form Factor", "CZC901381R", "6RX7AWEZ")
+
+
+async def _wipe_waiting(batch_id: int, system: devices.Actor, workshop: int) -> None:
+    """Received devices with the disks their donor declared, waiting at the erasure station."""
+    make, model, serial, disk = WIPE_HOST
+    host = await devices.register(
+        kind=DeviceKind.DESKTOP,
+        actor=system,
+        manufacturer=make,
+        model=model,
+        serial=serial,
+        asset_tag="ACME-1900",
+        batch_id=batch_id,
+        custodian_id=workshop,
+        state=State.RECEIVED,
+        reason="demo data",
+    )
+    received = await Device.select(Device.id, Device.serial, Device.kind).where(
+        (Device.batch == batch_id) & (Device.state == State.RECEIVED.value)
+    )
+    await add_declared_media(
+        [
+            DeclaredMedia(row["id"], 1, [disk if row["serial"] == serial else f"WD-{row['serial']}"])
+            for row in received
+            if row["kind"] != DeviceKind.MONITOR.value
+        ]
+    )
+    assert host.state is State.RECEIVED
 
 
 async def _pickup_batch(donor_id: int) -> None:

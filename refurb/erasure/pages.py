@@ -61,6 +61,7 @@ DONE = {
     "record": N_("Record saved."),
     "no_media": N_("Recorded: this device has no data-bearing media."),
     "sanitized": N_("Every medium passes: the device is now sanitized."),
+    "certificate": N_("Certificate issued."),
 }
 
 
@@ -250,6 +251,19 @@ class ErasurePages(Controller):
             return await self._advance(request, [code], station)
 
         return await self._step(request, code, station, step, "no_media")
+
+    @post("/{code:str}/certificate", status_code=303)
+    async def certificate(
+        self, request: Request[Any, Any, Any], code: FromPath[str], data: Form
+    ) -> Response[Any]:
+        """The device's certificate, issued once its erasure is certified."""
+        station = data.get("station")
+
+        async def step() -> list[str]:
+            await certificates.issue_for_device(code, principal_of(request))
+            return []
+
+        return await self._step(request, code, station, step, "certificate")
 
 
 class VerifyPages(Controller):

@@ -37,6 +37,11 @@ async def test_scan_upload_and_the_device_is_sanitized(page) -> None:
     assert await page.locator("#media tr[data-status='passed']").count() == 1
     assert "effacé" in await page.text_content("p.notice")
     assert (await device_row(code))["state"] == State.SANITIZED.value
+    async with page.expect_navigation():
+        await page.click("#issue-certificate")
+    assert "Certificat émis" in await page.text_content("p.notice")
+    link = page.locator("a", has_text="vérifier")
+    assert "/verify/C" in await link.get_attribute("href")
 
 
 async def test_anyone_verifies_a_certificate_and_a_forgery_is_caught(

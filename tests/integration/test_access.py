@@ -119,6 +119,7 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/erasure/{device}/manual", only(WORKSHOP, 404)),
     ("POST", "/erasure/{device}/destruction", only(WORKSHOP, 404)),
     ("POST", "/erasure/{device}/no-media", only(WORKSHOP, 303)),
+    ("POST", "/erasure/{device}/certificate", only(WORKSHOP, 409)),
 ]
 
 PUBLIC = {

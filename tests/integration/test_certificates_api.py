@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -13,9 +14,10 @@ from PIL import Image
 
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import State
+from refurb.core.stages import Stage
 from refurb.erasure.signing import canonical_bytes
-from tests.helpers import new_batch, new_device, signed_agreement
-from tests.integration.test_erasure import I5, MANUAL, received, sheet, upload
+from tests.helpers import event_rows, new_batch, new_device, new_station, signed_agreement
+from tests.integration.test_erasure import I5, MANUAL, read, received, sheet, upload
 
 
 async def wiped(client: Any, headers: dict[str, str], batch: Any, serial: str) -> str:
@@ -216,3 +218,39 @@ async def test_a_batch_certificate_waits_for_every_device(client, as_user) -> No
     assert f'data-certificate="{issued.json()["code"]}" data-status="valid"' in portal.text
     outcomes = portal.text.split('id="media-outcomes"')[1].split("</table>")[0]
     assert "<td>3</td><td>2</td><td>0</td><td>1</td><td>0</td><td>0</td><td>1</td>" in outcomes
+
+
+async def test_an_erasure_station_prints_the_data_wiped_label(client, as_user, printer_server) -> None:
+    admin, tech = as_user("admin"), as_user("technician")
+    await client.post(
+        "/api/v1/printers",
+        json={
+            "name": "Zebra effacement",
+            "driver": "zpl-tcp",
+            "host": "127.0.0.1",
+            "port": printer_server.port,
+            "stock": "57x32",
+        },
+        headers=admin,
+    )
+    station = await new_station(Stage.ERASURE)
+    await client.put(
+        f"/api/v1/stations/{station.code}/printer", json={"printer": "Zebra effacement"}, headers=admin
+    )
+    code = await received(["6RX7AWEZ"])
+    response = await client.post(
+        "/api/v1/erasure-reports",
+        data={"device": code, "station": station.code},
+        files={"file": (I5.name, read(I5))},
+        headers=tech,
+    )
+    assert response.json()["sanitized"] == [code]
+    await asyncio.wait_for(printer_server.done.wait(), 5)
+    label = printer_server.received[0]
+    certificate = (await client.get(f"/api/v1/certificates?device={code}", headers=tech)).json()[0]
+    assert f"^FD{code}^FS".encode() in label
+    assert certificate["verify_url"].encode() in label
+    assert b"NIST 800-88 Clear" in label
+    events = await event_rows(code)
+    assert [e["action"] for e in events] == ["import", "sanitize", "label_printed"]
+    assert events[1]["station"] == events[2]["station"] is not None  # both at the erasure station

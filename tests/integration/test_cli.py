@@ -146,7 +146,7 @@ async def test_demo_is_idempotent(database: str, tmp_path: Path) -> None:
         await Station.count(),
     ) == counts
     assert first.stdout == second.stdout  # the same logins, the same passwords
-    assert counts[2] == 30
+    assert counts[2] == 31
     for role in ("admin", "technician", "donor", "bus_staff", "auditor"):
         assert role in first.stdout
     states = {row["state"] for row in await Device.select(Device.state)}
@@ -157,6 +157,10 @@ async def test_demo_is_idempotent(database: str, tmp_path: Path) -> None:
         {"reference": "DEMO-2026-002", "state": "submitted"},
     ]
     assert await Agreement.count() == 1  # the demo donor signed: its pickup batch can be collected
+    from refurb.erasure.tables import Medium
+
+    declared = await Medium.select(Medium.serial).where(Medium.source == "declared")
+    assert "6RX7AWEZ" in {row["serial"] for row in declared}  # the README's wiping demo
 
 
 def _free_port() -> int:

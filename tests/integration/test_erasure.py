@@ -25,10 +25,14 @@ SYNTHETIC = FIXTURES / "nwipe-synthetic"
 
 
 async def received(
-    serials: list[str | None], *, kind: DeviceKind = DeviceKind.LAPTOP, batch: Any = None
+    serials: list[str | None],
+    *,
+    kind: DeviceKind = DeviceKind.LAPTOP,
+    batch: Any = None,
+    serial: str | None = None,
 ) -> str:
     """A received device whose donor declared these disks (None: a disk without its serial)."""
-    device = await new_device(State.RECEIVED, kind=kind, batch=batch)
+    device = await new_device(State.RECEIVED, kind=kind, batch=batch, serial=serial)
     row = await device_row(device.code)
     if serials:
         await add_declared_media(
@@ -92,6 +96,16 @@ async def test_a_verified_hdd_wipe_sanitizes_the_device_and_fills_its_hardware(c
     assert medium["detected"] is True
     assert medium["records"][0]["verification"] == "all"
     assert len(medium["records"][0]["record_hash"]) == 64
+
+
+async def test_a_snapshot_finds_its_device_by_the_machine_serial(client, as_user) -> None:
+    code = await received([None], kind=DeviceKind.DESKTOP, serial="CZC901381R")  # a disk, serial not declared
+    response = await upload(client, as_user("technician"), I5)
+    assert response.status_code == 201
+    assert response.json()["devices"] == [code]
+    assert response.json()["sanitized"] == [code]
+    medium = (await sheet(client, as_user("technician"), code))["media"][0]
+    assert (medium["serial"], medium["kind"], medium["source"]) == ("6RX7AWEZ", "hdd", "declared")
 
 
 async def test_the_same_report_twice_changes_nothing(client, as_user) -> None:
