@@ -414,12 +414,19 @@ def chunked(values: Sequence[T], size: int = IDS_PER_STATEMENT) -> list[list[T]]
     return [list(values[start : start + size]) for start in range(0, len(values), size)]
 
 
-async def update_many(table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+async def update_many(
+    table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, keep_empty: bool = False
+) -> None:
     """Set `columns` of many rows, each row `(key value, *column values)`, in few statements.
 
     The counterpart of `insert_many` for bulk evidence (a folder of wiping
     reports updates a thousand media): `UPDATE … FROM` a list of values.
+    `keep_empty`: an empty text value keeps what the row had.
     """
+
+    def value(name: str, source: str) -> str:
+        return f"COALESCE(NULLIF({source}, ''), {table}.{name})" if keep_empty else source
+
     if not rows:
         return
     transaction = DB.current_transaction.get()
@@ -430,7 +437,7 @@ async def update_many(table: str, key: str, columns: Sequence[str], rows: Sequen
     if not isinstance(DB, SQLiteEngine):
         types = await _column_types(connection, table)
         arrays = ", ".join(f"${i + 1}::{types[name]}[]" for i, name in enumerate(names))
-        assignments = ", ".join(f"{name} = v.{name}" for name in columns)
+        assignments = ", ".join(f"{name} = {value(name, f'v.{name}')}" for name in columns)
         sql = (
             f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({', '.join(names)}) "  # noqa: S608
             f"WHERE {table}.{key} = v.{key}"
@@ -438,7 +445,9 @@ async def update_many(table: str, key: str, columns: Sequence[str], rows: Sequen
         await connection.execute(sql, *[list(column) for column in zip(*rows, strict=True)])
         return
     width = len(names)
-    assignments = ", ".join(f"{name} = v.column{index + 2}" for index, name in enumerate(columns))
+    assignments = ", ".join(
+        f"{name} = {value(name, f'v.column{index + 2}')}" for index, name in enumerate(columns)
+    )
     per_statement = max(1, min(MAX_ROWS_PER_INSERT, MAX_PARAMETERS // width))
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]

@@ -840,30 +840,7 @@ async def set_hardware(rows: Sequence[tuple[int, str, str, str]]) -> None:
     rows = [
         (i, cpu[:200], ram[:100], storage[:200]) for i, cpu, ram, storage in rows if cpu or ram or storage
     ]
-    if not rows:
-        return
-    await update_many(
-        "device",
-        "id",
-        ("cpu", "ram", "storage"),
-        [
-            (i, cpu or current["cpu"], ram or current["ram"], storage or current["storage"])
-            for (i, cpu, ram, storage), current in zip(
-                rows, await _hardware_of([r[0] for r in rows]), strict=True
-            )
-        ],
-    )
-
-
-async def _hardware_of(ids: Sequence[int]) -> list[Mapping[str, Any]]:
-    found: dict[int, Mapping[str, Any]] = {}
-    for start in range(0, len(ids), MAX_IDS_PER_STATEMENT):
-        chunk = list(ids[start : start + MAX_IDS_PER_STATEMENT])
-        for row in await Device.select(Device.id, Device.cpu, Device.ram, Device.storage).where(
-            Device.id.is_in(chunk)
-        ):
-            found[row["id"]] = row
-    return [found[i] for i in ids]
+    await update_many("device", "id", ("cpu", "ram", "storage"), rows, keep_empty=True)
 
 
 async def find_by_serials(serials: Sequence[str]) -> dict[str, DeviceRow]:

@@ -17,7 +17,7 @@ from refurb.core.i18n import N_
 from refurb.core.principal import Principal
 from refurb.core.roles import Role
 from refurb.erasure import certificates, media, supervision, uploads
-from refurb.erasure.advance import sanitize_ready
+from refurb.erasure.advance import print_wiped, sanitize_ready
 from refurb.erasure.schemas import (
     AttestationIn,
     AttestationOut,
@@ -111,14 +111,13 @@ async def _station(code: str | None) -> StationRow | None:
 async def _after(
     request: Request[Any, Any, Any], report: ReportOut, principal: Principal, station: StationRow | None
 ) -> Response[ReportOut]:
-    if not report.already_imported:
-        report.sanitized = await sanitize_ready(
-            report.devices,
-            principal,
-            station=station,
-            base_url=request.app.state.settings.base_url,
-            request_id=current_request_id(),
-        )
+    await print_wiped(
+        report.sanitized,
+        principal,
+        station,
+        base_url=request.app.state.settings.base_url,
+        request_id=current_request_id(),
+    )
     return Response(report, status_code=200 if report.already_imported else 201)
 
 
@@ -276,10 +275,11 @@ class ErasureReportController(Controller):
             station_id=station.id if station else None,
         )
         fresh = [r for r in reports if not r.already_imported]
-        moved = await sanitize_ready(
-            [code for r in fresh for code in r.devices],
+        moved = sorted({code for r in fresh for code in r.sanitized})
+        await print_wiped(
+            moved,
             principal,
-            station=station,
+            station,
             base_url=request.app.state.settings.base_url,
             request_id=current_request_id(),
         )

@@ -23,7 +23,7 @@ from refurb.core.codes import CodeType, parse_code
 from refurb.core.errors import BadInput, DomainError
 from refurb.core.i18n import N_
 from refurb.erasure import certificates, media, uploads
-from refurb.erasure.advance import sanitize_ready
+from refurb.erasure.advance import print_wiped, sanitize_ready
 from refurb.erasure.api import FOLDER_BODY_LIMIT, WORKSHOP, read_files
 from refurb.erasure.schemas import AttestationIn, DestructionIn, ManualRecordIn, MediumIn
 from refurb.intake.api import uploaded
@@ -178,13 +178,17 @@ class ErasurePages(Controller):
             outcomes = await uploads.import_reports(
                 files, principal, device_code=code, station_id=bench.id if bench else None
             )
-            fresh = [o for o in outcomes if not o.already_imported]
-            moved = await self._advance(request, [c for o in fresh for c in o.devices], station)
+            moved = sorted({c for o in outcomes if not o.already_imported for c in o.sanitized})
+            await print_wiped(
+                moved,
+                principal,
+                bench,
+                base_url=request.app.state.settings.base_url,
+                request_id=current_request_id(),
+            )
         except (DomainError, ValidationError) as failure:
             message, status = _error(failure)
             return await self._render(request, code, station, status_code=status, error=message)
-        for outcome in outcomes:
-            outcome.sanitized = [c for c in moved if c in outcome.devices]
         if len(outcomes) > 1 or any(o.unmatched or o.problems for o in outcomes) or not code:
             devices_seen = sorted({c for o in outcomes for c in o.devices})
             shown = code or (devices_seen[0] if len(devices_seen) == 1 else None)

@@ -17,6 +17,7 @@ from refurb.core.roles import Role
 from refurb.db import UNIQUE_VIOLATIONS, chunked, insert_many, is_sqlite, update_many, write_transaction
 from refurb.devices import service as devices
 from refurb.devices.service import DeviceRow
+from refurb.erasure.advance import sanitize_passing
 from refurb.erasure.policy import categorise, is_anonymised
 from refurb.erasure.records import RECORD_COLUMNS, NewRecord, json_value, record_hash, record_row
 from refurb.erasure.reports import ParsedMedium, ParsedReport, ReportFormatError, parse_report
@@ -284,9 +285,13 @@ def _hardware(upload: _Upload) -> tuple[int, str, str, str] | None:
 
 
 async def _write(
-    uploads_: list[_Upload], principal: Principal, station_id: int | None
+    uploads_: list[_Upload], principal: Principal, station_id: int | None, *, sanitize: bool
 ) -> dict[str, ReportOut]:
-    """Store the reports, media, records and hardware in one transaction."""
+    """Store the reports, media, records and hardware inside the caller's write transaction.
+
+    With `sanitize`, the devices whose media now all pass move to sanitized in
+    the same transaction: one round of locks and reads instead of two.
+    """
     now = utcnow()
     hosts = {u.host.id for u in uploads_ if u.host is not None}
     serials = {
@@ -295,51 +300,50 @@ async def _write(
         for m in (*u.parsed.detected, *(e.medium for e in u.parsed.erasures))
     } - {""}
     out: dict[str, ReportOut] = {}
-    async with write_transaction():
-        media = await _Media.load(serials, hosts)
-        for upload in uploads_:
-            await _plan(upload, media, principal, station_id)
-        await media.save(now)
-        reports = await insert_many(
-            "erasure_report",
-            _REPORT_COLUMNS_SQL,
-            [
-                (
-                    u.sha256,
-                    u.parsed.format,
-                    u.filename[:255],
-                    u.content,
-                    len(u.content),
-                    u.parsed.tool[:40],
-                    u.parsed.tool_version[:40],
-                    u.status,
-                    json.dumps(list(u.parsed.problems)),
-                    json.dumps(u.unmatched),
-                    u.host.id if u.host else None,
-                    principal.user_id,
-                    principal.name[:80],
-                    station_id,
-                    now,
-                    now,
-                )
-                for u in uploads_
-            ],
-            returning="id, sha256",
-        )
-        ids = {row["sha256"]: row["id"] for row in reports}
-        rows = []
-        for upload in uploads_:
-            for record, key, serial, (_, code) in zip(
-                upload.records, upload.media_keys, upload.serials, upload.devices, strict=True
-            ):
-                medium_id = key.id if isinstance(key, _NewMedium) else key
-                record = replace(record, medium_id=medium_id, report_id=ids[upload.sha256])
-                digest = record_hash(
-                    record, device_code=code, medium_serial=serial, report_sha256=upload.sha256
-                )
-                rows.append(record_row(record, digest, now))
-        written = await insert_many("erasure_record", RECORD_COLUMNS, rows, returning="id, report")
-        await devices.set_hardware([h for h in map(_hardware, uploads_) if h is not None])
+    media = await _Media.load(serials, hosts)
+    for upload in uploads_:
+        await _plan(upload, media, principal, station_id)
+    await media.save(now)
+    reports = await insert_many(
+        "erasure_report",
+        _REPORT_COLUMNS_SQL,
+        [
+            (
+                u.sha256,
+                u.parsed.format,
+                u.filename[:255],
+                u.content,
+                len(u.content),
+                u.parsed.tool[:40],
+                u.parsed.tool_version[:40],
+                u.status,
+                json.dumps(list(u.parsed.problems)),
+                json.dumps(u.unmatched),
+                u.host.id if u.host else None,
+                principal.user_id,
+                principal.name[:80],
+                station_id,
+                now,
+                now,
+            )
+            for u in uploads_
+        ],
+        returning="id, sha256",
+    )
+    ids = {row["sha256"]: row["id"] for row in reports}
+    rows = []
+    for upload in uploads_:
+        for record, key, serial, (_, code) in zip(
+            upload.records, upload.media_keys, upload.serials, upload.devices, strict=True
+        ):
+            medium_id = key.id if isinstance(key, _NewMedium) else key
+            record = replace(record, medium_id=medium_id, report_id=ids[upload.sha256])
+            digest = record_hash(record, device_code=code, medium_serial=serial, report_sha256=upload.sha256)
+            rows.append(record_row(record, digest, now))
+    written = await insert_many("erasure_record", RECORD_COLUMNS, rows, returning="id, report")
+    await devices.set_hardware([h for h in map(_hardware, uploads_) if h is not None])
+    touched = sorted({code for upload in uploads_ for _, code in upload.devices})
+    moved = set(await sanitize_passing(touched, principal, station_id=station_id)) if sanitize else set()
     by_report: dict[int, list[int]] = {}
     for row in written:
         by_report.setdefault(row["report"], []).append(row["id"])
@@ -360,6 +364,7 @@ async def _write(
             devices=sorted({c for _, c in upload.devices}),
             uploaded_by=principal.name,
             created_at=now,
+            sanitized=sorted(moved & {c for _, c in upload.devices}),
         )
     return out
 
@@ -448,10 +453,12 @@ async def import_reports(
     *,
     device_code: str | None = None,
     station_id: int | None = None,
+    sanitize: bool = True,
 ) -> list[ReportOut]:
     """Store, parse and match reports, a whole folder at once; known bytes answer with their first import.
 
     Any file Refurb cannot read refuses the whole upload and stores nothing.
+    With `sanitize`, the devices whose media all pass now move to sanitized.
     """
     if principal.role not in UPLOADERS:
         raise Forbidden(N_("Only workshop staff upload wiping reports."))
@@ -460,19 +467,22 @@ async def import_reports(
             N_("Attach the report in the `file` field (multipart/form-data)."), code="file_required"
         )
     shas = [hashlib.sha256(content).hexdigest() for content, _ in files]
-    existing = await _by_shas(shas)
-    fresh: dict[str, _Upload] = {}
-    for (content, filename), sha in zip(files, shas, strict=True):
-        if sha not in existing and sha not in fresh:
-            fresh[sha] = _Upload(content, filename, sha, _read(content, filename))
-    device = await devices.device_ref(device_code, principal) if device_code else None
-    await _hosts(list(fresh.values()), device)
-    written: dict[str, ReportOut] = {}
-    if fresh:
-        try:
-            written = await _write(list(fresh.values()), principal, station_id)
-        except UNIQUE_VIOLATIONS:  # the same report, uploaded at the same moment by another station
-            return await import_reports(files, principal, device_code=device_code, station_id=station_id)
+    try:
+        async with write_transaction():
+            existing = await _by_shas(shas)
+            fresh: dict[str, _Upload] = {}
+            for (content, filename), sha in zip(files, shas, strict=True):
+                if sha not in existing and sha not in fresh:
+                    fresh[sha] = _Upload(content, filename, sha, _read(content, filename))
+            device = await devices.device_ref(device_code, principal) if device_code else None
+            await _hosts(list(fresh.values()), device)
+            written = (
+                await _write(list(fresh.values()), principal, station_id, sanitize=sanitize) if fresh else {}
+            )
+    except UNIQUE_VIOLATIONS:  # the same report, uploaded at the same moment by another station
+        return await import_reports(
+            files, principal, device_code=device_code, station_id=station_id, sanitize=sanitize
+        )
     earlier = {o.sha256: o for o in await _report_outs(list(existing.values()), already=True)}
     return [earlier.get(sha) or written[sha] for sha in shas]
 
