@@ -48,7 +48,7 @@ from refurb.erasure.api import (
     ErasureSupervisionController,
     VerifyController,
 )
-from refurb.erasure.pages import ErasurePages, VerifyPages
+from refurb.erasure.pages import ErasurePages, SupervisionPages, VerifyPages
 from refurb.intake.api import AgreementController, BatchController
 from refurb.intake.pages import AgreementPages, BatchPages, CollectPages
 from refurb.intake.profiles import FIELD_LABELS
@@ -214,6 +214,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CertificateKeysController,
             VerifyController,
             ErasurePages,
+            SupervisionPages,
             VerifyPages,
             DeviceShortLink,
             create_static_files_router(

@@ -22,10 +22,17 @@ from refurb.accounts.guards import allow, principal_of
 from refurb.core.codes import CodeType, parse_code
 from refurb.core.errors import BadInput, DomainError
 from refurb.core.i18n import N_
-from refurb.erasure import certificates, media, uploads
+from refurb.erasure import certificates, media, supervision, uploads
 from refurb.erasure.advance import print_wiped, sanitize_ready
-from refurb.erasure.api import FOLDER_BODY_LIMIT, WORKSHOP, read_files
-from refurb.erasure.schemas import AttestationIn, DestructionIn, ManualRecordIn, MediumIn
+from refurb.erasure.api import FOLDER_BODY_LIMIT, SUPERVISION, WORKSHOP, read_files
+from refurb.erasure.schemas import (
+    AttestationIn,
+    DestructionIn,
+    ManualRecordIn,
+    MediumIn,
+    QualityResultIn,
+    ReviewIn,
+)
 from refurb.intake.api import uploaded
 from refurb.intake.pages import _error
 from refurb.stations import service as stations
@@ -33,7 +40,7 @@ from refurb.web.context import current_request_id
 from refurb.web.i18n import gettext
 from refurb.web.render import page
 
-__all__ = ("ErasurePages", "VerifyPages")
+__all__ = ("ErasurePages", "SupervisionPages", "VerifyPages")
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 #: Values the templates translate: medium sources, report and record outcomes, certificate statuses.
@@ -268,6 +275,109 @@ class ErasurePages(Controller):
             return []
 
         return await self._step(request, code, station, step, "certificate")
+
+
+class SupervisionPages(Controller):
+    """A supervisor's desk: records waiting for review, and the week's quality-control sample."""
+
+    path = "/erasure/supervision"
+    include_in_schema = False
+    guards = allow(*SUPERVISION)
+
+    async def _render(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        status_code: int = 200,
+        error: str | None = None,
+        notice: str | None = None,
+        week: str | None = None,
+    ) -> Response[Any]:
+        checks: list[Any] = []
+        try:
+            checks = await supervision.checks(week)
+        except DomainError as failure:
+            error, status_code = _error(failure)
+        return page(
+            request,
+            "erasure/supervision.html",
+            status_code=status_code,
+            reviews=await supervision.pending_reviews(),
+            checks=checks,
+            week=week or "",
+            error=error,
+            notice=notice,
+            me=principal_of(request).name,
+        )
+
+    @get("/")
+    async def desk(
+        self,
+        request: Request[Any, Any, Any],
+        week: Annotated[str | None, QueryParameter()] = None,
+        done: Annotated[str | None, QueryParameter()] = None,
+    ) -> Response[Any]:
+        """Pending reviews first, then the quality checks of the week."""
+        return await self._render(
+            request, week=week, notice=gettext(SUPERVISED[done]) if done in SUPERVISED else None
+        )
+
+    async def _do(
+        self, request: Request[Any, Any, Any], step: Any, done: str, week: str | None = None
+    ) -> Response[Any]:
+        try:
+            await step()
+        except (DomainError, ValidationError) as failure:
+            message, status = _error(failure)
+            return await self._render(request, status_code=status, error=message, week=week)
+        query = urlencode({k: v for k, v in {"done": done, "week": week or ""}.items() if v})
+        return Redirect(path=f"/erasure/supervision?{query}", status_code=303)
+
+    @post("/records/{record:int}", status_code=303)
+    async def review(
+        self, request: Request[Any, Any, Any], record: FromPath[int], data: Form
+    ) -> Response[Any]:
+        """Approve or reject a record with warnings; an approved one counts and may sanitize its device."""
+
+        async def step() -> None:
+            principal = principal_of(request)
+            code = await supervision.review(record, ReviewIn.model_validate(_blank(data)), principal)
+            await sanitize_ready(
+                [code],
+                principal,
+                base_url=request.app.state.settings.base_url,
+                request_id=current_request_id(),
+            )
+
+        return await self._do(request, step, "reviewed")
+
+    @post("/draw", status_code=303)
+    async def draw(self, request: Request[Any, Any, Any], data: Form) -> Response[Any]:
+        """Draw the week's sample (once per week)."""
+        week = str(data.get("week") or "") or None
+
+        async def step() -> None:
+            await supervision.draw(week, principal_of(request))
+
+        return await self._do(request, step, "drawn", week)
+
+    @post("/checks/{check:int}", status_code=303)
+    async def check(self, request: Request[Any, Any, Any], check: FromPath[int], data: Form) -> Response[Any]:
+        """The re-verification's outcome, by someone other than the operator."""
+        week = str(data.get("week") or "") or None
+
+        async def step() -> None:
+            result = QualityResultIn.model_validate(_blank({k: v for k, v in data.items() if k != "week"}))
+            await supervision.record_result(check, result, principal_of(request))
+
+        return await self._do(request, step, "checked", week)
+
+
+SUPERVISED = {
+    "reviewed": N_("Review recorded."),
+    "drawn": N_("This week's sample is drawn."),
+    "checked": N_("Quality check recorded."),
+}
 
 
 class VerifyPages(Controller):

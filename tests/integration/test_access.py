@@ -120,6 +120,10 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/erasure/{device}/destruction", only(WORKSHOP, 404)),
     ("POST", "/erasure/{device}/no-media", only(WORKSHOP, 303)),
     ("POST", "/erasure/{device}/certificate", only(WORKSHOP, 409)),
+    ("GET", "/erasure/supervision", only(SUPERVISION, 200)),
+    ("POST", "/erasure/supervision/records/{record}", only(SUPERVISION, 404)),
+    ("POST", "/erasure/supervision/draw", only(SUPERVISION, 303)),
+    ("POST", "/erasure/supervision/checks/{check}", only(SUPERVISION, 404)),
 ]
 
 PUBLIC = {
@@ -271,6 +275,9 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         "/erasure/{device}/manual": {k: str(v) for k, v in MANUAL_RECORD.items()},
         "/erasure/{device}/destruction": {k: str(v) for k, v in DESTRUCTION.items()},
         "/erasure/{device}/no-media": {"confirm": "on", "note": "a monitor"},
+        "/erasure/supervision/records/{record}": {"decision": "approved"},
+        "/erasure/supervision/checks/{check}": {"result": "passed"},
+        "/erasure/supervision/draw": {},
     }
     uploads: dict[str, tuple[dict[str, str], Any]] = {
         "/agreement/upload": (

@@ -506,3 +506,38 @@ async def test_a_failed_quality_check_holds_the_batch(client, as_user) -> None:
     assert resolved.json()["result"] == "resolved"
     released = await client.post(f"/api/v1/devices/{codes[0]}/actions/refurbish", headers=tech)
     assert released.json()["code"] == "guard_not_available"  # now only the workshop's own check is missing
+
+
+async def test_the_supervision_desk_reviews_and_checks(client, as_user) -> None:
+    tech, boss = as_user("technician"), {**as_user("supervisor"), "accept-language": "en"}
+    code = await received(["WD-DECLARED-01", None])
+    record = (await upload(client, tech, I5, device=code)).json()["records"][0]
+    desk = await client.get("/erasure/supervision", headers=boss)
+    assert f'data-record="{record}"' in desk.text
+    assert "the serial is not one declared for this device" in desk.text
+    decided = await client.post(
+        f"/erasure/supervision/records/{record}",
+        data={"decision": "approved", "note": "disk swapped"},
+        headers=boss,
+    )
+    assert decided.status_code == 303
+    assert f'data-record="{record}"' not in (await client.get("/erasure/supervision", headers=boss)).text
+    other = await received(["6RX7AWE1"])
+    medium = (await sheet(client, tech, other))["media"][0]["id"]
+    await client.post(
+        f"/api/v1/devices/{other}/erasure-records",
+        json={**MANUAL, "medium": medium, "serial_seen": "6RX7AWE1"},
+        headers=tech,
+    )
+    drawn = await client.post("/erasure/supervision/draw", data={}, headers=boss)
+    assert drawn.status_code == 303
+    desk = await client.get("/erasure/supervision", headers=boss)
+    check = desk.text.split('data-check="')[1].split('"')[0]
+    result = await client.post(
+        f"/erasure/supervision/checks/{check}", data={"result": "passed"}, headers=boss
+    )
+    assert result.status_code == 303
+    assert 'data-result="passed"' in (await client.get("/erasure/supervision", headers=boss)).text
+    bad_week = await client.get("/erasure/supervision?week=last-week", headers=boss)
+    assert bad_week.status_code == 400
+    assert "is not a week" in bad_week.text
