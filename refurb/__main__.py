@@ -246,11 +246,17 @@ def token() -> None:
 @token.command("create")
 @click.option("--username", required=True)
 @click.option("--name", default="", help="What the token is for.")
-def token_create(username: str, name: str) -> None:
+@click.option(
+    "--scope",
+    type=click.Choice(["erasure-reports"]),
+    default=None,
+    help="Limit it: erasure-reports = only sending wiping reports (for a ShredOS boot line).",
+)
+def token_create(username: str, name: str, scope: str | None) -> None:
     """Print a new bearer token for a user; it is shown only this once."""
     from refurb.accounts import service
 
-    click.echo(_run(_settings(), lambda: service.create_token(username, name)))
+    click.echo(_run(_settings(), lambda: service.create_token(username, name, scope)))
 
 
 @token.command("list")

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from refurb.accounts import service
+from refurb.core.principal import Principal
 from refurb.web.context import cookie_value
 
 __all__ = ("SESSION_COOKIE", "AuthMiddleware", "RedactQueryTokens", "bearer_token")
@@ -30,12 +31,13 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-#: ShredOS's `http_post_url=` can only name a URL: this one route takes its token from the query.
-QUERY_TOKEN_ROUTES = frozenset({("PUT", "/api/v1/erasure-reports")})
+def _route(scope: Scope) -> tuple[str, str]:
+    return scope.get("method", ""), scope.get("path", "").rstrip("/")
 
 
 def _query_token(scope: Scope) -> str | None:
-    if (scope.get("method"), scope.get("path", "").rstrip("/")) not in QUERY_TOKEN_ROUTES:
+    """ShredOS's `http_post_url=` can only name a URL: a limited token may come in the query there."""
+    if not any(_route(scope) in routes for routes in service.TOKEN_SCOPES.values()):
         return None
     values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
     return values[0].strip() if values else None
@@ -65,6 +67,16 @@ class RedactQueryTokens(logging.Filter):
         return True
 
 
+def _admitted(principal: Principal | None, scope: Scope) -> Principal | None:
+    """A limited token opens its routes only; a full token never comes in a URL."""
+    if principal is None:
+        return None
+    in_query = _header(scope, b"authorization") is None
+    if principal.token_scope is None:
+        return None if in_query else principal
+    return principal if _route(scope) in service.TOKEN_SCOPES.get(principal.token_scope, ()) else None
+
+
 class AuthMiddleware:
     """Resolve the principal once per request."""
 
@@ -85,7 +97,7 @@ class AuthMiddleware:
             if token is not None:
                 scope["auth"] = "bearer"
                 if token:
-                    scope["user"] = await service.principal_for_token(token)
+                    scope["user"] = _admitted(await service.principal_for_token(token), scope)
             else:
                 cookie = cookie_value(scope, SESSION_COOKIE)
                 if cookie:

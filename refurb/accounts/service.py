@@ -402,8 +402,22 @@ async def end_session(cookie: str, *, key: str) -> None:
 # --- API tokens --------------------------------------------------------------
 
 
-async def create_token(username: str, name: str = "") -> str:
-    """Issue a bearer token for a user; the only time it is ever shown."""
+#: Limited tokens and the routes they open: a ShredOS boot line carries one in clear.
+TOKEN_SCOPES = {"erasure-reports": frozenset({("PUT", "/api/v1/erasure-reports")})}
+
+
+async def create_token(username: str, name: str = "", scope: str | None = None) -> str:
+    """Issue a bearer token for a user; the only time it is ever shown.
+
+    A `scope` limits it to the routes of TOKEN_SCOPES (its user's role still applies).
+    """
+    if scope is not None and scope not in TOKEN_SCOPES:
+        raise BadInput(
+            N_("'{scope}' is not a token scope (known: {known})."),
+            code="bad_scope",
+            scope=scope[:40],
+            known=", ".join(TOKEN_SCOPES),
+        )
     row = (
         await User.select(User.id)
         .where((User.username == username.strip().lower()) & User.active.eq(True))
@@ -414,7 +428,13 @@ async def create_token(username: str, name: str = "") -> str:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     async with write_transaction():
         await ApiToken.insert(
-            ApiToken(user=row["id"], name=name.strip()[:100], token_hash=_digest(token), prefix=token[:12])
+            ApiToken(
+                user=row["id"],
+                name=name.strip()[:100],
+                token_hash=_digest(token),
+                prefix=token[:12],
+                scope=scope,
+            )
         )
     return token
 
@@ -456,7 +476,7 @@ async def revoke_tokens(username: str, prefix: str | None = None) -> int:
 
 
 _BEARER_LOOKUP_SQL = """
-SELECT t.id AS token_id, t.last_used_at, u.id, u.username, u.display_name, u.role, u.active,
+SELECT t.id AS token_id, t.last_used_at, t.scope, u.id, u.username, u.display_name, u.role, u.active,
        o.id AS organisation_id, o.name AS organisation_name, o.kind AS organisation_kind
 FROM api_token t
 JOIN user_account u ON u.id = t."user"
@@ -487,4 +507,5 @@ async def principal_for_token(token: str) -> Principal | None:
         organisation_id=row["organisation_id"],
         organisation_name=row["organisation_name"],
         organisation_kind=OrganisationKind(row["organisation_kind"]),
+        token_scope=row["scope"],
     )

@@ -39,6 +39,7 @@ class ApiToken(Timestamped):
     prefix = Varchar(length=12)
     last_used_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
+    scope = Varchar(length=40, null=True, default=None)  # None: everything the user may do
 
 
 class UserSession(Timestamped):

@@ -20,6 +20,7 @@ class Principal:
     organisation_id: int
     organisation_name: str
     organisation_kind: OrganisationKind
+    token_scope: str | None = None  # a token limited to one use (e.g. "erasure-reports")
 
     @property
     def scoped_to_organisation(self) -> bool:

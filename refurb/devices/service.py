@@ -57,6 +57,7 @@ __all__ = (
     "find_by_serials",
     "find_in_batch",
     "get",
+    "last_action_at",
     "list_devices",
     "register",
     "register_check",
@@ -843,8 +844,27 @@ async def set_hardware(rows: Sequence[tuple[int, str, str, str]]) -> None:
     await update_many("device", "id", ("cpu", "ram", "storage"), rows, keep_empty=True)
 
 
-async def find_by_serials(serials: Sequence[str]) -> dict[str, DeviceRow]:
-    """Devices by their manufacturer serial (normalised); a serial two devices share is left out."""
+async def last_action_at(ids: Sequence[int], action: str) -> dict[int, Any]:
+    """When each device last went through `action` (devices that never did are left out)."""
+    found: dict[int, Any] = {}
+    for start in range(0, len(ids), MAX_IDS_PER_STATEMENT):
+        chunk = list(ids[start : start + MAX_IDS_PER_STATEMENT])
+        rows = await DeviceEvent.raw(
+            "SELECT device, MAX(created_at) AS at FROM device_event "  # noqa: S608 - placeholders only
+            f"WHERE action = {{}} AND device IN ({', '.join('{}' for _ in chunk)}) GROUP BY device",
+            action,
+            *chunk,
+        )
+        found.update({row["device"]: row["at"] for row in rows})
+    return found
+
+
+async def find_by_serials(serials: Sequence[str], *, lock: bool = False) -> dict[str, DeviceRow]:
+    """Devices by their manufacturer serial (normalised); a serial two devices share is left out.
+
+    `lock` holds the rows until the caller's transaction ends.
+    """
+    suffix = " FOR UPDATE OF d" if lock and not is_sqlite() else ""
     wanted = sorted({normal_serial(s) for s in serials if s})
     found: dict[str, list[Mapping[str, Any]]] = {}
     for start in range(0, len(wanted), MAX_IDS_PER_STATEMENT):
@@ -852,7 +872,7 @@ async def find_by_serials(serials: Sequence[str]) -> dict[str, DeviceRow]:
         rows = await Device.raw(
             "SELECT d.id, d.code, d.kind, d.state, d.version, d.batch AS batch_id, b.donor AS donor_id, "  # noqa: S608
             "d.location AS location_id, d.serial FROM device d LEFT JOIN batch b ON b.id = d.batch "
-            f"WHERE d.serial IN ({', '.join('{}' for _ in chunk)})",
+            f"WHERE d.serial IN ({', '.join('{}' for _ in chunk)}) ORDER BY d.id{suffix}",
             *chunk,
         )
         for row in rows:

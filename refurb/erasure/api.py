@@ -49,6 +49,7 @@ __all__ = (
     "ErasureReportController",
     "ErasureSupervisionController",
     "VerifyController",
+    "form_text",
     "read_files",
 )
 
@@ -96,6 +97,15 @@ class FolderOut(BaseModel):
 
     reports: list[ReportOut]
     sanitized: list[str] = Field(default_factory=list, description="Devices this upload moved to sanitized")
+
+
+def form_text(data: dict[str, Any], name: str) -> str | None:
+    """One text field of a form: stripped, None when empty; sent twice is refused."""
+    value = data.get(name)
+    if isinstance(value, list):
+        raise BadInput(N_("The field '{name}' is given more than once."), code="repeated_field", name=name)
+    text = str(value or "").strip()
+    return text or None
 
 
 async def read_files(value: Any) -> list[tuple[bytes, str]]:
@@ -267,11 +277,11 @@ class ErasureReportController(Controller):
             raise BadInput(
                 N_("At most {limit} files at once."), code="too_many_files", limit=MAX_FOLDER_FILES
             )
-        station = await _station(data.get("station") or None)
+        station = await _station(form_text(data, "station"))
         reports = await uploads.import_reports(
             files,
             principal,
-            device_code=data.get("device") or None,
+            device_code=form_text(data, "device"),
             station_id=station.id if station else None,
         )
         fresh = [r for r in reports if not r.already_imported]

@@ -352,6 +352,12 @@ async def issue_for_device(
     if principal.role not in ISSUERS:
         raise Forbidden(N_("A {role} may not issue certificates."), role=principal.role)
     device = await devices.device_ref(code_text, principal)
+    if await is_on_hold(device.batch_id):
+        raise Conflict(
+            N_("The batch of {ref} is on hold after a failed erasure quality check."),
+            code="batch_on_hold",
+            ref=parse_code(device.code).display,
+        )
     judged = await device_media(device)
     if not _terminal(device, judged):
         raise Conflict(
@@ -458,7 +464,8 @@ async def issue_for_batch(
 
 _SELECT = """
 SELECT c.id, c.code, c.kind, c.version, c.status, c.status_reason, c.created_at, c.devices, c.media, c.key_id,
-       c.pdf_sha256, c.envelope_sha256, c.donor, b.code AS batch_code, d.code AS device_code
+       c.pdf_sha256, c.envelope_sha256, c.donor, c.batch AS batch_id, c.device AS device_id,
+       b.code AS batch_code, d.code AS device_code
 FROM certificate c
 LEFT JOIN batch b ON b.id = c.batch
 LEFT JOIN device d ON d.id = c.device"""
@@ -539,30 +546,40 @@ async def document(code_text: str, principal: Principal, fmt: str) -> tuple[str,
 
 
 async def revoke(code_text: str, reason: str, principal: Principal, *, reissue: bool) -> CertificateOut:
-    """Withdraw a certificate with the reason; `reissue` issues a new version from today's records."""
+    """Withdraw a certificate with the reason; `reissue` issues its next version from today's records.
+
+    Revoking and re-issuing happen together or not at all; a certificate that
+    already has a newer version is not re-issued again.
+    """
     if principal.role not in REVOKERS:
         raise Forbidden(N_("Only a supervisor can revoke a certificate."), code="forbidden")
-    row = await _row(code_text, principal)
-    if row["status"] == "superseded":
-        raise Conflict(
-            N_("{ref} is superseded: revoke its newest version."),
-            code="certificate_superseded",
-            ref=parse_code(row["code"]).display,
-        )
-    if row["status"] == "valid":
-        await Certificate.update(
-            {
-                Certificate.status: "revoked",
-                Certificate.status_reason: reason.strip(),
-                Certificate.status_changed_at: utcnow(),
-            }
-        ).where((Certificate.id == row["id"]) & (Certificate.status == "valid"))
-    if not reissue:
-        return await _out_by_code(row["code"])
-    previous = {"id": row["id"], "code": row["code"], "version": row["version"]}
-    if row["kind"] == "batch":
-        return await issue_for_batch(row["batch_code"], principal, force_supersede=previous)
-    return await issue_for_device(row["device_code"], principal, force_supersede=previous)
+    found = await _row(code_text, principal)
+    async with write_transaction():
+        if not is_sqlite():  # the same lock as issuing: one version at a time
+            key = f"refurb-cert-{found['kind']}-{found['batch_id']}-{found['device_id']}"
+            await Certificate.raw("SELECT pg_advisory_xact_lock(hashtext({}))", key)
+        row = await _row(code_text, principal)
+        ref = parse_code(row["code"]).display
+        if row["status"] == "superseded" or await Certificate.exists().where(
+            Certificate.supersedes == row["id"]
+        ):
+            raise Conflict(
+                N_("{ref} has a newer version: revoke that one."), code="certificate_superseded", ref=ref
+            )
+        if row["status"] == "valid":
+            await Certificate.update(
+                {
+                    Certificate.status: "revoked",
+                    Certificate.status_reason: reason.strip(),
+                    Certificate.status_changed_at: utcnow(),
+                }
+            ).where(Certificate.id == row["id"])
+        if not reissue:
+            return await _out_by_code(row["code"])
+        previous = {"id": row["id"], "code": row["code"], "version": row["version"]}
+        if row["kind"] == "batch":
+            return await issue_for_batch(row["batch_code"], principal, force_supersede=previous)
+        return await issue_for_device(row["device_code"], principal, force_supersede=previous)
 
 
 # --- verification -------------------------------------------------------------------------------

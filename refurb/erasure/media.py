@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from refurb.core.aliases import normal_serial
+from refurb.core.aliases import is_placeholder_serial, normal_serial
 from refurb.core.codes import parse_code
 from refurb.core.errors import BadInput, Conflict, Forbidden, GuardRefused, NotFound
 from refurb.core.i18n import N_, fill
+from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import Check, State
 from refurb.core.principal import Principal
 from refurb.core.roles import Role
@@ -113,16 +115,22 @@ async def device_media(device: DeviceRow, translate: Any = str) -> DeviceMedia:
 
 
 async def judge_devices(devices_: Sequence[DeviceRow], translate: Any = str) -> list[DeviceMedia]:
-    """Judge many devices with a few queries (a batch certificate covers a thousand)."""
+    """Judge many devices with a few queries (a batch certificate covers a thousand).
+
+    Only what was recorded since the device's last reception counts: a device
+    handed back goes through a new sanitization (design §4).
+    """
     rules_by_donor = {donor: await rules_for(donor) for donor in {d.donor_id for d in devices_}}
     ids = [d.id for d in devices_]
+    since = await devices.last_action_at(ids, "receive")
     media_rows: dict[int, list[Mapping[str, Any]]] = {i: [] for i in ids}
     attested: dict[int, Mapping[str, Any]] = {}
     for chunk in chunked(ids):
         for row in await Medium.select().where(Medium.device.is_in(chunk)).order_by(Medium.id):
             media_rows[row["device"]].append(row)
         for row in await NoMediaAttestation.select().where(NoMediaAttestation.device.is_in(chunk)):
-            attested[row["device"]] = row
+            if _after(row["created_at"], since.get(row["device"])):
+                attested[row["device"]] = row
     history = await records_of([row["id"] for rows in media_rows.values() for row in rows])
     return [
         _judge(
@@ -132,9 +140,21 @@ async def judge_devices(devices_: Sequence[DeviceRow], translate: Any = str) -> 
             attested.get(device.id),
             rules_by_donor[device.donor_id],
             translate,
+            since.get(device.id),
         )
         for device in devices_
     ]
+
+
+def _after(at: Any, since: Any) -> bool:
+    """Recorded after the device's last reception (always, when it was never received by scan)."""
+    if since is None:
+        return True
+    if isinstance(at, str):
+        at = datetime.datetime.fromisoformat(at)
+    if isinstance(since, str):
+        since = datetime.datetime.fromisoformat(since)
+    return at > since
 
 
 def _judge(
@@ -144,18 +164,20 @@ def _judge(
     attestation: Mapping[str, Any] | None,
     rules: Mapping[str, Rule],
     translate: Any,
+    since: Any,
 ) -> DeviceMedia:
-    """One device's verdict from rows read beforehand."""
+    """One device's verdict from rows read beforehand; what predates `since` (its last reception) is past."""
     judged: list[JudgedMedium] = []
     problems: list[Problem] = []
     for row in rows:
-        records = history[row["id"]]
+        records = history[row["id"]]  # the whole history is shown; what counts is this reception's
+        current = [r for r in records if _after(r.created_at, since)]
         if row["absent_reason"] is not None:
             verdict = MediumVerdict(True, None, "none", ())
             state = "absent"
         else:
-            verdict = judge_medium(row["kind"], current_facts(records), rules)
-            if not verdict.passes and not row["detected"] and not records:
+            verdict = judge_medium(row["kind"], current_facts(current), rules)
+            if not verdict.passes and not row["detected"] and not current:
                 verdict = MediumVerdict(
                     False,
                     None,
@@ -292,8 +314,8 @@ async def _lock_device(code_text: str, principal: Principal) -> DeviceRow:
 async def add_medium(code_text: str, data: MediumIn, principal: Principal) -> MediumOut:
     """A medium the technician found: it fills a declared one without serial, else it is added."""
     _require_workshop(principal)
-    serial = data.serial.strip()
-    if is_anonymised(serial):
+    serial = normal_serial(data.serial)
+    if not serial or is_placeholder_serial(serial) or is_anonymised(serial):
         raise BadInput(
             N_("{serial} looks anonymised: type the serial printed on the medium."),
             code="serial_anonymised",
@@ -388,7 +410,14 @@ async def record_manual(
         if data.medium_kind and medium["kind"] == "unknown":
             await Medium.update({Medium.kind: data.medium_kind}).where(Medium.id == medium["id"])
         known = medium["serial"]
-        mismatch = bool(known) and normal_serial(known) != normal_serial(data.serial_seen)
+        seen = normal_serial(data.serial_seen)
+        if not seen or is_placeholder_serial(seen) or is_anonymised(seen):
+            raise BadInput(
+                N_("'{serial}' is not a serial: type the one printed on the medium."),
+                code="serial_missing",
+                serial=data.serial_seen[:40],
+            )
+        mismatch = bool(known) and normal_serial(known) != seen
         record = NewRecord(
             medium_id=medium["id"],
             device_id=device.id,
@@ -406,7 +435,8 @@ async def record_manual(
             ended_at=data.ended_at,
             serial_seen=data.serial_seen.strip(),
             details={"manual": True, "note": data.note},
-            review="serial_mismatch" if mismatch else "",
+            # a hand-typed record counts once a supervisor approves it, unless a supervisor typed it
+            review="serial_mismatch" if mismatch else "" if principal.role in SUPERVISORS else "manual",
             supersedes=data.supersedes,
             operator_id=principal.user_id,
             operator_name=principal.name,
@@ -474,12 +504,26 @@ async def mark_absent(code_text: str, medium_id: int, reason: str, principal: Pr
         await Medium.update({Medium.absent_reason: reason}).where(Medium.id == medium_id)
 
 
+#: Kinds a technician may attest as having no data-bearing media; any other needs a supervisor.
+STORAGELESS = frozenset({DeviceKind.MONITOR, DeviceKind.CONNECTIVITY})
+
+
 async def attest_no_media(code_text: str, note: str, principal: Principal) -> AttestationOut:
-    """The device has no data-bearing media (a monitor, a 4G key): said once, by name."""
+    """The device has no data-bearing media (a monitor, a 4G key): said by name, once per reception.
+
+    A laptop, a phone or a printer without a disk is unusual enough to need a
+    supervisor (phones and tablets always hold flash memory).
+    """
     _require_workshop(principal)
     async with write_transaction():
         device = await _lock_device(code_text, principal)
         _require_custody(device)
+        if device.kind not in STORAGELESS and principal.role not in SUPERVISORS:
+            raise Forbidden(
+                N_("A {kind} usually holds data: only a supervisor can attest that this one has no medium."),
+                code="attestation_needs_supervisor",
+                kind=device.kind,
+            )
         present = await Medium.count().where((Medium.device == device.id) & Medium.absent_reason.is_null())
         if present:
             raise Conflict(
@@ -488,15 +532,22 @@ async def attest_no_media(code_text: str, note: str, principal: Principal) -> At
                 ref=parse_code(device.code).display,
                 count=present,
             )
-        if not await NoMediaAttestation.exists().where(NoMediaAttestation.device == device.id):
-            await NoMediaAttestation.insert(
-                NoMediaAttestation(
-                    device=device.id,
-                    note=note.strip(),
-                    attested_by=principal.user_id,
-                    attester_name=principal.name,
+        current = (await judge_devices([device])).pop().attestation
+        values = {"note": note.strip(), "attested_by": principal.user_id, "attester_name": principal.name}
+        if current is None:  # never attested, or before its last reception: this reception's statement
+            now = utcnow()
+            updated = (
+                await NoMediaAttestation.update(
+                    {
+                        **{getattr(NoMediaAttestation, k): v for k, v in values.items()},
+                        NoMediaAttestation.created_at: now,
+                    }
                 )
+                .where(NoMediaAttestation.device == device.id)
+                .returning(NoMediaAttestation.id)
             )
+            if not updated:
+                await NoMediaAttestation.insert(NoMediaAttestation(device=device.id, **values))
     row = await NoMediaAttestation.select().where(NoMediaAttestation.device == device.id).first()
     return AttestationOut(by=row["attester_name"], at=row["created_at"], note=row["note"])
 
@@ -556,11 +607,25 @@ async def _media_sanitized(context: CheckContext) -> None:
     )
 
 
+async def _media_disposed(context: CheckContext) -> None:
+    """The lifecycle check of `recycle`: no medium goes to the recycler before it is erased or destroyed."""
+    judged = await device_media(context.device)
+    if judged.ready:
+        return
+    reasons = "; ".join(fill(p.message, dict(p.params), gettext) for p in judged.problems[:4])
+    raise GuardRefused(
+        N_("{ref} cannot go to recycling yet: {reasons}."),
+        code="media_not_disposed",
+        ref=parse_code(context.device.code).display,
+        reasons=reasons + (" …" if len(judged.problems) > 4 else ""),
+    )
+
+
 async def _not_on_hold(context: CheckContext) -> None:
     """Devices of a batch on hold stay sanitized until its failed quality check is settled."""
-    if context.device.state is State.SANITIZED and await is_on_hold(context.device.batch_id):
+    if await is_on_hold(context.device.batch_id):
         raise GuardRefused(
-            N_("{ref} cannot leave sanitized: its batch is on hold after a failed erasure quality check."),
+            N_("{ref} cannot go further: its batch is on hold after a failed erasure quality check."),
             code="batch_on_hold",
             ref=parse_code(context.device.code).display,
         )
@@ -570,3 +635,4 @@ def register() -> None:
     """Declare the checks this area answers."""
     register_check(Check.MEDIA_SANITIZED, _media_sanitized)
     register_check(Check.ERASURE_QC_CLEAR, _not_on_hold)
+    register_check(Check.MEDIA_DISPOSED, _media_disposed)

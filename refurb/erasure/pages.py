@@ -24,7 +24,7 @@ from refurb.core.errors import BadInput, DomainError
 from refurb.core.i18n import N_
 from refurb.erasure import certificates, media, supervision, uploads
 from refurb.erasure.advance import print_wiped, sanitize_ready
-from refurb.erasure.api import FOLDER_BODY_LIMIT, SUPERVISION, WORKSHOP, read_files
+from refurb.erasure.api import FOLDER_BODY_LIMIT, SUPERVISION, WORKSHOP, form_text, read_files
 from refurb.erasure.schemas import (
     AttestationIn,
     DestructionIn,
@@ -177,8 +177,8 @@ class ErasurePages(Controller):
     ) -> Response[Any]:
         """Reports dropped on the page, for the device on screen (or matched by their serials)."""
         principal = principal_of(request)
-        code = str(data.get("device") or "").strip() or None
-        station = str(data.get("station") or "").strip() or None
+        code = form_text(data, "device")
+        station = form_text(data, "station")
         try:
             files = await read_files(data.get("file"))
             bench = await stations.station_ref(station) if station else None
@@ -208,7 +208,7 @@ class ErasurePages(Controller):
         self, request: Request[Any, Any, Any], code: FromPath[str], data: Form
     ) -> Response[Any]:
         """A medium the technician found in the device."""
-        station = data.get("station")
+        station = form_text(data, "station")
 
         async def step() -> list[str]:
             await media.add_medium(code, MediumIn.model_validate(_blank(data)), principal_of(request))
@@ -219,7 +219,7 @@ class ErasurePages(Controller):
     @post("/{code:str}/manual", status_code=303)
     async def manual(self, request: Request[Any, Any, Any], code: FromPath[str], data: Form) -> Response[Any]:
         """An erasure done with a tool that gives no report, attested by the operator."""
-        station = data.get("station")
+        station = form_text(data, "station")
 
         async def step() -> list[str]:
             record = ManualRecordIn.model_validate(_blank(data))
@@ -233,7 +233,7 @@ class ErasurePages(Controller):
         self, request: Request[Any, Any, Any], code: FromPath[str], data: Form
     ) -> Response[Any]:
         """A medium shredded, crushed or drilled, with its witness and evidence."""
-        station = data.get("station")
+        station = form_text(data, "station")
 
         async def step() -> list[str]:
             await media.record_destruction(
@@ -248,7 +248,7 @@ class ErasurePages(Controller):
         self, request: Request[Any, Any, Any], code: FromPath[str], data: Form
     ) -> Response[Any]:
         """A monitor or a 4G key: no data-bearing media."""
-        station = data.get("station")
+        station = form_text(data, "station")
 
         async def step() -> list[str]:
             if data.get("confirm") != "on":
@@ -268,7 +268,7 @@ class ErasurePages(Controller):
         self, request: Request[Any, Any, Any], code: FromPath[str], data: Form
     ) -> Response[Any]:
         """The device's certificate, issued once its erasure is certified."""
-        station = data.get("station")
+        station = form_text(data, "station")
 
         async def step() -> list[str]:
             await certificates.issue_for_device(code, principal_of(request))
@@ -354,7 +354,7 @@ class SupervisionPages(Controller):
     @post("/draw", status_code=303)
     async def draw(self, request: Request[Any, Any, Any], data: Form) -> Response[Any]:
         """Draw the week's sample (once per week)."""
-        week = str(data.get("week") or "") or None
+        week = form_text(data, "week")
 
         async def step() -> None:
             await supervision.draw(week, principal_of(request))
@@ -364,7 +364,7 @@ class SupervisionPages(Controller):
     @post("/checks/{check:int}", status_code=303)
     async def check(self, request: Request[Any, Any, Any], check: FromPath[int], data: Form) -> Response[Any]:
         """The re-verification's outcome, by someone other than the operator."""
-        week = str(data.get("week") or "") or None
+        week = form_text(data, "week")
 
         async def step() -> None:
             result = QualityResultIn.model_validate(_blank({k: v for k, v in data.items() if k != "week"}))

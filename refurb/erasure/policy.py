@@ -95,6 +95,8 @@ def check_rules(stored: Mapping[str, Any]) -> list[tuple[str, str]]:
             problems.append((kind, N_("below the safe floor: flash memory needs purge or destroy")))
         if verification not in VERIFICATIONS:
             problems.append((kind, N_("the verification is full or sample")))
+        elif verification == "sample" and kind in FLASH_KINDS:
+            problems.append((kind, N_("flash memory needs a full verification")))
     return problems
 
 
@@ -140,6 +142,7 @@ _REVIEW_REASONS = {
         "waiting for a supervisor: the tool reported warnings (retries, hidden areas, exceptions)"
     ),
     "serial_mismatch": N_("waiting for a supervisor: the serial is not one declared for this device"),
+    "manual": N_("waiting for a supervisor: recorded by hand, without a tool's report"),
 }
 
 

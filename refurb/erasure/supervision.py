@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from refurb.core.errors import Conflict, Forbidden, NotFound
+from refurb.core.errors import BadInput, Conflict, Forbidden, NotFound
 from refurb.core.i18n import N_
 from refurb.core.principal import Principal
 from refurb.db import UNIQUE_VIOLATIONS, is_sqlite, write_transaction
@@ -106,9 +106,8 @@ def _week(value: str | None) -> tuple[str, datetime.datetime, datetime.datetime]
     if value:
         try:
             start_day = datetime.datetime.strptime(value + "-1", "%G-W%V-%u").date()
-        except ValueError:
-            from refurb.core.errors import BadInput
-
+            datetime.datetime.combine(start_day, datetime.time()) + datetime.timedelta(days=7)
+        except (ValueError, OverflowError):
             raise BadInput(
                 N_("'{week}' is not a week (e.g. 2026-W48)."), code="bad_week", week=value[:20]
             ) from None
@@ -154,7 +153,12 @@ async def checks(week: str | None) -> list[QualityCheckOut]:
 
 
 async def draw(week: str | None, principal: Principal) -> list[QualityCheckOut]:
-    """Draw the week's sample once: the policy's share of logically erased media, at least one."""
+    """Draw the week's sample: the policy's share of its logically erased media, at least one.
+
+    Drawing again later in the week tops the sample up to the share of what
+    was erased since; what is drawn stays drawn. The rate is the refurbisher's
+    own policy (its quality programme), not a donor's.
+    """
     name, start, end = _week(week)
     policy = (
         await ErasurePolicy.select(ErasurePolicy.qc_rate_percent)
@@ -165,8 +169,10 @@ async def draw(week: str | None, principal: Principal) -> list[QualityCheckOut]:
     async with write_transaction():
         if not is_sqlite():  # one draw per week, whoever asks at the same moment
             await QualityCheck.raw("SELECT pg_advisory_xact_lock(hashtext({}))", "refurb-qc-" + name)
-        if await QualityCheck.exists().where(QualityCheck.week == name):
-            return await checks(name)
+        drawn = {
+            row["record"]
+            for row in await QualityCheck.select(QualityCheck.record).where(QualityCheck.week == name)
+        }
         candidates = await ErasureRecord.raw(
             "SELECT r.id, r.medium, d.batch FROM erasure_record r JOIN device d ON d.id = r.device "
             "LEFT JOIN erasure_review v ON v.record = r.id "
@@ -178,9 +184,10 @@ async def draw(week: str | None, principal: Principal) -> list[QualityCheckOut]:
         )
         if not candidates:
             return []
-        size = max(1, math.ceil(len(candidates) * rate / 100))
+        size = max(1, math.ceil(len(candidates) * rate / 100)) - len(drawn)
+        remaining = [row for row in candidates if row["id"] not in drawn]
         now = utcnow()
-        for row in _sample.sample(list(candidates), size):
+        for row in _sample.sample(remaining, max(0, min(size, len(remaining)))):
             await QualityCheck.insert(
                 QualityCheck(
                     record=row["id"],

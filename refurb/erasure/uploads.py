@@ -442,7 +442,9 @@ async def _hosts(uploads_: list[_Upload], device: DeviceRow | None) -> None:
             upload.host = device
         return
     serials = [normal_serial(u.parsed.host_serial or "") for u in uploads_]
-    known = await devices.find_by_serials([s for s in serials if s and not is_placeholder_serial(s)])
+    known = await devices.find_by_serials(
+        [s for s in serials if s and not is_placeholder_serial(s)], lock=True
+    )
     for upload, serial in zip(uploads_, serials, strict=True):
         upload.host = known.get(serial)
 
@@ -474,7 +476,8 @@ async def import_reports(
             for (content, filename), sha in zip(files, shas, strict=True):
                 if sha not in existing and sha not in fresh:
                     fresh[sha] = _Upload(content, filename, sha, _read(content, filename))
-            device = await devices.device_ref(device_code, principal) if device_code else None
+            # the hosts are locked: two reports about one machine are matched one after the other
+            device = await devices.device_ref(device_code, principal, lock=True) if device_code else None
             await _hosts(list(fresh.values()), device)
             written = (
                 await _write(list(fresh.values()), principal, station_id, sanitize=sanitize) if fresh else {}

@@ -92,7 +92,7 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/api/v1/devices/{device}/media/{medium}/absent", only(SUPERVISION, 404)),
     ("POST", "/api/v1/devices/{device}/erasure-records", only(WORKSHOP, 404)),
     ("POST", "/api/v1/devices/{device}/destruction-records", only(WORKSHOP, 404)),
-    ("POST", "/api/v1/devices/{device}/no-media", only(WORKSHOP, 201)),
+    ("POST", "/api/v1/devices/{device}/no-media", only(SUPERVISION, 201)),  # a laptop: technicians may not
     ("GET", "/api/v1/erasure-reports", only(ERASURE_READERS, 200)),
     ("POST", "/api/v1/erasure-reports", only(WORKSHOP, 201)),
     ("PUT", "/api/v1/erasure-reports", only(WORKSHOP, 201)),
@@ -118,7 +118,7 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/erasure/{device}/media", only(WORKSHOP, 303)),
     ("POST", "/erasure/{device}/manual", only(WORKSHOP, 404)),
     ("POST", "/erasure/{device}/destruction", only(WORKSHOP, 404)),
-    ("POST", "/erasure/{device}/no-media", only(WORKSHOP, 303)),
+    ("POST", "/erasure/{device}/no-media", only(SUPERVISION, 303)),
     ("POST", "/erasure/{device}/certificate", only(WORKSHOP, 409)),
     ("GET", "/erasure/supervision", only(SUPERVISION, 200)),
     ("POST", "/erasure/supervision/records/{record}", only(SUPERVISION, 404)),
@@ -322,7 +322,11 @@ async def test_route_by_role(client, as_user, method: str, template: str, expect
         response = await _call(client, method, template, as_user(username), station)
         seen[username] = response.status_code
         if response.status_code == 403 and "json" in response.headers["content-type"]:
-            assert response.json()["code"] in {"forbidden", "action_not_allowed_for_role"}
+            assert response.json()["code"] in {
+                "forbidden",
+                "action_not_allowed_for_role",
+                "attestation_needs_supervisor",
+            }
     assert seen == expected
 
 

@@ -21,7 +21,7 @@ from tests.integration.test_erasure import I5, MANUAL, read, received, sheet, up
 
 
 async def wiped(client: Any, headers: dict[str, str], batch: Any, serial: str) -> str:
-    """A device of `batch` whose only disk was overwritten and verified: sanitized."""
+    """A device of `batch` whose only disk was overwritten and verified (by a supervisor): sanitized."""
     code = await received([serial], batch=batch)
     medium = (await sheet(client, headers, code))["media"][0]["id"]
     response = await client.post(
@@ -164,11 +164,26 @@ async def test_reissue_supersedes_the_old_version(client, as_user) -> None:
     assert [(c["version"], c["status"]) for c in listed] == [(2, "valid"), (1, "revoked")]
 
 
+async def test_a_certificate_is_reissued_once(client, as_user) -> None:
+    tech, boss = as_user("technician"), as_user("supervisor")
+    code = await received(["6RX7AWEZ"])
+    await upload(client, tech, I5, device=code)
+    first = (await client.post("/api/v1/certificates", json={"device": code}, headers=tech)).json()
+    path = f"/api/v1/certificates/{first['code']}/revoke"
+    body = {"reason": "donor name corrected", "reissue": True}
+    assert (await client.post(path, json=body, headers=boss)).status_code == 200
+    again = await client.post(path, json=body, headers=boss)
+    assert again.status_code == 409
+    assert again.json()["code"] == "certificate_superseded"
+    listed = (await client.get(f"/api/v1/certificates?device={code}", headers=tech)).json()
+    assert [(c["version"], c["status"]) for c in listed] == [(2, "valid"), (1, "revoked")]
+
+
 async def test_a_batch_certificate_waits_for_every_device(client, as_user) -> None:
     tech, boss = as_user("technician"), as_user("supervisor")
     await signed_agreement()
     batch = await new_batch(reference="PO-2026-0042")
-    done = [await wiped(client, tech, batch, f"WD-BATCH-{i}") for i in range(2)]
+    done = [await wiped(client, boss, batch, f"WD-BATCH-{i}") for i in range(2)]
     pending = await received(["WD-BATCH-9"], batch=batch)
     monitor = await received([], kind=DeviceKind.MONITOR, batch=batch)
     lost = await new_device(State.COLLECTED, batch=batch)

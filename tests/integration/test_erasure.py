@@ -11,6 +11,7 @@ import pytest
 
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import State
+from refurb.devices.tables import Device
 from refurb.erasure.service import DeclaredMedia, add_declared_media
 from refurb.erasure.tables import ErasureRecord, ErasureReport, Medium
 from tests.fixtures.erasure.make_nwipe_log import make_log
@@ -247,19 +248,26 @@ async def test_what_is_not_a_report_is_refused_and_nothing_is_stored(client, as_
     assert await ErasureReport.count() == 0
 
 
-async def test_shredos_puts_the_log_with_a_station_token_in_the_url(client, tokens) -> None:
+async def test_shredos_puts_the_log_with_a_limited_token_in_the_url(client, tokens) -> None:
+    from refurb.accounts import service as accounts
+    from refurb.core.stages import Stage
+
     code = await received(["6RX7AWEZ"])
-    station = await new_station(__import__("refurb.core.stages", fromlist=["Stage"]).Stage.ERASURE)
+    station = await new_station(Stage.ERASURE)
+    limited = await accounts.create_token("technician", "ShredOS bench 1", scope="erasure-reports")
     response = await client.put(
-        f"/api/v1/erasure-reports?token={tokens['technician']}&station={station.code}&device={code}",
-        content=read(I5),
+        f"/api/v1/erasure-reports?token={limited}&station={station.code}&device={code}", content=read(I5)
     )
     assert response.status_code == 201, response.text
     assert response.json()["sanitized"] == [code]
-    refused = await client.put("/api/v1/erasure-reports?token=rfb_wrong", content=read(I5))
-    assert refused.status_code == 401
-    elsewhere = await client.get(f"/api/v1/erasure-reports?token={tokens['technician']}")
-    assert elsewhere.status_code == 401  # only the ShredOS route reads a token from the URL
+    personal = await client.put(f"/api/v1/erasure-reports?token={tokens['technician']}", content=read(I5))
+    assert personal.status_code == 401  # a full token never travels in a URL
+    assert (await client.put("/api/v1/erasure-reports?token=rfb_wrong", content=read(I5))).status_code == 401
+    elsewhere = await client.get("/api/v1/erasure-reports", headers={"authorization": f"Bearer {limited}"})
+    assert elsewhere.status_code == 401  # the limited token opens nothing else
+    assert (await client.get(f"/api/v1/erasure-reports?token={limited}")).status_code == 401
+    with pytest.raises(Exception, match="not a token scope"):
+        await accounts.create_token("technician", scope="everything")
 
 
 async def test_a_folder_of_reports_is_imported_at_once_and_a_bad_file_refuses_it_all(client, as_user) -> None:
@@ -315,7 +323,7 @@ async def test_an_ssd_wiped_by_overwrite_only_cannot_be_sanitized_until_destroye
     record = await client.post(
         f"/api/v1/devices/{code}/erasure-records",
         json={**MANUAL, "medium": medium, "serial_seen": "S4P3NF0M317460J"},
-        headers=tech,
+        headers=as_user("supervisor"),  # a supervisor's own record needs no review
     )
     assert record.status_code == 201, record.text
     assert record.json()["sanitized"] == []
@@ -361,7 +369,7 @@ async def test_a_correction_supersedes_a_failed_record(client, as_user) -> None:
     again = await client.post(
         f"/api/v1/devices/{code}/erasure-records",
         json={**MANUAL, "medium": medium, "serial_seen": "152D00539000", "supersedes": first},
-        headers=tech,
+        headers=as_user("supervisor"),
     )
     assert again.status_code == 201
     assert again.json()["sanitized"] == [code]
@@ -409,7 +417,7 @@ async def test_a_device_without_media_needs_an_attestation(client, as_user) -> N
 
 async def test_no_attestation_while_media_are_recorded(client, as_user) -> None:
     code = await received(["6RX7AWEZ"])
-    response = await client.post(f"/api/v1/devices/{code}/no-media", json={}, headers=as_user("technician"))
+    response = await client.post(f"/api/v1/devices/{code}/no-media", json={}, headers=as_user("supervisor"))
     assert response.status_code == 409
     assert response.json()["code"] == "media_present"
 
@@ -461,7 +469,7 @@ async def test_a_serial_the_donor_did_not_declare_waits_for_a_supervisor(client,
 
 
 async def test_a_failed_quality_check_holds_the_batch(client, as_user) -> None:
-    tech, boss = as_user("technician"), as_user("supervisor")
+    tech, boss, operator = as_user("technician"), as_user("supervisor"), as_user("admin")
     batch = await new_batch()
     codes = [await received([f"6RX7AWE{i}"], batch=batch) for i in range(3)]
     for code in codes:
@@ -473,7 +481,7 @@ async def test_a_failed_quality_check_holds_the_batch(client, as_user) -> None:
                 "medium": medium,
                 "serial_seen": (await sheet(client, tech, code))["media"][0]["serial"],
             },
-            headers=tech,
+            headers=operator,
         )
     drawn = await client.post("/api/v1/erasure/quality-checks/draw", headers=boss)
     assert drawn.status_code == 200
@@ -482,9 +490,10 @@ async def test_a_failed_quality_check_holds_the_batch(client, as_user) -> None:
     assert again.json() == drawn.json()  # one draw per week
     check = drawn.json()[0]
     own = await client.post(
-        f"/api/v1/erasure/quality-checks/{check['id']}", json={"result": "failed"}, headers=tech
+        f"/api/v1/erasure/quality-checks/{check['id']}", json={"result": "failed"}, headers=operator
     )
     assert own.status_code == 403
+    assert own.json()["code"] == "qc_not_independent"
     failed = await client.post(
         f"/api/v1/erasure/quality-checks/{check['id']}",
         json={"result": "failed", "note": "sector 0 still holds data"},
@@ -498,6 +507,11 @@ async def test_a_failed_quality_check_holds_the_batch(client, as_user) -> None:
     assert (await sheet(client, tech, codes[1]))["on_hold"] is True
     certificate = await client.post("/api/v1/certificates", json={"batch": batch.code}, headers=boss)
     assert certificate.json()["code"] == "batch_on_hold"
+    device_certificate = await client.post("/api/v1/certificates", json={"device": codes[2]}, headers=boss)
+    assert device_certificate.json()["code"] == "batch_on_hold"
+    further = await new_device(State.REFURBISHED, batch=batch)  # reconditioned before the check failed
+    held = await client.post(f"/api/v1/devices/{further.code}/actions/license", headers=tech)
+    assert held.json()["code"] == "batch_on_hold"
     resolved = await client.post(
         f"/api/v1/erasure/quality-checks/{check['id']}/resolve",
         json={"reason": "media destroyed"},
@@ -541,3 +555,89 @@ async def test_the_supervision_desk_reviews_and_checks(client, as_user) -> None:
     bad_week = await client.get("/erasure/supervision?week=last-week", headers=boss)
     assert bad_week.status_code == 400
     assert "is not a week" in bad_week.text
+
+
+async def test_a_technicians_hand_typed_record_counts_once_a_supervisor_approves_it(client, as_user) -> None:
+    tech = as_user("technician")
+    code = await received(["WD-HAND-0001"])
+    medium = (await sheet(client, tech, code))["media"][0]["id"]
+    typed = await client.post(
+        f"/api/v1/devices/{code}/erasure-records",
+        json={**MANUAL, "medium": medium, "serial_seen": "wd-hand-0001"},
+        headers=tech,
+    )
+    assert typed.status_code == 201
+    assert typed.json()["sanitized"] == []
+    assert [p["code"] for p in typed.json()["status"]["media"][0]["problems"]] == ["review_pending"]
+    placeholder = await client.post(
+        f"/api/v1/devices/{code}/erasure-records",
+        json={**MANUAL, "medium": medium, "serial_seen": "N/A"},
+        headers=tech,
+    )
+    assert placeholder.status_code == 400
+    assert placeholder.json()["code"] == "serial_missing"
+    approved = await client.post(
+        f"/api/v1/erasure/records/{typed.json()['record']}/review",
+        json={"decision": "approved"},
+        headers=as_user("supervisor"),
+    )
+    assert approved.json()["sanitized"] == [code]
+
+
+async def test_a_laptop_without_media_needs_a_supervisors_word(client, as_user) -> None:
+    code = await received([])
+    refused = await client.post(f"/api/v1/devices/{code}/no-media", json={}, headers=as_user("technician"))
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "attestation_needs_supervisor"
+    attested = await client.post(
+        f"/api/v1/devices/{code}/no-media",
+        json={"note": "disk removed by the donor"},
+        headers=as_user("supervisor"),
+    )
+    assert attested.json()["sanitized"] == [code]
+
+
+async def test_a_returned_device_goes_through_a_new_sanitization(client, as_user) -> None:
+    tech = as_user("technician")
+    code = await received(["6RX7AWEZ"])
+    assert (await upload(client, tech, I5, device=code)).json()["sanitized"] == [code]
+    await Device.update({Device.state: State.RETURNED.value}).where(
+        Device.code == code
+    )  # handed over, then back
+    printed = await client.post("/api/v1/labels/print-jobs", json={"codes": [code]}, headers=tech)
+    assert printed.status_code == 201
+    back = await client.post(f"/api/v1/devices/{code}/actions/receive", headers=tech)
+    assert back.status_code == 201, back.text
+    status = await sheet(client, tech, code)
+    assert status["ready"] is False
+    assert status["media"][0]["problems"][0]["code"] == "no_record"
+    assert len(status["media"][0]["records"]) == 1  # the earlier wipe stays in the history
+    assert (await sanitize(client, tech, code)).json()["code"] == "media_not_sanitized"
+
+
+async def test_a_serial_typed_in_lower_case_is_the_same_medium(client, as_user) -> None:
+    tech = as_user("technician")
+    code = await received([])
+    added = await client.post(
+        f"/api/v1/devices/{code}/media", json={"kind": "hdd", "serial": " 6rx7awez "}, headers=tech
+    )
+    assert added.json()["serial"] == "6RX7AWEZ"
+    response = await upload(client, tech, I5, device=code)
+    assert response.json()["sanitized"] == [code]
+    assert await Medium.count() == 1
+
+
+async def test_repeated_fields_and_impossible_weeks_are_refused(client, as_user) -> None:
+    tech, boss = as_user("technician"), as_user("supervisor")
+    twice = await client.post(
+        "/api/v1/erasure-reports/folder",
+        data={"device": ["D00000011", "D00000022"]},
+        files=[("file", (I5.name, read(I5)))],
+        headers=tech,
+    )
+    assert twice.status_code == 400
+    assert twice.json()["code"] == "repeated_field"
+    for week in ("9999-W52", "0000-W01", "2026-W60", "soon"):
+        response = await client.get(f"/api/v1/erasure/quality-checks?week={week}", headers=boss)
+        assert response.status_code == 400, week
+        assert response.json()["code"] == "bad_week"

@@ -17,6 +17,7 @@ ANSWERED_CHECKS = {
     Action.RECEIVE: "asset_tag_not_printed",
     Action.COLLECT: "agreement_missing",
     Action.SANITIZE: "media_not_sanitized",
+    Action.RECYCLE: "media_not_disposed",
 }
 
 
