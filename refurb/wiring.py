@@ -15,6 +15,7 @@ def wire() -> None:
     from refurb.erasure import labels, media
     from refurb.intake import agreements, reception
     from refurb.printing import checks, providers
+    from refurb.stock import putaway
 
     checks.register()
     providers.register()
@@ -22,4 +23,5 @@ def wire() -> None:
     reception.register()
     media.register()
     labels.register()
+    putaway.register()
     _done = True

@@ -38,6 +38,7 @@ from refurb.core.principal import Principal
 from refurb.db import UNIQUE_VIOLATIONS, insert_many, is_sqlite, update_many, write_transaction
 from refurb.devices.schemas import DeviceOut, DevicePage, EventOut, TransitionOut
 from refurb.devices.tables import Device, DeviceEvent
+from refurb.stock import service as stock
 from refurb.timestamps import utcnow
 
 __all__ = (
@@ -48,6 +49,7 @@ __all__ = (
     "batch_census",
     "batch_devices",
     "bulk_transition",
+    "count_at",
     "counts_by_state",
     "device_ref",
     "device_refs",
@@ -59,6 +61,7 @@ __all__ = (
     "get",
     "last_action_at",
     "list_devices",
+    "move",
     "register",
     "register_check",
     "register_many",
@@ -69,6 +72,8 @@ __all__ = (
 )
 
 MAX_CAS_ATTEMPTS = 5
+PLACES = frozenset({Action.STOCK})  # actions that also set the device's location (payload "location")
+MOVE = "move"  # a note in the history: the device changed location, not state
 MAX_PAGE_SIZE = 200
 MAX_PAGE = 100_000
 MAX_PAYLOAD_BYTES = 16_384
@@ -512,6 +517,40 @@ async def codes_in_batch(batch_code: str, principal: Principal) -> list[str]:
     return [row["code"] for row in await query]
 
 
+async def count_at(location_id: int, states: Sequence[State]) -> int:
+    """How many devices in these states sit at a location."""
+    return await Device.count().where(
+        (Device.location == location_id) & Device.state.is_in([s.value for s in states])
+    )
+
+
+async def move(
+    code_text: str,
+    location_id: int,
+    principal: Principal,
+    *,
+    station_id: int | None = None,
+    request_id: str | None = None,
+) -> bool:
+    """Put a device in stock somewhere else; its history says from where to where. False if already there.
+
+    Call it inside the write transaction that checked the new location's room.
+    """
+    row = await _select_one(parse_code(code_text, expected=CodeType.DEVICE), principal, lock=True)
+    if row["location_id"] == location_id:
+        return False
+    now = utcnow()
+    await Device.raw(
+        "UPDATE device SET location = {}, updated_at = {} WHERE id = {}", location_id, now, row["id"]
+    )
+    target = await Device.raw("SELECT code FROM location WHERE id = {}", location_id)
+    payload = json.dumps({"from": row["location_code"], "to": target[0]["code"]})
+    state = State(row["state"])
+    event = _event_row(row["id"], MOVE, state, state, Actor.of(principal), payload, request_id, now)
+    await insert_many("device_event", _EVENT_COLUMNS_SQL, [(*event[:7], station_id, *event[8:])])
+    return True
+
+
 async def note_labels_printed(
     codes: list[str],
     payload: Mapping[str, Any],
@@ -617,6 +656,10 @@ async def transition(
                 inserted = await _compare_and_set(device.id, cas, event_values)
                 if not inserted:
                     continue
+                if action in PLACES:  # put away: the device is where the scanned location says
+                    location = await stock.get_location(str(payload.get("location", "")))
+                    await Device.raw("UPDATE device SET location = {} WHERE id = {}", location.id, device.id)
+                    row = {**row, "location_id": location.id, "location_code": location.code}
         except UNIQUE_VIOLATIONS as error:
             if "unique" not in str(error).lower():
                 raise

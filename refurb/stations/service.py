@@ -471,6 +471,7 @@ async def _device_handler(request: ScanRequest) -> ScanOutcome:
 
 
 device_handler = _device_handler
+device_thing = _device_thing
 register_handler(CodeType.DEVICE, _device_handler)
 
 

@@ -8,7 +8,7 @@ from refurb.codes.service import mint
 from refurb.core.codes import CodeType, parse_code
 from refurb.core.errors import BadInput, NotFound
 from refurb.core.i18n import N_
-from refurb.db import write_transaction
+from refurb.db import is_sqlite, write_transaction
 from refurb.stock.tables import Location
 
 __all__ = (
@@ -18,6 +18,7 @@ __all__ = (
     "find_location",
     "get_location",
     "location_path",
+    "lock_location",
 )
 
 LOCATION_KINDS = ("site", "zone", "shelf", "bin")
@@ -72,6 +73,12 @@ async def location_path(code_text: str) -> list[str]:
         names.append(location.name)
         current = location.parent
     return list(reversed(names))
+
+
+async def lock_location(location_id: int) -> None:
+    """Hold a location until the caller's transaction ends: two stations filling its last place queue."""
+    if not is_sqlite():
+        await Location.raw("SELECT id FROM location WHERE id = {} FOR UPDATE", location_id)
 
 
 async def get_location(code_text: str) -> LocationOut:

@@ -18,6 +18,7 @@ ANSWERED_CHECKS = {
     Action.COLLECT: "agreement_missing",
     Action.SANITIZE: "media_not_sanitized",
     Action.RECYCLE: "media_not_disposed",
+    Action.STOCK: "location_required",
 }
 
 

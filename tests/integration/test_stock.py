@@ -1,0 +1,110 @@
+"""Put-away by scanning, on both engines: a location, then its devices; full locations; moves."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from refurb.core.lifecycle import State
+from refurb.core.stages import Stage
+from refurb.stock import service as stock
+from tests.helpers import device_row, event_rows, new_device, new_station
+
+
+async def scan(client: Any, headers: dict[str, str], station: str, text: str, context: dict[str, str]) -> Any:
+    return await client.post(
+        "/api/v1/scans", json={"station": station, "text": text, "context": context}, headers=headers
+    )
+
+
+async def shelf(capacity: int | None) -> stock.LocationOut:
+    site = await stock.create_location("Entrepôt", "site")
+    return await stock.create_location(f"Bac {capacity}", "bin", parent_code=site.code, capacity=capacity)
+
+
+async def test_a_location_then_its_devices_go_in_stock_there(client, as_user) -> None:
+    tech = as_user("technician")
+    station = (await new_station(Stage.STOCK)).code
+    bin_ = await shelf(2)
+    devices = [await new_device(State.LICENSED) for _ in range(3)]
+    early = await scan(client, tech, station, devices[0].code, {})
+    assert early.status_code == 400
+    assert early.json()["code"] == "location_required"
+    opened = await scan(client, tech, station, bin_.display_code, {})
+    assert opened.status_code == 200, opened.text
+    assert opened.json()["context"] == {"location": bin_.code}
+    context = opened.json()["context"]
+    for device in devices[:2]:
+        response = await scan(client, tech, station, device.code, context)
+        assert response.status_code == 200, response.text
+        assert response.json()["result"] == "recorded"
+        assert response.json()["device"]["state"] == "in_stock"
+        assert response.json()["device"]["location"] == bin_.code
+        assert response.json()["context"] == context  # the next device goes there too
+    full = await scan(client, tech, station, devices[2].code, context)
+    assert full.status_code == 409
+    assert full.json()["code"] == "location_full"
+    assert (
+        "2 of 2"
+        in (await scan(client, {**tech, "accept-language": "en"}, station, devices[2].code, context)).json()[
+            "detail"
+        ]
+    )
+    assert (await device_row(devices[2].code))["state"] == "licensed"
+    again = await scan(client, tech, station, devices[0].code, context)
+    assert again.json()["result"] == "already_recorded"
+    assert [e["action"] for e in await event_rows(devices[0].code)] == ["import", "stock"]
+
+
+async def test_a_device_in_stock_scanned_at_another_location_moves(client, as_user) -> None:
+    tech = as_user("technician")
+    station = (await new_station(Stage.STOCK)).code
+    first, second = await shelf(5), await shelf(1)
+    device = await new_device(State.LICENSED)
+    await scan(client, tech, station, device.code, {"location": first.code})
+    moved = await scan(client, tech, station, device.code, {"location": second.code})
+    assert moved.json()["result"] == "recorded"
+    assert moved.json()["device"]["location"] == second.code
+    assert moved.json()["device"]["state"] == "in_stock"
+    events = await event_rows(device.code)
+    assert [(e["action"], e["from_state"], e["to_state"]) for e in events] == [
+        ("import", None, "licensed"),
+        ("stock", "licensed", "in_stock"),
+        ("move", "in_stock", "in_stock"),
+    ]
+    payload = events[-1]["payload"]
+    payload = payload if isinstance(payload, dict) else __import__("json").loads(payload)
+    assert payload == {"from": first.code, "to": second.code}
+    other = await new_device(State.LICENSED)
+    refused = await scan(client, tech, station, other.code, {"location": second.code})
+    assert refused.json()["code"] == "location_full"  # the moved device took the only place
+
+
+async def test_the_api_puts_away_with_a_location(client, as_user) -> None:
+    tech = as_user("technician")
+    bin_ = await shelf(None)
+    device = await new_device(State.LICENSED)
+    path = f"/api/v1/devices/{device.code}/actions/stock"
+    missing = await client.post(path, json={}, headers=tech)
+    assert (missing.status_code, missing.json()["code"]) == (409, "location_required")
+    unknown = await client.post(path, json={"location": "L-9999999-9"}, headers=tech)
+    assert unknown.status_code in (400, 404)
+    stored = await client.post(path, json={"location": bin_.display_code}, headers=tech)
+    assert stored.status_code == 201, stored.text
+    assert stored.json()["device"]["location"] == bin_.code
+    assert (await device_row(device.code))["location"] == bin_.id
+
+
+async def test_two_stations_filling_the_last_place_at_once(client, as_user) -> None:
+    bin_ = await shelf(1)
+    stations = [(await new_station(Stage.STOCK, f"Rangement {i}")).code for i in range(2)]
+    devices = [await new_device(State.LICENSED) for _ in range(2)]
+    responses = await asyncio.gather(
+        *(
+            scan(client, as_user(user), station, device.code, {"location": bin_.code})
+            for user, station, device in zip(("technician", "supervisor"), stations, devices, strict=True)
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [200, 409]
+    states = sorted([(await device_row(d.code))["state"] for d in devices])
+    assert states == ["in_stock", "licensed"]
