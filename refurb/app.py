@@ -58,6 +58,8 @@ from refurb.printing.parallel import shutdown as stop_label_workers
 from refurb.settings import Settings
 from refurb.stations.api import CodeController, ScanController, StationController
 from refurb.stations.pages import StationPages
+from refurb.stock.api import StockController
+from refurb.stock.pages import StockPages
 from refurb.web import i18n
 from refurb.web.content import require_json_body
 from refurb.web.context import RequestContextMiddleware
@@ -71,7 +73,7 @@ __all__ = ("create_app",)
 PACKAGE = Path(__file__).parent
 TEMPLATE_DIRS = [
     PACKAGE / area / "templates"
-    for area in ("web", "accounts", "devices", "stations", "printing", "intake", "erasure")
+    for area in ("web", "accounts", "devices", "stations", "printing", "intake", "erasure", "stock")
 ]
 STATIC_DIR = PACKAGE / "web" / "static"
 SWAGGER = "/static/vendor/swagger-ui"
@@ -216,6 +218,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ErasurePages,
             SupervisionPages,
             VerifyPages,
+            StockController,
+            StockPages,
             DeviceShortLink,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], name="static", opt={"public": True}

@@ -46,6 +46,7 @@ __all__ = (
     "CheckContext",
     "DonorDevice",
     "NewDevice",
+    "at_location",
     "batch_census",
     "batch_devices",
     "bulk_transition",
@@ -66,6 +67,7 @@ __all__ = (
     "register_check",
     "register_many",
     "set_hardware",
+    "stock_levels",
     "transition",
     "transition_many",
     "update_descriptions",
@@ -517,6 +519,26 @@ async def codes_in_batch(batch_code: str, principal: Principal) -> list[str]:
     return [row["code"] for row in await query]
 
 
+async def stock_levels(states: Sequence[State], *, older_than: Any) -> list[dict[str, Any]]:
+    """Devices in these states per kind and location: how many, since when, how many older than a date."""
+    marks = ", ".join("{}" for _ in states)
+    return await Device.raw(
+        "SELECT kind, location AS location_id, COUNT(*) AS count, MIN(stocked_at) AS oldest, "  # noqa: S608
+        "SUM(CASE WHEN stocked_at < {} THEN 1 ELSE 0 END) AS old "
+        f"FROM device WHERE state IN ({marks}) GROUP BY kind, location ORDER BY location, kind",
+        older_than,
+        *[s.value for s in states],
+    )
+
+
+async def at_location(location_id: int, states: Sequence[State]) -> list[str]:
+    """The codes of the devices recorded at a location in these states."""
+    rows = await Device.select(Device.code).where(
+        (Device.location == location_id) & Device.state.is_in([s.value for s in states])
+    )
+    return sorted(row["code"] for row in rows)
+
+
 async def count_at(location_id: int, states: Sequence[State]) -> int:
     """How many devices in these states sit at a location."""
     return await Device.count().where(
@@ -658,7 +680,12 @@ async def transition(
                     continue
                 if action in PLACES:  # put away: the device is where the scanned location says
                     location = await stock.get_location(str(payload.get("location", "")))
-                    await Device.raw("UPDATE device SET location = {} WHERE id = {}", location.id, device.id)
+                    await Device.raw(
+                        "UPDATE device SET location = {}, stocked_at = {} WHERE id = {}",
+                        location.id,
+                        now,
+                        device.id,
+                    )
                     row = {**row, "location_id": location.id, "location_code": location.code}
         except UNIQUE_VIOLATIONS as error:
             if "unique" not in str(error).lower():

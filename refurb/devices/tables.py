@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import JSON, Boolean, ForeignKey, Integer, OnDelete, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
 
 from refurb.accounts.tables import Organisation, User
 from refurb.core.lifecycle import State
@@ -35,6 +35,7 @@ class Device(Timestamped):
     cpu = Varchar(length=200, default="")
     ram = Varchar(length=100, default="")
     storage = Varchar(length=200, default="")
+    stocked_at = Timestamptz(null=True, default=None)  # when it last went in stock: its age in stock
 
 
 class DeviceEvent(Timestamped):

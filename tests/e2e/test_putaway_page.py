@@ -6,9 +6,11 @@ import pytest
 
 from refurb.core.lifecycle import State
 from refurb.core.stages import Stage
+from refurb.devices import service as devices
 from refurb.stock import service as stock
+from tests.e2e.conftest import login
 from tests.e2e.test_station_page import open_station, scan
-from tests.helpers import device_row, new_device
+from tests.helpers import device_row, new_device, principal
 
 pytestmark = pytest.mark.e2e
 
@@ -33,3 +35,27 @@ async def test_scan_a_bin_then_devices_until_it_is_full(page) -> None:
         bin_.id,
     )
     assert (await device_row(second.code))["state"] == "licensed"
+
+
+async def test_a_stock_take_by_typed_scans(page) -> None:
+    site = await stock.create_location("Entrepôt inventaire", "site")
+    bin_ = await stock.create_location("Bac inventaire", "bin", parent_code=site.code, capacity=10)
+    technician = await principal("technician")
+    shelved = [await new_device(State.LICENSED) for _ in range(2)]
+    for device in shelved:
+        await devices.transition(device.code, "stock", {"location": bin_.code}, technician)
+    stray = await new_device(State.IN_STOCK)
+    await login(page, "technician")
+    await page.goto("/stock/take")
+    await scan(page, bin_.display_code)
+    await page.wait_for_selector(f"#take[data-location='{bin_.code}']")
+    await page.wait_for_function("document.activeElement.id === 'scan-input'")
+    await scan(page, shelved[0].code)
+    await page.wait_for_function("document.querySelector('#take').dataset.done === '1'")
+    await scan(page, stray.code)
+    await page.wait_for_function("document.querySelector('#take').dataset.done === '2'")
+    assert await page.inner_text("#found-count") == "1"
+    assert await page.inner_text("#missing-count") == "1"
+    assert await page.inner_text("#extra-count") == "1"
+    assert shelved[1].code in await page.inner_text("#missing")
+    assert await page.evaluate("document.activeElement.id") == "scan-input"

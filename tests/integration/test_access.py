@@ -26,6 +26,7 @@ AGREEMENT_READERS = EDITORS | {"supervisor", "driver", "auditor"}
 SUPERVISION = {"supervisor", "admin"}
 ERASURE_READERS = WORKSHOP | {"auditor", "coordinator"}
 ISSUERS = WORKSHOP | {"coordinator"}
+STOCK_READERS = WORKSHOP | {"coordinator", "auditor"}
 
 
 def only(allowed: set[str], ok: int, *, refused: int = 403) -> dict[str, int]:
@@ -121,6 +122,10 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/erasure/{device}/no-media", only(SUPERVISION, 303)),
     ("POST", "/erasure/{device}/certificate", only(WORKSHOP, 409)),
     ("GET", "/erasure/supervision", only(SUPERVISION, 200)),
+    ("GET", "/api/v1/stock/levels", only(STOCK_READERS, 200)),
+    ("POST", "/api/v1/stock/takes", only(WORKSHOP, 404)),
+    ("GET", "/stock", only(STOCK_READERS, 200)),
+    ("GET", "/stock/take", only(WORKSHOP, 200)),
     ("POST", "/erasure/supervision/records/{record}", only(SUPERVISION, 404)),
     ("POST", "/erasure/supervision/draw", only(SUPERVISION, 303)),
     ("POST", "/erasure/supervision/checks/{check}", only(SUPERVISION, 404)),
@@ -263,6 +268,7 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         "/api/v1/erasure/quality-checks/{check}": {"result": "passed"},
         "/api/v1/erasure/policies/{organisation}": {"rules": {"hdd": {"minimum": "purge"}}},
         "/api/v1/certificates": {"device": device.code},
+        "/api/v1/stock/takes": {"location": make_code(CodeType.LOCATION, 999_999).compact, "scanned": []},
     }
     forms: dict[str, dict[str, str]] = {
         "/batches/new": {"donor": "Donor One", "site_address": "1 rue de la Paix", "declared_laptop": "3"},

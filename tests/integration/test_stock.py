@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 from typing import Any
 
+from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import State
 from refurb.core.stages import Stage
+from refurb.devices.tables import Device
 from refurb.stock import service as stock
 from tests.helpers import device_row, event_rows, new_device, new_station
 
@@ -108,3 +111,57 @@ async def test_two_stations_filling_the_last_place_at_once(client, as_user) -> N
     assert sorted(r.status_code for r in responses) == [200, 409]
     states = sorted([(await device_row(d.code))["state"] for d in devices])
     assert states == ["in_stock", "licensed"]
+
+
+async def test_stock_levels_count_by_kind_and_location_with_age(client, as_user) -> None:
+    tech = as_user("technician")
+    station = (await new_station(Stage.STOCK)).code
+    bin_a, bin_b = await shelf(10), await shelf(10)
+    laptops = [await new_device(State.LICENSED) for _ in range(3)]
+    desktop = await new_device(State.LICENSED, kind=DeviceKind.DESKTOP)
+    for device in laptops[:2]:
+        await scan(client, tech, station, device.code, {"location": bin_a.code})
+    await scan(client, tech, station, laptops[2].code, {"location": bin_b.code})
+    await scan(client, tech, station, desktop.code, {"location": bin_b.code})
+    long_ago = datetime.datetime(2026, 1, 5, tzinfo=datetime.UTC)
+    await Device.update({Device.stocked_at: long_ago}).where(Device.code == laptops[0].code)
+    levels = (await client.get("/api/v1/stock/levels", headers=as_user("auditor"))).json()
+    assert levels["total"] == 4
+    assert levels["old"] == 1
+    assert levels["by_kind"] == {"desktop": 1, "laptop": 3}
+    assert {(r["location"], r["kind"], r["count"], r["old"]) for r in levels["rows"]} == {
+        (bin_a.code, "laptop", 2, 1),
+        (bin_b.code, "laptop", 1, 0),
+        (bin_b.code, "desktop", 1, 0),
+    }
+    assert all(r["location_path"].startswith("Entrepôt / Bac") for r in levels["rows"])
+    page = await client.get("/stock", headers={**as_user("coordinator"), "accept-language": "en"})
+    assert page.status_code == 200
+    row = page.text.split(f'data-location="{bin_a.code}"')[1].split("</tr>")[0]
+    assert '<td data-kind="laptop">2</td>' in row
+    assert "<td>2026-01-05</td><td>1</td>" in row
+    assert (await client.get("/api/v1/stock/levels", headers=as_user("donor"))).status_code == 403
+
+
+async def test_a_stock_take_lists_missing_and_extra_devices(client, as_user) -> None:
+    tech = as_user("technician")
+    station = (await new_station(Stage.STOCK)).code
+    here, there = await shelf(10), await shelf(10)
+    mine = [await new_device(State.LICENSED) for _ in range(3)]
+    stray = await new_device(State.LICENSED)
+    for device in mine:
+        await scan(client, tech, station, device.code, {"location": here.code})
+    await scan(client, tech, station, stray.code, {"location": there.code})
+    typed = f"D-{mine[1].code[1:8]}-{mine[1].code[8]}"
+    scanned = [mine[0].code, typed, mine[0].code, stray.code, "hello", "D00000001"]
+    take = await client.post(
+        "/api/v1/stock/takes", json={"location": here.code, "scanned": scanned}, headers=tech
+    )
+    assert take.status_code == 200, take.text
+    body = take.json()
+    assert body["expected"] == 3
+    assert body["found"] == [mine[0].code, mine[1].code]
+    assert body["missing"] == [mine[2].code]
+    assert [(m["code"], m["recorded_at"]) for m in body["extra"]] == [(stray.code, there.code)]
+    assert body["unreadable"] == ["hello", "D00000001"]
+    assert [e["action"] for e in await event_rows(mine[2].code)] == ["import", "stock"]  # nothing changed
