@@ -1,15 +1,17 @@
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from enum import Enum
-from piccolo.columns.base import OnDelete
-from piccolo.columns.base import OnUpdate
-from piccolo.columns.column_types import Boolean
-from piccolo.columns.column_types import ForeignKey
-from piccolo.columns.column_types import Integer
-from piccolo.columns.column_types import JSON
-from piccolo.columns.column_types import Serial
-from piccolo.columns.column_types import Text
-from piccolo.columns.column_types import Timestamptz
-from piccolo.columns.column_types import Varchar
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.column_types import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
@@ -99,9 +101,7 @@ DESCRIPTION = "True"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="refurb", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="refurb", description=DESCRIPTION)
 
     manager.add_table(
         class_name="LoginFailure",
@@ -110,9 +110,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Station", tablename="station", schema=None, columns=None
-    )
+    manager.add_table(class_name="Station", tablename="station", schema=None, columns=None)
 
     manager.add_table(
         class_name="IdempotencyRecord",
@@ -128,9 +126,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Device", tablename="device", schema=None, columns=None
-    )
+    manager.add_table(class_name="Device", tablename="device", schema=None, columns=None)
 
     manager.add_table(
         class_name="UserSession",
@@ -153,25 +149,15 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Batch", tablename="batch", schema=None, columns=None
-    )
+    manager.add_table(class_name="Batch", tablename="batch", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Scan", tablename="scan", schema=None, columns=None
-    )
+    manager.add_table(class_name="Scan", tablename="scan", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="ApiToken", tablename="api_token", schema=None, columns=None
-    )
+    manager.add_table(class_name="ApiToken", tablename="api_token", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Location", tablename="location", schema=None, columns=None
-    )
+    manager.add_table(class_name="Location", tablename="location", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="User", tablename="user_account", schema=None, columns=None
-    )
+    manager.add_table(class_name="User", tablename="user_account", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="LoginFailure",

@@ -1,14 +1,15 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.base import OnDelete
-from piccolo.columns.base import OnUpdate
-from piccolo.columns.column_types import Boolean
-from piccolo.columns.column_types import ForeignKey
-from piccolo.columns.column_types import Integer
-from piccolo.columns.column_types import JSON
-from piccolo.columns.column_types import Serial
-from piccolo.columns.column_types import Text
-from piccolo.columns.column_types import Timestamptz
-from piccolo.columns.column_types import Varchar
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.column_types import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
@@ -59,13 +60,9 @@ DESCRIPTION = "True"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="refurb", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="refurb", description=DESCRIPTION)
 
-    manager.add_table(
-        class_name="Printer", tablename="printer", schema=None, columns=None
-    )
+    manager.add_table(class_name="Printer", tablename="printer", schema=None, columns=None)
 
     manager.add_table(
         class_name="PrintedLabel",
@@ -74,9 +71,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="PrintJob", tablename="print_job", schema=None, columns=None
-    )
+    manager.add_table(class_name="PrintJob", tablename="print_job", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="Printer",

@@ -1,17 +1,18 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.base import OnDelete
-from piccolo.columns.base import OnUpdate
-from piccolo.columns.column_types import BigInt
-from piccolo.columns.column_types import Boolean
-from piccolo.columns.column_types import Bytea
-from piccolo.columns.column_types import Date
-from piccolo.columns.column_types import ForeignKey
-from piccolo.columns.column_types import Integer
-from piccolo.columns.column_types import JSON
-from piccolo.columns.column_types import Serial
-from piccolo.columns.column_types import Text
-from piccolo.columns.column_types import Timestamptz
-from piccolo.columns.column_types import Varchar
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.column_types import (
+    JSON,
+    BigInt,
+    Boolean,
+    Bytea,
+    Date,
+    ForeignKey,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
@@ -75,17 +76,11 @@ DESCRIPTION = "True"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="refurb", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="refurb", description=DESCRIPTION)
 
-    manager.add_table(
-        class_name="Agreement", tablename="agreement", schema=None, columns=None
-    )
+    manager.add_table(class_name="Agreement", tablename="agreement", schema=None, columns=None)
 
-    manager.add_table(
-        class_name="Medium", tablename="medium", schema=None, columns=None
-    )
+    manager.add_table(class_name="Medium", tablename="medium", schema=None, columns=None)
 
     manager.add_table(
         class_name="ManifestImport",

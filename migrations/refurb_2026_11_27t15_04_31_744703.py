@@ -1,7 +1,5 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.column_types import ForeignKey
-from piccolo.columns.column_types import Serial
-from piccolo.columns.column_types import Timestamptz
+from piccolo.columns.column_types import ForeignKey, Serial, Timestamptz
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
 
@@ -38,9 +36,7 @@ DESCRIPTION = "True"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="refurb", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="refurb", description=DESCRIPTION)
 
     manager.add_column(
         table_class_name="Device",
