@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
 import os
 import sqlite3
 import time
@@ -44,6 +45,7 @@ __all__ = (
     "database_status",
     "engine_for",
     "insert_many",
+    "json_value",
     "migration_status",
     "update_many",
     "upgrade",
@@ -404,6 +406,13 @@ async def insert_many(
         if returning:
             out.extend(fetched)
     return out
+
+
+def json_value(value: Any, empty: Any = None) -> Any:
+    """A JSON column as Python: SQLite gives text, PostgreSQL parsed values; `empty` for NULL."""
+    if value is None:
+        return empty
+    return json.loads(value) if isinstance(value, str) else value
 
 
 IDS_PER_STATEMENT = 900  # under SQLite's 999 host parameters, with room for a few more

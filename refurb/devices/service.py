@@ -35,7 +35,7 @@ from refurb.core.lifecycle import (
     plan,
 )
 from refurb.core.principal import Principal
-from refurb.db import UNIQUE_VIOLATIONS, insert_many, is_sqlite, update_many, write_transaction
+from refurb.db import UNIQUE_VIOLATIONS, chunked, insert_many, is_sqlite, update_many, write_transaction
 from refurb.devices.schemas import DeviceOut, DevicePage, EventOut, TransitionOut
 from refurb.devices.tables import Device, DeviceEvent
 from refurb.stock import service as stock
@@ -917,8 +917,7 @@ async def set_hardware(rows: Sequence[tuple[int, str, str, str]]) -> None:
 async def last_action_at(ids: Sequence[int], action: str) -> dict[int, Any]:
     """When each device last went through `action` (devices that never did are left out)."""
     found: dict[int, Any] = {}
-    for start in range(0, len(ids), MAX_IDS_PER_STATEMENT):
-        chunk = list(ids[start : start + MAX_IDS_PER_STATEMENT])
+    for chunk in chunked(ids):
         rows = await DeviceEvent.raw(
             "SELECT device, MAX(created_at) AS at FROM device_event "  # noqa: S608 - placeholders only
             f"WHERE action = {{}} AND device IN ({', '.join('{}' for _ in chunk)}) GROUP BY device",
@@ -937,8 +936,7 @@ async def find_by_serials(serials: Sequence[str], *, lock: bool = False) -> dict
     suffix = " FOR UPDATE OF d" if lock and not is_sqlite() else ""
     wanted = sorted({normal_serial(s) for s in serials if s})
     found: dict[str, list[Mapping[str, Any]]] = {}
-    for start in range(0, len(wanted), MAX_IDS_PER_STATEMENT):
-        chunk = wanted[start : start + MAX_IDS_PER_STATEMENT]
+    for chunk in chunked(wanted):
         rows = await Device.raw(
             "SELECT d.id, d.code, d.kind, d.state, d.version, d.batch AS batch_id, b.donor AS donor_id, "  # noqa: S608
             "d.location AS location_id, d.serial FROM device d LEFT JOIN batch b ON b.id = d.batch "
@@ -980,8 +978,7 @@ async def transition_many(
         lock = "" if is_sqlite() else " FOR UPDATE OF d"
         states = [s.value for s in rule.sources]
         rows: list[Mapping[str, Any]] = []
-        for start in range(0, len(wanted), MAX_IDS_PER_STATEMENT):
-            chunk = wanted[start : start + MAX_IDS_PER_STATEMENT]
+        for chunk in chunked(wanted):
             rows += await Device.raw(
                 "SELECT d.id, d.code, d.kind, d.state, d.version, d.batch AS batch_id, b.donor AS donor_id, "  # noqa: S608
                 "d.location AS location_id FROM device d LEFT JOIN batch b ON b.id = d.batch "
@@ -997,8 +994,7 @@ async def transition_many(
         events: list[tuple[Any, ...]] = []
         for source in rule.sources:
             ids = [d.id for d in candidates if d.id in admitted and d.state is source]
-            for start in range(0, len(ids), MAX_IDS_PER_STATEMENT):
-                chunk = ids[start : start + MAX_IDS_PER_STATEMENT]
+            for chunk in chunked(ids):
                 changed = await Device.raw(
                     "UPDATE device SET state = {}, version = version + 1, updated_at = {} "  # noqa: S608
                     f"WHERE state = {{}} AND id IN ({', '.join('{}' for _ in chunk)}) RETURNING id, code",

@@ -15,7 +15,7 @@ from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import Check, State
 from refurb.core.principal import Principal
 from refurb.core.roles import Role
-from refurb.db import chunked, write_transaction
+from refurb.db import chunked, json_value, write_transaction
 from refurb.devices import service as devices
 from refurb.devices.service import CheckContext, DeviceRow, register_check
 from refurb.erasure.policy import (
@@ -32,7 +32,6 @@ from refurb.erasure.records import (
     NewRecord,
     current_facts,
     insert_record,
-    json_value,
     record_hash,
     records_of,
 )
@@ -590,14 +589,18 @@ async def set_policy(organisation_id: int, organisation_name: str, data: PolicyI
     return await get_policy(organisation_id, organisation_name)
 
 
+def _reasons(judged: DeviceMedia) -> str:
+    """The first few problems of a device, in the reader's language, for a refusal."""
+    text = "; ".join(fill(p.message, dict(p.params), gettext) for p in judged.problems[:4])
+    return text + (" …" if len(judged.problems) > 4 else "")
+
+
 async def _media_sanitized(context: CheckContext) -> None:
     """The lifecycle check of `sanitize`: every medium passes, or none exists and that is attested."""
     judged = await device_media(context.device)
     if judged.ready:
         return
-    reasons = "; ".join(fill(p.message, dict(p.params), gettext) for p in judged.problems[:4])
-    if len(judged.problems) > 4:
-        reasons += " …"
+    reasons = _reasons(judged)
     raise GuardRefused(
         N_("{ref} cannot be certified as wiped: {reasons}."),
         code="media_not_sanitized",
@@ -612,12 +615,12 @@ async def _media_disposed(context: CheckContext) -> None:
     judged = await device_media(context.device)
     if judged.ready:
         return
-    reasons = "; ".join(fill(p.message, dict(p.params), gettext) for p in judged.problems[:4])
+    reasons = _reasons(judged)
     raise GuardRefused(
         N_("{ref} cannot go to recycling yet: {reasons}."),
         code="media_not_disposed",
         ref=parse_code(context.device.code).display,
-        reasons=reasons + (" …" if len(judged.problems) > 4 else ""),
+        reasons=reasons,
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import rfc8785
 
-from refurb.db import chunked, insert_many
+from refurb.db import chunked, insert_many, json_value
 from refurb.erasure.policy import RecordFacts
 from refurb.erasure.schemas import RecordOut
 from refurb.erasure.tables import ErasureRecord
@@ -21,7 +21,6 @@ __all__ = (
     "NewRecord",
     "current_facts",
     "insert_record",
-    "json_value",
     "record_hash",
     "record_row",
     "records_of",
@@ -168,13 +167,6 @@ LEFT JOIN erasure_review v ON v.record = r.id
 LEFT JOIN erasure_report p ON p.id = r.report
 WHERE r.medium IN ({marks})
 ORDER BY r.id"""
-
-
-def json_value(value: Any, empty: Any) -> Any:
-    """A JSON column as Python: SQLite gives text, PostgreSQL parsed values."""
-    if value is None:
-        return empty
-    return json.loads(value) if isinstance(value, str) else value
 
 
 def _out(row: Mapping[str, Any]) -> RecordOut:

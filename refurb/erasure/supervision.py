@@ -13,8 +13,7 @@ from pydantic import BaseModel
 from refurb.core.errors import BadInput, Conflict, Forbidden, NotFound
 from refurb.core.i18n import N_
 from refurb.core.principal import Principal
-from refurb.db import UNIQUE_VIOLATIONS, is_sqlite, write_transaction
-from refurb.erasure.records import json_value
+from refurb.db import UNIQUE_VIOLATIONS, is_sqlite, json_value, write_transaction
 from refurb.erasure.schemas import QualityCheckOut, QualityResultIn, ReviewIn
 from refurb.erasure.tables import ErasurePolicy, ErasureRecord, ErasureReview, QualityCheck
 from refurb.timestamps import utcnow

@@ -14,12 +14,20 @@ from refurb.core.i18n import N_
 from refurb.core.lifecycle import State
 from refurb.core.principal import Principal
 from refurb.core.roles import Role
-from refurb.db import UNIQUE_VIOLATIONS, chunked, insert_many, is_sqlite, update_many, write_transaction
+from refurb.db import (
+    UNIQUE_VIOLATIONS,
+    chunked,
+    insert_many,
+    is_sqlite,
+    json_value,
+    update_many,
+    write_transaction,
+)
 from refurb.devices import service as devices
 from refurb.devices.service import DeviceRow
 from refurb.erasure.advance import sanitize_passing
 from refurb.erasure.policy import categorise, is_anonymised
-from refurb.erasure.records import RECORD_COLUMNS, NewRecord, json_value, record_hash, record_row
+from refurb.erasure.records import RECORD_COLUMNS, NewRecord, record_hash, record_row
 from refurb.erasure.reports import ParsedMedium, ParsedReport, ReportFormatError, parse_report
 from refurb.erasure.schemas import ReportOut
 from refurb.erasure.tables import ErasureRecord, ErasureReport, Medium

@@ -8,7 +8,6 @@ two clicks or two stations give one change.
 from __future__ import annotations
 
 import datetime
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -19,7 +18,7 @@ from refurb.core.errors import BadInput, Conflict, Forbidden, NotFound
 from refurb.core.i18n import N_
 from refurb.core.principal import Principal
 from refurb.core.roles import Role
-from refurb.db import write_transaction
+from refurb.db import json_value, write_transaction
 from refurb.intake.schemas import BatchIn, BatchOut, BatchPatch, BatchState
 from refurb.intake.tables import Batch
 from refurb.timestamps import utcnow
@@ -75,10 +74,6 @@ _COLUMNS = (
 )
 
 
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
 def _batch_out(row: Mapping[str, Any]) -> BatchOut:
     code = parse_code(row["code"])
     return BatchOut(
@@ -92,13 +87,13 @@ def _batch_out(row: Mapping[str, Any]) -> BatchOut:
         site_address=row["site_address"],
         contact_name=row["contact_name"],
         contact_phone=row["contact_phone"],
-        declared=_json(row["declared"]) or {},
+        declared=json_value(row["declared"]) or {},
         pickup_from=row["pickup_from"],
         pickup_to=row["pickup_to"],
         pickup_date=row["pickup_date"],
         notes=row["notes"],
-        collection=_json(row["collection"]) or {},
-        discrepancy=_json(row["discrepancy"]) or {},
+        collection=json_value(row["collection"]) or {},
+        discrepancy=json_value(row["discrepancy"]) or {},
         submitted_at=row["submitted_at"],
         scheduled_at=row["scheduled_at"],
         collected_at=row["collected_at"],
