@@ -94,6 +94,16 @@ def table_classes() -> list[type[Table]]:
     from refurb.stations.tables import Scan, Station
     from refurb.stock.tables import Location
     from refurb.web.tables import IdempotencyRecord
+    from refurb.workshop.tables import (
+        LicenceAssignment,
+        LicenceKey,
+        LicencePool,
+        Part,
+        Reconditioning,
+        RecyclingLot,
+        RecyclingLotDevice,
+        WorkshopChoice,
+    )
 
     return [
         Organisation,
@@ -122,6 +132,14 @@ def table_classes() -> list[type[Table]]:
         QualityCheck,
         Certificate,
         IdempotencyRecord,
+        WorkshopChoice,
+        Reconditioning,
+        Part,
+        LicencePool,
+        LicenceKey,
+        LicenceAssignment,
+        RecyclingLot,
+        RecyclingLotDevice,
     ]
 
 

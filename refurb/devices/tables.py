@@ -36,6 +36,8 @@ class Device(Timestamped):
     ram = Varchar(length=100, default="")
     storage = Varchar(length=200, default="")
     stocked_at = Timestamptz(null=True, default=None)  # when it last went in stock: its age in stock
+    grade = Varchar(length=1, null=True, default=None)  # A/B/C, set by the workshop's passing bench test
+    os = Varchar(length=100, default="")  # the OS installed, set by the workshop and the licence
 
 
 class DeviceEvent(Timestamped):

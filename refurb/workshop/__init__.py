@@ -1,0 +1,1 @@
+"""Reconditioning by the workshops, OS licences, rejects to D3E recycling."""
