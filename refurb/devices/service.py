@@ -914,6 +914,30 @@ async def set_hardware(rows: Sequence[tuple[int, str, str, str]]) -> None:
     await update_many("device", "id", ("cpu", "ram", "storage"), rows, keep_empty=True)
 
 
+_FACTS = {"grade": 1, "os": 100, "cpu": 200, "ram": 100, "storage": 200}
+
+
+async def set_facts(device_id: int, **facts: str | None) -> None:
+    """What the workshop found or installed (grade, OS, specs): shown on labels and in stock levels.
+
+    Only the facts given change. Runs inside the caller's write transaction.
+    """
+    unknown = set(facts) - set(_FACTS)
+    if unknown:
+        raise ValueError(f"not a device fact: {sorted(unknown)}")
+    if not facts:
+        return
+    names = sorted(facts)
+    values = [None if facts[n] is None else str(facts[n])[: _FACTS[n]] for n in names]
+    assignments = ", ".join(f"{name} = {{}}" for name in names)
+    await Device.raw(
+        f"UPDATE device SET {assignments}, updated_at = {{}} WHERE id = {{}}",  # noqa: S608 - fixed names
+        *values,
+        utcnow(),
+        device_id,
+    )
+
+
 async def last_action_at(ids: Sequence[int], action: str) -> dict[int, Any]:
     """When each device last went through `action` (devices that never did are left out)."""
     found: dict[int, Any] = {}
