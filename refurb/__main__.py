@@ -88,7 +88,9 @@ def serve(host: str, port: int, demo: bool, workers: int) -> None:
                 )
         if demo:
             from refurb.demo import load_demo
+            from refurb.workshop import licence_keys
 
+            licence_keys.configure(settings)
             return await load_demo(secret_key)
         return []
 
@@ -297,6 +299,15 @@ def signing_key() -> None:
     click.echo(f"# {base64.urlsafe_b64encode(key.public.raw).decode().rstrip('=')}")
 
 
+@cli.command("licence-key")
+def licence_key() -> None:
+    """Print a new Fernet key for REFURB_LICENCE_KEY (it encrypts licence product keys at rest)."""
+    from cryptography.fernet import Fernet
+
+    click.echo(f"REFURB_LICENCE_KEY={Fernet.generate_key().decode()}")
+    click.echo("# keep it with the database backups: keys imported with it cannot be read without it")
+
+
 @cli.group()
 def station() -> None:
     """Scanning stations."""
@@ -370,9 +381,11 @@ def demo() -> None:
 
     async def work() -> list[Any]:
         from refurb import db
+        from refurb.workshop import licence_keys
 
         if settings.database.engine == "sqlite":
             await db.upgrade()
+        licence_keys.configure(settings)
         return await load_demo(settings.resolved_secret_key())
 
     _print_logins(_run(settings, work))

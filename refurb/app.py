@@ -59,6 +59,7 @@ from refurb.settings import Settings
 from refurb.stations.api import CodeController, ScanController, StationController
 from refurb.stations.pages import StationPages
 from refurb.stock.api import StockController
+from refurb.stock.locations_api import LocationController
 from refurb.stock.pages import StockPages
 from refurb.web import i18n
 from refurb.web.content import require_json_body
@@ -67,13 +68,30 @@ from refurb.web.idempotency import IdempotencyMiddleware
 from refurb.web.pages import HealthController, HomeController
 from refurb.web.problems import exception_handlers
 from refurb.wiring import wire
+from refurb.workshop import licence_keys
+from refurb.workshop.api import WorkshopController
+from refurb.workshop.licence_api import LicenceController, LicencePoolController
+from refurb.workshop.licence_pages import LicencePages
+from refurb.workshop.pages import WorkshopPages
+from refurb.workshop.recycling_api import RecyclingLotController, WasteRegisterController
+from refurb.workshop.recycling_pages import RecyclingPages
 
 __all__ = ("create_app",)
 
 PACKAGE = Path(__file__).parent
 TEMPLATE_DIRS = [
     PACKAGE / area / "templates"
-    for area in ("web", "accounts", "devices", "stations", "printing", "intake", "erasure", "stock")
+    for area in (
+        "web",
+        "accounts",
+        "devices",
+        "stations",
+        "printing",
+        "intake",
+        "erasure",
+        "stock",
+        "workshop",
+    )
 ]
 STATIC_DIR = PACKAGE / "web" / "static"
 SWAGGER = "/static/vendor/swagger-ui"
@@ -166,6 +184,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     use_engine(engine_for(settings.database))
     secret_key = settings.resolved_secret_key()
     certificates.configure(settings)
+    licence_keys.configure(settings)
     access_log = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactQueryTokens) for f in access_log.filters):
         access_log.addFilter(RedactQueryTokens())
@@ -219,7 +238,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SupervisionPages,
             VerifyPages,
             StockController,
+            WorkshopController,
+            WorkshopPages,
+            LocationController,
             StockPages,
+            LicencePoolController,
+            LicenceController,
+            LicencePages,
+            RecyclingLotController,
+            WasteRegisterController,
+            RecyclingPages,
             DeviceShortLink,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], name="static", opt={"public": True}

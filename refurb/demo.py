@@ -166,7 +166,51 @@ async def load_demo(secret_key: str) -> list[DemoLogin]:
                 )
         await _wipe_waiting(batch.id, system, workshop)
     await _pickup_batch(donor_id)
+    await _licence_pools()
     return logins
+
+
+DEMO_KEY_LETTERS = "BCDFGHJKMPQRTVWXY2346789"
+
+
+def demo_licence_keys(count: int = 20) -> list[str]:
+    """Clearly fake product keys (they start with DEMO), the same at every run."""
+    import random
+
+    draw = random.Random(2026)  # noqa: S311 - demo data, not a secret
+    return [
+        "-".join(["DEMO" + str(i % 10)] + ["".join(draw.choices(DEMO_KEY_LETTERS, k=5)) for _ in range(4)])
+        for i in range(count)
+    ]
+
+
+async def _licence_pools() -> None:
+    """A keyed Windows pool with fake keys (when a licence key is configured) and a free Linux pool."""
+    from refurb.workshop import licence_keys, licences
+    from refurb.workshop.licence_schemas import PoolIn
+
+    windows = "Windows 11 Pro — MAR Citizenship"
+    pools = {pool.name: pool for pool in await licences.list_pools()}
+    if windows not in pools:
+        pools[windows] = await licences.create_pool(
+            PoolIn(
+                name=windows,
+                os="Windows 11 Pro",
+                licence_type="MAR Citizenship",
+                programme="Microsoft Registered Refurbisher",
+                supplier="Microsoft (démo)",
+                unit_cost_cents=900,
+                quantity=20,
+                low_stock=5,
+            )
+        )
+    if "Linux Mint" not in pools:
+        await licences.create_pool(
+            PoolIn(name="Linux Mint", os="Linux Mint", licence_type="Logiciel libre", needs_key=False)
+        )
+    if licence_keys.configured() and pools[windows].keys == 0:
+        content = "key\n" + "\n".join(demo_licence_keys()) + "\n"
+        await licences.import_keys(pools[windows].id, content.encode())
 
 
 # A received desktop whose donor declared its disk: the Workbench snapshot in

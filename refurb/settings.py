@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     print_household_names: bool = False
     signing_key: SecretStr | None = None  # Ed25519 seed (base64) that signs erasure certificates
     signing_keys_retired: str = ""  # public keys (base64, comma-separated) of earlier certificates
+    licence_key: SecretStr | None = None  # Fernet key that encrypts licence product keys at rest
 
     @field_validator("database_url")
     @classmethod
@@ -122,6 +123,14 @@ class Settings(BaseSettings):
             return None
         return _kept_secret(self.var_dir / "signing_key", _new_signing_seed)
 
+    def resolved_licence_key(self) -> str | None:
+        """The licence-key cipher key; SQLite generates one into `var/`, PostgreSQL must be given one."""
+        if self.licence_key is not None:
+            return self.licence_key.get_secret_value()
+        if self.database.engine != "sqlite":
+            return None
+        return _kept_secret(self.var_dir / "licence_key", _new_fernet_key)
+
     def resolved_secret_key(self) -> str:
         """The signing key; the embedded SQLite setup generates and keeps one in `var/`."""
         if self.secret_key is not None:
@@ -142,6 +151,13 @@ def _new_signing_seed() -> str:
     import base64
 
     return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _new_fernet_key() -> str:
+    """A Fernet key: 32 random bytes, URL-safe base64."""
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
 
 
 def _kept_secret(path: Path, make: Callable[[], str]) -> str:

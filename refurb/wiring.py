@@ -16,6 +16,10 @@ def wire() -> None:
     from refurb.intake import agreements, reception
     from refurb.printing import checks, providers
     from refurb.stock import putaway
+    from refurb.workshop import labels as workshop_labels
+    from refurb.workshop import licences, recycling
+    from refurb.workshop import service as workshop
+    from refurb.workshop import station as workshop_station
 
     checks.register()
     providers.register()
@@ -24,4 +28,9 @@ def wire() -> None:
     media.register()
     labels.register()
     putaway.register()
+    licences.register()
+    recycling.register()
+    workshop.register()
+    workshop_station.register()
+    workshop_labels.register()
     _done = True

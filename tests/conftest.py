@@ -50,6 +50,7 @@ POSTGRES_REQUIRED = (
 )
 SECRET_KEY = "test-secret-key-" + "x" * 32
 SIGNING_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # a fixed Ed25519 seed: tests only
+LICENCE_KEY = "cmVmdXJiLXRlc3RzLWxpY2VuY2Uta2V5LTAxMjM0NTY="  # a fixed Fernet key: tests only
 PASSWORD = "correct-horse-battery"
 RUN_ID = uuid.uuid4().hex[:8]
 
@@ -167,6 +168,7 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settin
         "database_url": database_url,
         "secret_key": SECRET_KEY,
         "signing_key": SIGNING_KEY,
+        "licence_key": LICENCE_KEY,
         "var_dir": tmp_path / "var",
         "db_pool_min": 1,
         "db_pool_max": 60,

@@ -29,6 +29,11 @@ class DeviceOut(BaseModel):
     state: State
     version: int
     in_manifest: bool = Field(default=True, description="False: it turned up without being declared")
+    cpu: str = ""
+    ram: str = ""
+    storage: str = ""
+    grade: str | None = Field(default=None, description="A, B or C once the workshop passed it")
+    os: str = Field(default="", description="The operating system installed")
     created_at: datetime.datetime
     updated_at: datetime.datetime
 

@@ -35,7 +35,15 @@ from refurb.core.lifecycle import (
     plan,
 )
 from refurb.core.principal import Principal
-from refurb.db import UNIQUE_VIOLATIONS, chunked, insert_many, is_sqlite, update_many, write_transaction
+from refurb.db import (
+    UNIQUE_VIOLATIONS,
+    chunked,
+    insert_many,
+    is_sqlite,
+    json_value,
+    update_many,
+    write_transaction,
+)
 from refurb.devices.schemas import DeviceOut, DevicePage, EventOut, TransitionOut
 from refurb.devices.tables import Device, DeviceEvent
 from refurb.stock import service as stock
@@ -65,6 +73,7 @@ __all__ = (
     "move",
     "register",
     "register_check",
+    "register_effect",
     "register_many",
     "set_hardware",
     "stock_levels",
@@ -134,6 +143,25 @@ def register_check(check: Check, fn: CheckFn) -> None:
     _checks[check] = fn
 
 
+EffectFn = Callable[[CheckContext], Awaitable[None]]
+_effects: dict[Action, list[EffectFn]] = {}
+
+
+def register_effect(action: Action, fn: EffectFn) -> None:
+    """An area follows up `action` on a device (e.g. a reject frees its licence).
+
+    The effect runs once the compare-and-set has won, inside the same write
+    transaction: if it raises, the transition is rolled back with it.
+    """
+    _effects.setdefault(action, []).append(fn)
+
+
+async def _run_effects(action: Action, contexts: Sequence[CheckContext]) -> None:
+    for fn in _effects.get(action, ()):
+        for context in contexts:
+            await fn(context)
+
+
 async def _run_check(check: Check, context: CheckContext) -> None:
     fn = _checks.get(check)
     if fn is None:
@@ -165,6 +193,11 @@ _OUT_COLUMNS = (
     Device.state,
     Device.version,
     Device.in_manifest,
+    Device.cpu,
+    Device.ram,
+    Device.storage,
+    Device.grade,
+    Device.os,
     Device.created_at,
     Device.updated_at,
 )
@@ -173,7 +206,8 @@ _OUT_COLUMNS = (
 # builder costs more CPU than the database round trip itself.
 _DEVICE_SQL = """
 SELECT d.id, d.code, d.kind, d.manufacturer, d.model, d.serial, d.asset_tag, d.state, d.version,
-       d.in_manifest, d.created_at, d.updated_at, d.batch AS batch_id, b.code AS batch_code,
+       d.in_manifest, d.cpu, d.ram, d.storage, d.grade, d.os, d.created_at, d.updated_at,
+       d.batch AS batch_id, b.code AS batch_code,
        b.donor AS donor_id,
        d.custodian AS custodian_id, o.name AS custodian_name,
        d.location AS location_id, l.code AS location_code
@@ -240,6 +274,11 @@ def _device_out(row: Mapping[str, Any]) -> DeviceOut:
         location=row["location_code"],
         state=row["state"],
         version=row["version"],
+        cpu=row.get("cpu") or "",
+        ram=row.get("ram") or "",
+        storage=row.get("storage") or "",
+        grade=row.get("grade"),
+        os=row.get("os") or "",
         in_manifest=bool(row["in_manifest"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -346,6 +385,16 @@ async def list_devices(
     rows = await rows_query
     total = await count_query
     return DevicePage(items=[_device_out(r) for r in rows], total=total, page=page, page_size=page_size)
+
+
+async def count_in_states(states: Sequence[State]) -> dict[State, int]:
+    """How many devices (of every organisation) are in each of these states."""
+    rows = (
+        await Device.select(Device.state, Count(alias="count"))
+        .where(Device.state.is_in([s.value for s in states]))
+        .group_by(Device.state)
+    )
+    return {State(r["state"]): r["count"] for r in rows}
 
 
 async def counts_by_state(principal: Principal) -> dict[State, int]:
@@ -520,12 +569,12 @@ async def codes_in_batch(batch_code: str, principal: Principal) -> list[str]:
 
 
 async def stock_levels(states: Sequence[State], *, older_than: Any) -> list[dict[str, Any]]:
-    """Devices in these states per kind and location: how many, since when, how many older than a date."""
+    """Devices in these states per kind, grade, OS and location: how many, since when, how many are old."""
     marks = ", ".join("{}" for _ in states)
     return await Device.raw(
-        "SELECT kind, location AS location_id, COUNT(*) AS count, MIN(stocked_at) AS oldest, "  # noqa: S608
-        "SUM(CASE WHEN stocked_at < {} THEN 1 ELSE 0 END) AS old "
-        f"FROM device WHERE state IN ({marks}) GROUP BY kind, location ORDER BY location, kind",
+        "SELECT kind, grade, os, location AS location_id, COUNT(*) AS count, "  # noqa: S608
+        "MIN(stocked_at) AS oldest, SUM(CASE WHEN stocked_at < {} THEN 1 ELSE 0 END) AS old "
+        f"FROM device WHERE state IN ({marks}) GROUP BY kind, grade, os, location ORDER BY location, kind",
         older_than,
         *[s.value for s in states],
     )
@@ -641,7 +690,7 @@ async def transition(
     if principal.role not in TRANSITIONS[action].roles:
         plan(State.DECLARED, action, principal.role, payload)  # raises the role refusal
     payload_json = json.dumps(payload, default=str)
-    guarded = bool(TRANSITIONS[action].checks)
+    guarded = bool(TRANSITIONS[action].checks) or action in _effects
     for _attempt in range(MAX_CAS_ATTEMPTS):
         try:
             async with _read_then_write(guarded):
@@ -678,6 +727,7 @@ async def transition(
                 inserted = await _compare_and_set(device.id, cas, event_values)
                 if not inserted:
                     continue
+                await _run_effects(action, [context])
                 if action in PLACES:  # put away: the device is where the scanned location says
                     location = await stock.get_location(str(payload.get("location", "")))
                     await Device.raw(
@@ -938,6 +988,26 @@ async def set_facts(device_id: int, **facts: str | None) -> None:
     )
 
 
+async def get_facts(device_id: int) -> dict[str, str | None]:
+    """What the workshop recorded of a device (grade, OS, specs), e.g. to preselect its licence."""
+    rows = await Device.raw(
+        f"SELECT {', '.join(sorted(_FACTS))} FROM device WHERE id = {{}}",  # noqa: S608 - fixed names
+        device_id,
+    )
+    return dict(rows[0]) if rows else {}
+
+
+async def events_since(action: str, since: Any) -> list[dict[str, Any]]:
+    """Every `action` event since a moment, oldest first: device id and code, when, payload."""
+    rows = await DeviceEvent.raw(
+        "SELECT e.device AS device_id, d.code, e.created_at AS at, e.payload FROM device_event e "
+        "JOIN device d ON d.id = e.device WHERE e.action = {} AND e.created_at >= {} ORDER BY e.id",
+        action,
+        since,
+    )
+    return [{**row, "payload": json_value(row["payload"])} for row in rows]
+
+
 async def last_action_at(ids: Sequence[int], action: str) -> dict[int, Any]:
     """When each device last went through `action` (devices that never did are left out)."""
     found: dict[int, Any] = {}
@@ -949,6 +1019,23 @@ async def last_action_at(ids: Sequence[int], action: str) -> dict[int, Any]:
             *chunk,
         )
         found.update({row["device"]: row["at"] for row in rows})
+    return found
+
+
+async def last_events(ids: Sequence[int], action: str) -> dict[int, tuple[Any, dict[str, Any]]]:
+    """When each device last went through `action`, and that event's payload (others left out)."""
+    found: dict[int, tuple[Any, dict[str, Any]]] = {}
+    for chunk in chunked(ids):
+        rows = await DeviceEvent.raw(
+            "SELECT device, created_at, payload FROM device_event "  # noqa: S608 - placeholders only
+            f"WHERE action = {{}} AND device IN ({', '.join('{}' for _ in chunk)}) ORDER BY id",
+            action,
+            *chunk,
+        )
+        for row in rows:
+            payload = row["payload"]
+            payload = json.loads(payload) if isinstance(payload, str) else payload or {}
+            found[row["device"]] = (row["created_at"], payload)
     return found
 
 
@@ -1035,6 +1122,11 @@ async def transition_many(
                     events.append(tuple(event))
                     moved.append(row["code"])
         await insert_many("device_event", _EVENT_COLUMNS_SQL, events)
+        moved_codes = set(moved)
+        await _run_effects(
+            action,
+            [CheckContext(d, rule, {}, principal, station_id) for d in candidates if d.code in moved_codes],
+        )
     return sorted(moved)
 
 
@@ -1141,5 +1233,10 @@ async def bulk_transition(
                     for r in changed
                 ]
         await insert_many("device_event", _EVENT_COLUMNS_SQL, events)
+        moved_ids = {event[0] for event in events}
+        await _run_effects(
+            action,
+            [CheckContext(_device_row(r), step, payload, principal) for r in rows if r["id"] in moved_ids],
+        )
         moved = len(events)
     return moved

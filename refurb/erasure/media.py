@@ -46,17 +46,19 @@ from refurb.erasure.schemas import (
     PolicyOut,
     ProblemOut,
 )
-from refurb.erasure.tables import ErasurePolicy, Medium, NoMediaAttestation, QualityCheck
+from refurb.erasure.tables import ErasurePolicy, ErasureRecord, Medium, NoMediaAttestation, QualityCheck
 from refurb.timestamps import utcnow
 from refurb.web.i18n import gettext
 
 __all__ = (
     "DeviceMedia",
     "add_medium",
+    "add_new_medium",
     "attest_no_media",
     "batch_outcomes",
     "device_media",
     "get_policy",
+    "has_workbench_snapshot",
     "is_on_hold",
     "judge_devices",
     "mark_absent",
@@ -174,6 +176,10 @@ def _judge(
         if row["absent_reason"] is not None:
             verdict = MediumVerdict(True, None, "none", ())
             state = "absent"
+        elif row["source"] == "new" and _after(row["created_at"], since):
+            # fitted new by the workshop since the device came in: it never held anyone's data
+            verdict = MediumVerdict(True, None, "none", ())
+            state = "new"
         else:
             verdict = judge_medium(row["kind"], current_facts(current), rules)
             if not verdict.passes and not row["detected"] and not current:
@@ -250,6 +256,8 @@ async def batch_outcomes(batch_id: int) -> dict[str, int]:
         if not device.media and device.attestation is not None:
             outcomes["no_media_devices"] += 1
         for medium in device.media:
+            if medium.out.status == "new":  # the workshop's, not the donor's
+                continue
             outcomes["media"] += 1
             if medium.out.status == "passed":
                 outcomes[medium.verdict.category] = outcomes.get(medium.verdict.category, 0) + 1
@@ -358,6 +366,37 @@ async def add_medium(code_text: str, data: MediumIn, principal: Principal) -> Me
             medium_id = inserted[0]["id"]
     judged = await device_media(device)
     return next(m.out for m in judged.media if m.out.id == medium_id)
+
+
+async def add_new_medium(
+    device_id: int, kind: str, *, serial: str | None, capacity_bytes: int | None, model: str = ""
+) -> int:
+    """A blank disk the workshop fitted: a medium "new, no prior data" until the device comes back.
+
+    Runs inside the caller's write transaction.
+    """
+    inserted = await Medium.insert(
+        Medium(
+            device=device_id,
+            kind=kind,
+            model=model[:200],
+            serial=normal_serial(serial) if serial else None,
+            capacity_bytes=capacity_bytes,
+            source="new",
+            detected=True,
+        )
+    )
+    return inserted[0]["id"]
+
+
+async def has_workbench_snapshot(device_id: int) -> bool:
+    """Whether a Workbench report measured this device (its CPU, RAM and storage are then the tool's)."""
+    row = (
+        await ErasureRecord.select(ErasureRecord.id)
+        .where((ErasureRecord.device == device_id) & ErasureRecord.report.format.like("workbench%"))
+        .first()
+    )
+    return row is not None
 
 
 async def _medium_of(device: DeviceRow, medium_id: int) -> Mapping[str, Any]:

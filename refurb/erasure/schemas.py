@@ -86,7 +86,7 @@ class MediumOut(BaseModel):
     source: str = Field(description="declared (manifest), detected (tool report), technician, new")
     detected: bool
     absent_reason: str | None
-    status: Literal["passed", "pending", "absent"]
+    status: Literal["passed", "pending", "absent", "new"]
     category: str
     record_id: int | None = Field(description="The record that decides")
     problems: list[ProblemOut]

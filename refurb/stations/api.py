@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post, put
+from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from pydantic import BaseModel
 
@@ -39,13 +39,14 @@ class ScanController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[ScanIn],
         idempotency_key: Annotated[str | None, HeaderParameter(name="idempotency-key")] = None,
-    ) -> ScanOut:
+    ) -> Response[ScanOut]:
         """Results: `recorded`, `already_recorded` (nothing changed), `needs_input` (answer in `inputs`).
 
         A refusal is a problem (e.g. `invalid_transition`, `bad_check_digit`); every
-        scan, refused or not, is kept in the station's log.
+        scan, refused or not, is kept in the station's log. An answer with a `secret`
+        (a licence key, shown once) is `Cache-Control: no-store` and never replayed.
         """
-        return await service.scan(
+        out = await service.scan(
             data.station,
             data.text,
             principal_of(request),
@@ -56,6 +57,7 @@ class ScanController(Controller):
             base_url=request.app.state.settings.base_url,
             context=data.context,
         )
+        return Response(out, headers={"cache-control": "no-store"} if out.secret else None)
 
 
 class StationController(Controller):

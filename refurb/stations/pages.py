@@ -38,6 +38,8 @@ def _js_messages() -> dict[str, str]:
         "reprint": gettext("Print it again"),
         "working_on": gettext("Receiving"),
         "leave": gettext("Done with this batch"),
+        "secret_title": gettext("Licence key: type it into the machine now, it will not be shown again"),
+        "secret_done": gettext("I have typed it"),
     }
 
 

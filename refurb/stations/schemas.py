@@ -37,6 +37,11 @@ class FieldSpec(BaseModel):
     required: bool = True
     max_length: int | None = None
     options: list[dict[str, str]] = Field(default_factory=list)
+    default: str | None = Field(default=None, description="The value the field starts with")
+    help: str | None = Field(default=None, description="A line of guidance shown under the field")
+    section: str | None = Field(default=None, description="A heading the field starts (forms with parts)")
+    minimum: float | None = None
+    maximum: float | None = None
 
 
 class FormSpec(BaseModel):
@@ -85,6 +90,10 @@ class ScanOut(BaseModel):
     printed: PrintNote | None = None
     reprint: dict[str, str] | None = Field(
         default=None, description="Already done: the label that can be printed again (code, kind)"
+    )
+    secret: str | None = Field(
+        default=None,
+        description="Shown once (e.g. a licence product key to type into the machine), never stored in clear",
     )
 
 

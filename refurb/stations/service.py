@@ -338,6 +338,7 @@ class ScanOutcome:
     form: FormSpec | None = None
     context: Mapping[str, str] = field(default_factory=dict)
     printed: PrintNote | None = None
+    secret: str | None = None  # shown once to the operator; never logged
 
 
 Handler = Callable[[ScanRequest], Awaitable[ScanOutcome]]
@@ -472,6 +473,7 @@ async def _device_handler(request: ScanRequest) -> ScanOutcome:
 
 device_handler = _device_handler
 device_thing = _device_thing
+print_at_station = _print_at_station
 register_handler(CodeType.DEVICE, _device_handler)
 
 
@@ -602,6 +604,7 @@ async def scan(
         context=dict(outcome.context) if outcome.context else context,
         printed=outcome.printed,
         reprint=reprint,
+        secret=outcome.secret,
     )
 
 

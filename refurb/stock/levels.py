@@ -1,4 +1,4 @@
-"""Stock levels (per kind and location, with age in stock) and stock-takes of a location."""
+"""Stock levels (per kind, grade, OS and location, with age in stock) and stock-takes of a location."""
 
 from __future__ import annotations
 
@@ -34,6 +34,16 @@ class LevelRow(BaseModel):
     old: int = Field(description=f"In stock for more than {OLD_AFTER_DAYS} days")
 
 
+class ProfileRow(BaseModel):
+    """Devices of one kind, grade and OS, whatever their location: what a commission can allocate."""
+
+    kind: str
+    grade: str | None
+    os: str
+    count: int
+    oldest: datetime.datetime | None
+
+
 class PlaceRow(BaseModel):
     """One location with its devices per kind: a row of the stock page."""
 
@@ -50,7 +60,10 @@ class Levels(BaseModel):
 
     rows: list[LevelRow]
     places: list[PlaceRow]
+    profiles: list[ProfileRow] = Field(description="Per kind, grade and OS")
     by_kind: dict[str, int]
+    by_grade: dict[str, int] = Field(description="'—' for devices without a grade")
+    by_os: dict[str, int] = Field(description="'—' for devices without an OS")
     by_location: dict[str, int]
     total: int
     old: int
@@ -73,23 +86,43 @@ async def _paths() -> dict[int, tuple[str, str]]:
     return {row_id: (row["code"], path(row_id)) for row_id, row in by_id.items()}
 
 
+def _earliest(a: datetime.datetime | None, b: datetime.datetime | None) -> datetime.datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
 async def levels() -> Levels:
     """Two queries whatever the stock: the grouped counts, and the location names."""
     now = utcnow()
     grouped = await devices.stock_levels(IN_STOCK, older_than=now - datetime.timedelta(days=OLD_AFTER_DAYS))
     paths = await _paths()
-    rows, by_kind, by_location = [], defaultdict(int), defaultdict(int)
+    merged: dict[tuple[str, str | None], LevelRow] = {}
+    by_kind, by_location = defaultdict(int), defaultdict(int)
+    by_grade, by_os = defaultdict(int), defaultdict(int)
+    profiles: dict[tuple[str, str | None, str], ProfileRow] = {}
     for row in grouped:
         code, path = paths.get(row["location_id"], (None, "—"))
         count, old = int(row["count"]), int(row["old"] or 0)
         oldest = row["oldest"]
         if isinstance(oldest, str):
             oldest = datetime.datetime.fromisoformat(oldest)
-        rows.append(
-            LevelRow(kind=row["kind"], location=code, location_path=path, count=count, oldest=oldest, old=old)
+        level = merged.setdefault(
+            (row["kind"], code),
+            LevelRow(kind=row["kind"], location=code, location_path=path, count=0, oldest=None, old=0),
         )
+        level.count += count
+        level.old += old
+        level.oldest = _earliest(level.oldest, oldest)
+        profile = profiles.setdefault(
+            (row["kind"], row["grade"], row["os"] or ""),
+            ProfileRow(kind=row["kind"], grade=row["grade"], os=row["os"] or "", count=0, oldest=None),
+        )
+        profile.count += count
+        profile.oldest = _earliest(profile.oldest, oldest)
         by_kind[row["kind"]] += count
         by_location[path] += count
+        by_grade[row["grade"] or "—"] += count
+        by_os[row["os"] or "—"] += count
+    rows = list(merged.values())
     places: dict[str | None, PlaceRow] = {}
     for row in rows:
         place = places.setdefault(
@@ -106,7 +139,10 @@ async def levels() -> Levels:
     return Levels(
         rows=rows,
         places=sorted(places.values(), key=lambda p: p.location_path),
+        profiles=sorted(profiles.values(), key=lambda p: (p.kind, p.grade or "~", p.os)),
         by_kind=dict(sorted(by_kind.items())),
+        by_grade=dict(sorted(by_grade.items())),
+        by_os=dict(sorted(by_os.items())),
         by_location=dict(sorted(by_location.items())),
         total=sum(by_kind.values()),
         old=sum(r.old for r in rows),

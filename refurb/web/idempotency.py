@@ -175,15 +175,18 @@ class IdempotencyMiddleware:
         content_type: str | None = None
         kept: dict[str, str] = {}
         body: list[bytes] = []
+        no_store = False
 
         async def capture(message: Message) -> None:
-            nonlocal status, content_type
+            nonlocal status, content_type, no_store
             if message["type"] == "http.response.start":
                 status = message["status"]
                 for name, value in message.get("headers", []):
                     lowered = name.decode("latin-1").lower()
                     if lowered == "content-type":
                         content_type = value.decode("latin-1")
+                    elif lowered == "cache-control" and "no-store" in value.decode("latin-1").lower():
+                        no_store = True  # a one-time secret (a licence key) is never kept for a replay
                     elif lowered in REPLAYED_HEADERS:
                         kept[lowered] = value.decode("latin-1")
             elif message["type"] == "http.response.body":
@@ -194,7 +197,7 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, capture)
         finally:
             async with write_transaction():
-                if _transient(status, content_type, b"".join(body)):
+                if no_store or _transient(status, content_type, b"".join(body)):
                     await IdempotencyRecord.delete().where(IdempotencyRecord.id == record_id)
                 else:
                     await IdempotencyRecord.update(

@@ -57,11 +57,15 @@ def _db_url(name: str) -> str:
     return urlunsplit(urlsplit(_admin_url())._replace(path=f"/{name}"))
 
 
+LICENCE_KEY = "YmVuY2gtbGljZW5jZS1rZXktMzItYnl0ZXMtbG9uZyE="  # a Fernet key: 32 bytes, urlsafe base64
+
+
 def _env(database_url: str) -> dict[str, str]:
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("REFURB_")},
         "REFURB_DATABASE_URL": database_url,
         "REFURB_SECRET_KEY": SECRET,
+        "REFURB_LICENCE_KEY": LICENCE_KEY,
         "PYTHONPATH": str(ROOT),
     }
 

@@ -19,6 +19,7 @@ from piccolo.engine.sqlite import SQLiteEngine
 
 from refurb import db
 from tests.conftest import (
+    LICENCE_KEY,
     PASSWORD,
     RUN_ID,
     SECRET_KEY,
@@ -86,6 +87,7 @@ async def server(engine: Template, tmp_path_factory: pytest.TempPathFactory) -> 
         "REFURB_DATABASE_URL": database_url,
         "REFURB_SECRET_KEY": SECRET_KEY,
         "REFURB_SIGNING_KEY": SIGNING_KEY,
+        "REFURB_LICENCE_KEY": LICENCE_KEY,
         "REFURB_VAR_DIR": str(folder / "var"),
     }
     log_path = folder / "server.log"

@@ -27,6 +27,9 @@ SUPERVISION = {"supervisor", "admin"}
 ERASURE_READERS = WORKSHOP | {"auditor", "coordinator"}
 ISSUERS = WORKSHOP | {"coordinator"}
 STOCK_READERS = WORKSHOP | {"coordinator", "auditor"}
+RECYCLING_READERS = SUPERVISION | {"auditor"}
+REGISTER_READERS = RECYCLING_READERS | {"coordinator"}
+LICENCE_REPORT_READERS = SUPERVISION | {"coordinator", "auditor"}
 
 
 def only(allowed: set[str], ok: int, *, refused: int = 403) -> dict[str, int]:
@@ -126,9 +129,50 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/api/v1/stock/takes", only(WORKSHOP, 404)),
     ("GET", "/stock", only(STOCK_READERS, 200)),
     ("GET", "/stock/take", only(WORKSHOP, 200)),
+    ("GET", "/api/v1/locations", only(STOCK_READERS, 200)),
+    ("POST", "/api/v1/locations", only(SUPERVISION, 201)),
+    ("PATCH", "/api/v1/locations/{code}", only(SUPERVISION, 400)),  # {code} is a station's S code here
+    ("GET", "/stock/locations", only(STOCK_READERS, 200)),
+    ("POST", "/stock/locations", only(SUPERVISION, 303)),
+    ("POST", "/stock/locations/{code}", only(SUPERVISION, 400)),
     ("POST", "/erasure/supervision/records/{record}", only(SUPERVISION, 404)),
     ("POST", "/erasure/supervision/draw", only(SUPERVISION, 303)),
     ("POST", "/erasure/supervision/checks/{check}", only(SUPERVISION, 404)),
+    ("GET", "/api/v1/workshop/checklists/{kind}", only(STOCK_READERS, 400)),  # {kind} is "device" here
+    ("POST", "/api/v1/workshop/reconditionings", only(WORKSHOP, 400)),  # rejected without a reason
+    ("GET", "/api/v1/workshop/reconditionings", only(STOCK_READERS, 400)),  # no ?device=
+    ("GET", "/api/v1/workshop/choices", only(STOCK_READERS, 200)),
+    ("POST", "/api/v1/workshop/choices", only(SUPERVISION, 201)),
+    ("PATCH", "/api/v1/workshop/choices/{choice_id}", only(SUPERVISION, 404)),
+    ("GET", "/api/v1/workshop/view", only(STOCK_READERS, 200)),
+    ("GET", "/workshop", only(STOCK_READERS, 200)),
+    ("POST", "/workshop/choices", only(SUPERVISION, 303)),
+    ("POST", "/workshop/choices/{choice_id}", only(SUPERVISION, 404)),
+    ("GET", "/api/v1/recycling-lots", only(RECYCLING_READERS, 200)),
+    ("POST", "/api/v1/recycling-lots", only(SUPERVISION, 201)),
+    ("GET", "/api/v1/recycling-lots/{reference}", only(RECYCLING_READERS, 404)),
+    ("POST", "/api/v1/recycling-lots/{reference}/devices", only(SUPERVISION, 404)),
+    ("DELETE", "/api/v1/recycling-lots/{reference}/devices/{code}", only(SUPERVISION, 400)),  # an S code
+    ("POST", "/api/v1/recycling-lots/{reference}/handover", only(SUPERVISION, 400)),  # no recycler
+    ("GET", "/api/v1/waste-register", only(REGISTER_READERS, 200)),
+    ("GET", "/recycling", only(RECYCLING_READERS, 200)),
+    ("POST", "/recycling/new", only(SUPERVISION, 303)),
+    ("GET", "/recycling/register", only(REGISTER_READERS, 200)),
+    ("GET", "/recycling/{reference}", only(RECYCLING_READERS, 404)),
+    ("POST", "/recycling/{reference}/devices", only(SUPERVISION, 404)),
+    ("POST", "/recycling/{reference}/devices/{code}/remove", only(SUPERVISION, 404)),
+    ("POST", "/recycling/{reference}/handover", only(SUPERVISION, 404)),
+    ("GET", "/api/v1/licence-pools", only(SUPERVISION, 200)),
+    ("POST", "/api/v1/licence-pools", only(SUPERVISION, 201)),
+    ("PATCH", "/api/v1/licence-pools/{pool_id}", only(SUPERVISION, 404)),
+    ("POST", "/api/v1/licence-pools/{pool_id}/keys", only(SUPERVISION, 404)),
+    ("POST", "/api/v1/licences", only(WORKSHOP, 404)),  # no pool 0
+    ("DELETE", "/api/v1/licences/{device}", only(SUPERVISION, 400)),  # no reason
+    ("GET", "/api/v1/licences/report", only(LICENCE_REPORT_READERS, 200)),
+    ("GET", "/licences", only(SUPERVISION, 200)),
+    ("POST", "/licences/pools", only(SUPERVISION, 303)),
+    ("POST", "/licences/pools/{pool_id}/keys", only(SUPERVISION, 404)),
+    ("GET", "/licences/report", only(LICENCE_REPORT_READERS, 200)),
 ]
 
 PUBLIC = {
@@ -237,6 +281,9 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         check=0,
         organisation="Donor One",
         certificate=make_code(CodeType.CERTIFICATE, 999_999).compact,
+        reference="LOT-1900-0000",
+        choice_id=0,
+        pool_id=0,
     )
     if path == "/api/v1/agreements/current":
         path += "?donor=Donor%20One"
@@ -269,6 +316,13 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         "/api/v1/erasure/policies/{organisation}": {"rules": {"hdd": {"minimum": "purge"}}},
         "/api/v1/certificates": {"device": device.code},
         "/api/v1/stock/takes": {"location": make_code(CodeType.LOCATION, 999_999).compact, "scanned": []},
+        "/api/v1/locations": {"name": f"Site {next(_printers)}", "kind": "site"},
+        "/api/v1/recycling-lots/{reference}/devices": {"text": device.code},
+        "/api/v1/workshop/reconditionings": {"device": device.code, "minutes": 5, "outcome": "rejected"},
+        "/api/v1/workshop/choices": {"list": "software_profile", "name": f"Profil {next(_printers)}"},
+        "/api/v1/workshop/choices/{choice_id}": {"active": True},
+        "/api/v1/licence-pools": {"name": f"Pool {next(_printers)}", "os": "Win 11", "licence_type": "MAR"},
+        "/api/v1/licences": {"device": device.code, "pool": 0},
     }
     forms: dict[str, dict[str, str]] = {
         "/batches/new": {"donor": "Donor One", "site_address": "1 rue de la Paix", "declared_laptop": "3"},
@@ -284,6 +338,13 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         "/erasure/supervision/records/{record}": {"decision": "approved"},
         "/erasure/supervision/checks/{check}": {"result": "passed"},
         "/erasure/supervision/draw": {},
+        "/stock/locations": {"name": f"Site {next(_printers)}", "kind": "site"},
+        "/stock/locations/{code}": {"name": "Bac", "capacity": ""},
+        "/recycling/{reference}/devices": {"text": device.code},
+        "/recycling/{reference}/handover": {},
+        "/workshop/choices": {"list": "os_image", "name": f"OS {next(_printers)}"},
+        "/workshop/choices/{choice_id}": {"active": "1"},
+        "/licences/pools": {"name": f"Pool {next(_printers)}", "os": "Windows 11", "licence_type": "MAR"},
     }
     uploads: dict[str, tuple[dict[str, str], Any]] = {
         "/agreement/upload": (
@@ -291,6 +352,7 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
             {"file": ("signed.pdf", PDF, "application/pdf")},
         ),
         "/batches/{batch}/manifest": ({"mode": "dry_run"}, {"file": ("list.csv", MANIFEST, "text/csv")}),
+        "/licences/pools/{pool_id}/keys": ({}, {"file": ("keys.csv", "key\nAAAAA-BBBBB\n", "text/csv")}),
     }
     snapshot = workbench_snapshot()
     uploads["/api/v1/erasure-reports"] = ({}, {"file": ("snapshot.json", snapshot, "application/json")})
@@ -317,6 +379,8 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
     if method in ("POST", "PUT", "PATCH"):
         body = bodies.get(template, {"reason": "tested"})
         return await client.request(method, path, json=body, headers=headers)
+    if method == "DELETE":
+        return await client.delete(path, headers=headers)
     return await client.get(path, headers=headers)
 
 

@@ -519,7 +519,7 @@ async def test_a_failed_quality_check_holds_the_batch(client, as_user) -> None:
     )
     assert resolved.json()["result"] == "resolved"
     released = await client.post(f"/api/v1/devices/{codes[0]}/actions/refurbish", headers=tech)
-    assert released.json()["code"] == "guard_not_available"  # now only the workshop's own check is missing
+    assert released.json()["code"] == "tests_not_recorded"  # now only the workshop's own check is missing
 
 
 async def test_the_supervision_desk_reviews_and_checks(client, as_user) -> None:

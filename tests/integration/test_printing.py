@@ -110,7 +110,7 @@ async def test_pallet_labels_one_per_crate(client, as_user) -> None:
         ({"format": "zpl", "stock": "avery-l7160"}, 400, "format_not_for_stock"),
         ({"stock": "avery-l7651", "start": 66}, 400, "bad_sheet_position"),
         ({"kind": "wiped"}, 409, "erasure_not_certified"),
-        ({"kind": "spec"}, 409, "label_data_not_available"),
+        ({"kind": "spec"}, 409, "device_not_tested"),
         ({"kind": "batch"}, 400, "kind_not_for_code"),
         ({"format": "gif"}, 400, "validation_error"),
         ({"dpi": 600}, 400, "bad_dpi"),

@@ -9,9 +9,10 @@ from typing import Any
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import State
 from refurb.core.stages import Stage
+from refurb.devices import service as devices_service
 from refurb.devices.tables import Device
 from refurb.stock import service as stock
-from tests.helpers import device_row, event_rows, new_device, new_station
+from tests.helpers import device_row, event_rows, new_device, new_station, principal
 
 
 async def scan(client: Any, headers: dict[str, str], station: str, text: str, context: dict[str, str]) -> Any:
@@ -165,3 +166,29 @@ async def test_a_stock_take_lists_missing_and_extra_devices(client, as_user) -> 
     assert [(m["code"], m["recorded_at"]) for m in body["extra"]] == [(stray.code, there.code)]
     assert body["unreadable"] == ["hello", "D00000001"]
     assert [e["action"] for e in await event_rows(mine[2].code)] == ["import", "stock"]  # nothing changed
+
+
+async def test_stock_levels_by_kind_grade_and_os(client, as_user) -> None:
+    bin_ = await shelf(None)
+    technician = await principal("technician")
+    for grade, os_name in (
+        ("A", "Windows 11 Pro"),
+        ("A", "Windows 11 Pro"),
+        ("B", "Linux Mint 22"),
+        (None, ""),
+    ):
+        device = await new_device(State.LICENSED)
+        ref = await devices_service.device_ref(device.code, technician)
+        await devices_service.set_facts(ref.id, grade=grade, os=os_name)
+        await devices_service.transition(device.code, "stock", {"location": bin_.code}, technician)
+    levels = (await client.get("/api/v1/stock/levels", headers=as_user("coordinator"))).json()
+    assert [(p["kind"], p["grade"], p["os"], p["count"]) for p in levels["profiles"]] == [
+        ("laptop", "A", "Windows 11 Pro", 2),
+        ("laptop", "B", "Linux Mint 22", 1),
+        ("laptop", None, "", 1),
+    ]
+    assert levels["by_grade"] == {"A": 2, "B": 1, "—": 1}
+    assert levels["by_os"] == {"Linux Mint 22": 1, "Windows 11 Pro": 2, "—": 1}
+    assert [(r["location"], r["count"]) for r in levels["rows"]] == [(bin_.code, 4)]
+    page = await client.get("/stock", headers=as_user("coordinator"))
+    assert 'data-grade="A" data-os="Windows 11 Pro"><td>' in page.text

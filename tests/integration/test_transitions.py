@@ -19,6 +19,8 @@ ANSWERED_CHECKS = {
     Action.SANITIZE: "media_not_sanitized",
     Action.RECYCLE: "media_not_disposed",
     Action.STOCK: "location_required",
+    Action.LICENSE: "licence_not_assigned",
+    Action.REFURBISH: "tests_not_recorded",
 }
 
 
@@ -63,15 +65,15 @@ async def test_every_state_for_one_action(client, as_user, action: Action) -> No
 
 
 async def test_a_pending_check_names_what_it_waits_for(client, as_user) -> None:
-    device = await new_device(State.SANITIZED)
+    device = await new_device(State.IN_STOCK)
     response = await client.post(
-        f"/api/v1/devices/{device.code}/actions/refurbish",
-        headers=as_user("technician", **{"accept-language": "en"}),
+        f"/api/v1/devices/{device.code}/actions/reserve",
+        headers=as_user("coordinator", **{"accept-language": "en"}),
     )
     assert response.status_code == 409
     assert response.json()["code"] == "guard_not_available"
-    assert "the required tests and the grade are recorded" in response.json()["detail"]
-    assert "workshop" in response.json()["detail"]
+    assert "an approved allocation for a household" in response.json()["detail"]
+    assert "distribution" in response.json()["detail"]
 
 
 async def test_repeating_a_done_step_is_already_recorded(client, as_user) -> None:

@@ -14,6 +14,8 @@
   var formTitle = document.getElementById("scan-form-title");
   var formFields = document.getElementById("scan-form-fields");
   var formSubmit = document.getElementById("scan-form-submit");
+  var secretBox = document.getElementById("secret");
+  var secretValue = document.getElementById("secret-value");
   var messages = JSON.parse(document.getElementById("station-messages").textContent);
   var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
   var station = root.dataset.station;
@@ -31,7 +33,7 @@
   var audio = null;
 
   /* --- focus: the input always has it, unless a form is open --- */
-  function formOpen() { return !form.hidden; }
+  function formOpen() { return !form.hidden || !secretBox.hidden; }
   function focusInput() {
     if (formOpen()) return;
     if (document.activeElement !== input) input.focus({ preventScroll: true });
@@ -157,6 +159,12 @@
     formSubmit.textContent = answer.form.submit;
     formFields.textContent = "";
     answer.form.fields.forEach(function (field) {
+      if (field.section) {
+        var heading = document.createElement("h3");
+        heading.className = "form-section";
+        heading.textContent = field.section;
+        formFields.appendChild(heading);
+      }
       var label = document.createElement("label");
       label.textContent = field.label;
       var control;
@@ -176,7 +184,19 @@
       }
       control.name = field.name;
       control.required = field.required;
+      if (field.type === "number") {
+        control.step = "any";
+        if (field.minimum !== null && field.minimum !== undefined) control.min = field.minimum;
+        if (field.maximum !== null && field.maximum !== undefined) control.max = field.maximum;
+      }
+      if (field.default !== null && field.default !== undefined) control.value = field.default;
       label.appendChild(control);
+      if (field.help) {
+        var help = document.createElement("small");
+        help.className = "help";
+        help.textContent = field.help;
+        label.appendChild(help);
+      }
       formFields.appendChild(label);
     });
     form.hidden = false;
@@ -203,6 +223,25 @@
   });
   document.getElementById("scan-form-cancel").addEventListener("click", closeForm);
   form.addEventListener("keydown", function (event) { if (event.key === "Escape") closeForm(); });
+
+  /* --- a secret shown once (a licence key to type): big, grouped, never logged nor kept --- */
+  function showSecret(secret) {
+    var groups = secret.indexOf("-") >= 0 ? secret.split("-") : secret.match(/.{1,5}/g);
+    secretValue.textContent = "";
+    groups.forEach(function (group, index) {
+      if (index) secretValue.appendChild(document.createTextNode(" - "));
+      var part = document.createElement("span");
+      part.textContent = group;
+      secretValue.appendChild(part);
+    });
+    secretBox.hidden = false;
+    document.getElementById("secret-done").focus();
+  }
+  document.getElementById("secret-done").addEventListener("click", function () {
+    secretValue.textContent = "";
+    secretBox.hidden = true;
+    focusInput();
+  });
 
   /* --- scanning --- */
   function newKey() {
@@ -240,6 +279,7 @@
         flash("ok", answer.message + note);
         var done = addLog("ok", answer.thing.display_code, answer.message + note);
         if (answer.reprint) addLabelButton(done, answer.reprint, messages.reprint);
+        if (answer.secret) showSecret(answer.secret);
       }
     }).catch(function () {
       flash("error", messages.network);
