@@ -8,18 +8,7 @@ from refurb.db import UNIQUE_VIOLATIONS, write_transaction
 from refurb.workshop.schemas import ChoiceIn, ChoiceList, ChoiceOut
 from refurb.workshop.tables import WorkshopChoice
 
-__all__ = ("DEFAULTS", "active_names", "add", "list_choices", "require", "set_active")
-
-#: What a new installation offers until the workshop edits its lists.
-DEFAULTS: dict[str, tuple[str, ...]] = {
-    "os_image": ("Windows 11 Pro", "Windows 10 Pro", "Linux Mint 22", "Ubuntu 24.04 LTS", "PrimTux 8"),
-    "software_profile": (
-        "Bureautique (LibreOffice, navigateur, lecteur PDF)",
-        "Scolaire (ENT, bureautique, contrôle parental)",
-        "Jeunes enfants (PrimTux, contrôle parental)",
-        "Recherche d'emploi (bureautique, visio, France Travail)",
-    ),
-}
+__all__ = ("active", "active_names", "add", "list_choices", "require", "set_active")
 
 _LIST_NAMES = {"os_image": N_("OS image"), "software_profile": N_("software profile")}
 
@@ -28,22 +17,8 @@ def _out(row: dict) -> ChoiceOut:
     return ChoiceOut(id=row["id"], list=row["list"], name=row["name"], active=bool(row["active"]))
 
 
-async def _seed_defaults() -> None:
-    """A fresh database gets the default lists once, so a bench works from day one."""
-    if await WorkshopChoice.count() > 0:
-        return
-    rows = [WorkshopChoice(list=name, name=entry) for name, entries in DEFAULTS.items() for entry in entries]
-    try:
-        async with write_transaction():
-            if await WorkshopChoice.count() == 0:
-                await WorkshopChoice.insert(*rows)
-    except UNIQUE_VIOLATIONS:  # another request seeded them first
-        pass
-
-
 async def list_choices(list_name: ChoiceList | None = None) -> list[ChoiceOut]:
-    """Every entry (active or not), by list then name."""
-    await _seed_defaults()
+    """Every entry (active or not), by list then name (a fresh database has the defaults of a migration)."""
     query = WorkshopChoice.select().order_by(WorkshopChoice.list).order_by(WorkshopChoice.name)
     if list_name is not None:
         query = query.where(WorkshopChoice.list == list_name)
@@ -52,14 +27,27 @@ async def list_choices(list_name: ChoiceList | None = None) -> list[ChoiceOut]:
 
 async def active_names(list_name: ChoiceList) -> list[str]:
     """What a technician may pick."""
-    return [c.name for c in await list_choices(list_name) if c.active]
+    return (await active())[list_name]
 
 
-async def require(list_name: ChoiceList, name: str | None) -> str:
+async def active() -> dict[str, list[str]]:
+    """Every list's active entries, from one read."""
+    rows = (
+        await WorkshopChoice.select(WorkshopChoice.list, WorkshopChoice.name)
+        .where(WorkshopChoice.active == True)  # noqa: E712 - a Piccolo expression
+        .order_by(WorkshopChoice.name)
+    )
+    found: dict[str, list[str]] = {name: [] for name in _LIST_NAMES}
+    for row in rows:
+        found[row["list"]].append(row["name"])
+    return found
+
+
+def require(lists: dict[str, list[str]], list_name: ChoiceList, name: str | None) -> str:
     """`name` if it is an active entry of the list ("" when none is given)."""
     if not name:
         return ""
-    names = await active_names(list_name)
+    names = lists[list_name]
     if name not in names:
         raise BadInput(
             N_("'{name}' is not in the list of {list} (known: {known})."),
@@ -73,7 +61,6 @@ async def require(list_name: ChoiceList, name: str | None) -> str:
 
 async def add(data: ChoiceIn) -> ChoiceOut:
     """A new entry; a name already in the list is refused."""
-    await _seed_defaults()
     name = data.name.strip()
     if not name:
         raise BadInput(N_("The name is empty."), code="bad_choice")

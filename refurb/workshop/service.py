@@ -21,6 +21,7 @@ from refurb.db import json_value, write_transaction
 from refurb.devices import service as devices
 from refurb.devices.service import CheckContext, register_check
 from refurb.erasure import media
+from refurb.timestamps import utcnow
 from refurb.web.i18n import gettext
 from refurb.workshop import checklists, choices
 from refurb.workshop.schemas import (
@@ -52,6 +53,7 @@ async def checklist(kind: str) -> ChecklistOut:
             kind=kind[:40],
             known=", ".join(DeviceKind),
         ) from None
+    lists = await choices.active()
     return ChecklistOut(
         kind=device_kind,
         functions=[
@@ -64,8 +66,8 @@ async def checklist(kind: str) -> ChecklistOut:
             GradeOut(grade=g.value, definition=gettext(rule.definition), min_battery=rule.min_battery)
             for g, rule in checklists.GRADES.items()
         ],
-        os_images=await choices.active_names("os_image"),
-        software_profiles=await choices.active_names("software_profile"),
+        os_images=lists["os_image"],
+        software_profiles=lists["software_profile"],
     )
 
 
@@ -208,58 +210,67 @@ async def record(
         raise BadInput(
             N_("Say why {ref} is rejected: kept for parts or to recycling."), code="reason_required", ref=ref
         )
-    os_image = await choices.require("os_image", data.os_image)
-    profile = await choices.require("software_profile", data.software_profile)
-    current = await devices.get(code, principal)
+    lists = await choices.active()
+    os_image = choices.require(lists, "os_image", data.os_image)
+    profile = choices.require(lists, "software_profile", data.software_profile)
     workbench = await media.has_workbench_snapshot(device.id)
-    if workbench:
-        cpu, ram, storage = current.cpu, current.ram, current.storage
-    else:
-        cpu = (data.cpu if data.cpu is not None else current.cpu).strip()
-        ram = (data.ram if data.ram is not None else current.ram).strip()
-        storage = (data.storage if data.storage is not None else current.storage).strip()
-    parts_cost = sum((_cents(p.cost) for p in data.parts), 0)
+    cpu, ram, storage = (data.cpu or "").strip(), (data.ram or "").strip(), (data.storage or "").strip()
+    if workbench or None in (data.cpu, data.ram, data.storage):
+        current = await devices.get(code, principal)
+        if workbench:  # the tool measured them: the form does not override it
+            cpu, ram, storage = current.cpu, current.ram, current.storage
+        else:
+            cpu = cpu if data.cpu is not None else current.cpu
+            ram = ram if data.ram is not None else current.ram
+            storage = storage if data.storage is not None else current.storage
+    now = utcnow()
+    row: dict[str, Any] = {
+        "kind": device.kind.value,
+        "technician_name": principal.name[:80],
+        "checks": dict(data.checks),
+        "battery_health": data.battery_health,
+        "battery_cycles": data.battery_cycles,
+        "cpu": cpu,
+        "ram": ram,
+        "storage": storage,
+        "specs_source": "workbench" if workbench else "form",
+        "os_image": os_image,
+        "software_profile": profile,
+        "grade": data.grade if passing else None,
+        "minutes": data.minutes,
+        "outcome": "passed" if passing else "failed",
+        "reason": None if passing else data.reason,
+        "note": data.note.strip(),
+        "parts_cost_cents": sum((_cents(p.cost) for p in data.parts), 0),
+        "created_at": now,
+    }
+    parts = [
+        {
+            "kind": part.kind,
+            "description": part.description.strip(),
+            "cost_cents": _cents(part.cost),
+            "serial": part.serial.strip() if part.serial else None,
+        }
+        for part in data.parts
+    ]
     async with write_transaction():
         # two stations submitting the same device queue here; the second finds it done
         if (await devices.device_ref(code, principal, lock=True)).state is done_state:
             return await _already(code, principal)
         inserted = await Reconditioning.insert(
             Reconditioning(
+                **row,
                 device=device.id,
                 technician=principal.user_id,
-                technician_name=principal.name[:80],
                 organisation=principal.organisation_id,
                 station=station_id,
-                kind=device.kind.value,
-                checks=dict(data.checks),
-                battery_health=data.battery_health,
-                battery_cycles=data.battery_cycles,
-                cpu=cpu,
-                ram=ram,
-                storage=storage,
-                specs_source="workbench" if workbench else "form",
-                os_image=os_image,
-                software_profile=profile,
-                grade=data.grade if passing else None,
-                minutes=data.minutes,
-                outcome="passed" if passing else "failed",
-                reason=None if passing else data.reason,
-                note=data.note.strip(),
-                parts_cost_cents=parts_cost,
+                updated_at=now,
             )
         )
-        pass_id = inserted[0]["id"]
+        pass_id = row["id"] = inserted[0]["id"]
+        if parts:
+            await Part.insert(*(Part(**part, reconditioning=pass_id, device=device.id) for part in parts))
         for part in data.parts:
-            await Part.insert(
-                Part(
-                    reconditioning=pass_id,
-                    device=device.id,
-                    kind=part.kind,
-                    description=part.description.strip(),
-                    cost_cents=_cents(part.cost),
-                    serial=part.serial.strip() if part.serial else None,
-                )
-            )
             if part.kind in checklists.DISK_PARTS:
                 await media.add_new_medium(
                     device.id,
@@ -285,8 +296,7 @@ async def record(
             request_id=request_id,
             idempotency_key=idempotency_key,
         )
-    recorded = (await history(code, principal))[0]
-    return RecordedOut(result=result.outcome, reconditioning=recorded, device=result.device)
+    return RecordedOut(result=result.outcome, reconditioning=_out(row, parts, code), device=result.device)
 
 
 async def _already(code: str, principal: Principal) -> RecordedOut:

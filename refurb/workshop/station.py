@@ -137,8 +137,8 @@ async def _form(device: DeviceOut, device_id: int) -> FormSpec:
             )
         )
     if checklists.needs_os(kind):
-        images = await choices.active_names("os_image")
-        profiles = await choices.active_names("software_profile")
+        lists = await choices.active()
+        images, profiles = lists["os_image"], lists["software_profile"]
         fields.append(
             _select(
                 "os_image",

@@ -417,6 +417,7 @@ async def main() -> None:
         default=1.0,
         help="seconds between two devices at one station (0: back to back, to find the saturation point)",
     )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the results go")
     args = parser.parse_args()
     stages = [s for s in args.stages.split(",") if s]
     unknown = [s for s in stages if s not in STAGES]
@@ -475,8 +476,8 @@ async def main() -> None:
             "target_met": {name: m["p99_ms"] < TARGET_P99_MS for name, m in medians.items()},
             "all_runs": runs,
         }
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
         print(
             f"\n{'median':12}{'scans/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
             "  p99 < 100 ms"
@@ -487,7 +488,7 @@ async def main() -> None:
                 f"{name:12}{m['per_second']:>10.0f}{m['p50_ms']:>9.2f}{m['p95_ms']:>9.2f}"
                 f"{m['p99_ms']:>9.2f}{m['errors']:>8.0f}  {verdict}"
             )
-        print(f"labels sent to the printer sink: {sink.jobs}\nwritten to {RESULTS.relative_to(ROOT)}")
+        print(f"labels sent to the printer sink: {sink.jobs}\nwritten to {args.out}")
     finally:
         if server is not None:
             server.terminate()
