@@ -30,9 +30,11 @@ async def test_the_key_is_shown_once_big_then_the_scanner_goes_on(page, monkeypa
 
     await scan(page, device.code)
     await page.wait_for_selector("#scan-form:not([hidden])")
-    assert await page.evaluate("document.activeElement.name") == "pool"
-    await page.fill("input[name=coa]", "COA-778899")
-    await page.click("#scan-form-submit")
+    # the pool installing the device's OS is preselected: the cursor waits in the COA field, Enter confirms
+    assert await page.evaluate("document.activeElement.name") == "coa"
+    assert await page.input_value("select[name=pool]") == str(pool.id)
+    await page.keyboard.type("COA-778899")
+    await page.keyboard.press("Enter")
 
     await page.wait_for_selector("#secret:not([hidden])")
     groups = await page.locator("#secret-value span").all_inner_texts()

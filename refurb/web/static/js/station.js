@@ -200,8 +200,10 @@
       formFields.appendChild(label);
     });
     form.hidden = false;
-    var first = formFields.querySelector("input, select");
-    if (first) first.focus();
+    /* the first field still to fill; when every field has its value, Enter on the button confirms */
+    var controls = Array.prototype.slice.call(formFields.querySelectorAll("input, select"));
+    var empty = controls.filter(function (c) { return c.type !== "checkbox" && !c.value; })[0];
+    (empty || formSubmit).focus();
   }
   function closeForm() {
     form.hidden = true;
