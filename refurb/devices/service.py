@@ -1022,9 +1022,9 @@ async def last_action_at(ids: Sequence[int], action: str) -> dict[int, Any]:
     return found
 
 
-async def last_events(ids: Sequence[int], action: str) -> dict[int, tuple[Any, dict[str, Any]]]:
-    """When each device last went through `action`, and that event's payload (others left out)."""
-    found: dict[int, tuple[Any, dict[str, Any]]] = {}
+async def events_of(ids: Sequence[int], action: str) -> dict[int, list[tuple[Any, dict[str, Any]]]]:
+    """Every `action` event of these devices, oldest first: when, and the payload."""
+    found: dict[int, list[tuple[Any, dict[str, Any]]]] = {}
     for chunk in chunked(ids):
         rows = await DeviceEvent.raw(
             "SELECT device, created_at, payload FROM device_event "  # noqa: S608 - placeholders only
@@ -1033,9 +1033,7 @@ async def last_events(ids: Sequence[int], action: str) -> dict[int, tuple[Any, d
             *chunk,
         )
         for row in rows:
-            payload = row["payload"]
-            payload = json.loads(payload) if isinstance(payload, str) else payload or {}
-            found[row["device"]] = (row["created_at"], payload)
+            found.setdefault(row["device"], []).append((row["created_at"], json_value(row["payload"], {})))
     return found
 
 

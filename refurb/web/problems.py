@@ -12,6 +12,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
+import asyncpg
 from babel.numbers import format_decimal
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -233,8 +234,26 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     )
 
 
+def _unstorable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """PostgreSQL refused a value (class 22: a number out of range, a NUL character): bad input, not a bug.
+
+    The statement failed, so its transaction was rolled back and nothing changed.
+    """
+    log.info(
+        "value refused by the database on %s %s: %s", request.method, request.url.path, type(exc).__name__
+    )
+    return problem_response(
+        request,
+        400,
+        "bad_value",
+        gettext("A value is out of range or holds a character that cannot be stored (such as NUL)."),
+    )
+
+
 exception_handlers: dict[type[Exception] | int, Any] = {
     DomainError: _domain_error,
     HTTPException: _http_error,
+    asyncpg.exceptions.DataError: _unstorable,  # raised by the server (SQLSTATE class 22)
+    asyncpg.exceptions._base.DataError: _unstorable,  # raised by asyncpg encoding an argument
     Exception: _unexpected,
 }

@@ -22,6 +22,7 @@ __all__ = ("KeyFileRefused", "KeyRows", "RowProblem", "read_keys")
 
 MAX_KEY_FILE_BYTES = 2_097_152
 MAX_KEY_LENGTH = 64
+MIN_KEY_CHARACTERS = 10  # letters and digits, hyphens aside: no product key is shorter
 _KEY = re.compile(r"[A-Z0-9-]+")
 _HEADERS = frozenset(
     {
@@ -85,6 +86,22 @@ def _decode(content: bytes) -> tuple[str, str]:
     return text.lstrip("\ufeff"), dialect.delimiter
 
 
+def _characters(key: str) -> int:
+    return sum(1 for c in key if c != "-")
+
+
+def _looks_like_key(cell: str) -> bool:
+    """A product key has no spaces, enough characters and at least one digit; a title has none of that."""
+    raw = cell.strip()
+    key = normal_key(raw)
+    return (
+        " " not in raw
+        and bool(_KEY.fullmatch(key))
+        and _characters(key) >= MIN_KEY_CHARACTERS
+        and any(c.isdigit() for c in key)
+    )
+
+
 def read_keys(content: bytes) -> KeyRows:
     """Keys from a CSV: a header with a key column (key, clé, product key, licence key…), or one column."""
     text, delimiter = _decode(content)
@@ -104,7 +121,9 @@ def read_keys(content: bytes) -> KeyRows:
                 N_("No key column: name it 'key' (or 'clé', 'product key'), or give one key per line."),
                 code="key_column_not_found",
             )
-        column, start = next(i for i, c in enumerate(rows[first]) if c.strip()), first
+        column = next(i for i, c in enumerate(rows[first]) if c.strip())
+        # one column: the first line is a title ("Product keys", "Série"…) unless it looks like a key
+        start = first if _looks_like_key(rows[first][column]) else first + 1
     keys: list[tuple[int, str]] = []
     problems: list[RowProblem] = []
     for index in range(start, len(rows)):
@@ -114,13 +133,16 @@ def read_keys(content: bytes) -> KeyRows:
         key = normal_key(cells[column]) if column < len(cells) else ""
         if not key:
             problems.append(RowProblem(number, "missing_key", N_("Row {row}: the key is empty.")))
-        elif len(key) > MAX_KEY_LENGTH or not _KEY.fullmatch(key):
+        elif len(key) > MAX_KEY_LENGTH or not _KEY.fullmatch(key) or _characters(key) < MIN_KEY_CHARACTERS:
             problems.append(
                 RowProblem(
                     number,
                     "bad_key",
-                    N_("Row {row}: not a product key (letters, digits and hyphens, at most {limit})."),
-                    {"limit": MAX_KEY_LENGTH},
+                    N_(
+                        "Row {row}: not a product key (letters, digits and hyphens, "
+                        "{minimum} to {limit} characters)."
+                    ),
+                    {"limit": MAX_KEY_LENGTH, "minimum": MIN_KEY_CHARACTERS},
                 )
             )
         else:

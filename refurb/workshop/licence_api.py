@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
@@ -15,8 +13,10 @@ from refurb.accounts.guards import allow, principal_of
 from refurb.core.errors import BadInput
 from refurb.core.i18n import N_
 from refurb.core.roles import Role
+from refurb.devices.api import IdempotencyKey
 from refurb.web.context import current_request_id
 from refurb.web.i18n import gettext
+from refurb.web.spreadsheet import csv_bytes
 from refurb.workshop import key_files, licences
 from refurb.workshop.licence_schemas import (
     AssignIn,
@@ -75,13 +75,13 @@ def _cell(value: Any, tz: datetime.tzinfo) -> str:
 
 def report_csv(rows: list[ReportRow], tz: datetime.tzinfo) -> bytes:
     """`;`-separated with a UTF-8 BOM and day-first dates: opens as a table in a French Excel."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow([gettext(title) for _, title in REPORT_COLUMNS])
-    for row in rows:
-        values = row.model_dump()
-        writer.writerow([_cell(values[name], tz) for name, _ in REPORT_COLUMNS])
-    return "\ufeff".encode() + out.getvalue().encode()
+    return csv_bytes(
+        [gettext(title) for _, title in REPORT_COLUMNS],
+        (
+            [_cell(values[name], tz) for name, _ in REPORT_COLUMNS]
+            for values in (r.model_dump() for r in rows)
+        ),
+    )
 
 
 class LicencePoolController(Controller):
@@ -137,14 +137,24 @@ class LicenceController(Controller):
     tags = ["licences"]  # noqa: RUF012 - Litestar reads this class attribute
 
     @post("/", summary="License a device (the key is in the answer, once)", guards=allow(*LICENSERS))
-    async def assign(self, request: Request[Any, Any, Any], data: JSONBody[AssignIn]) -> Response[LicenceOut]:
+    async def assign(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[AssignIn],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[LicenceOut]:
         """201 with `key` (null for a free OS): it is never readable again. The device becomes `licensed`.
 
         Already licensed: 200 `key: null`. Refusals: `pool_empty`, `pool_expired`, `pool_inactive`,
         `licence_already_assigned` (a device holding another pool's licence), `invalid_transition`.
         """
         assigned = await licences.assign(
-            data.device, data.pool, data.coa, principal_of(request), request_id=current_request_id()
+            data.device,
+            data.pool,
+            data.coa,
+            principal_of(request),
+            request_id=current_request_id(),
+            idempotency_key=idempotency_key,
         )
         recorded = assigned.transition.outcome == "recorded"
         return Response(assigned.licence, status_code=201 if recorded else 200, headers=NO_STORE)

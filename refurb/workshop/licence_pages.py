@@ -6,6 +6,7 @@ for a key file, the table of wrong rows by number — never a key).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -43,8 +44,8 @@ def _pool_form(form: dict[str, Any]) -> PoolIn:
     }
     if "unit_cost" in values:
         try:
-            values["unit_cost_cents"] = round(float(values.pop("unit_cost").replace(",", ".")) * 100)
-        except ValueError:
+            values["unit_cost_cents"] = round(Decimal(values.pop("unit_cost").replace(",", ".")) * 100)
+        except (ArithmeticError, ValueError):
             raise BadInput(N_("The unit cost is a number of euros."), code="bad_cost") from None
     values["needs_key"] = form.get("needs_key") in ("on", "true", "1")
     return PoolIn.model_validate(values)

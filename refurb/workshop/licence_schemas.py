@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 __all__ = (
     "AssignIn",
@@ -19,6 +19,11 @@ __all__ = (
 )
 
 
+MAX_CENTS = 100_000_000  # €1,000,000 a licence: beyond is a typing mistake
+MAX_COUNT = 1_000_000
+_CLEARABLE = frozenset({"quantity", "expires_on"})
+
+
 class PoolIn(BaseModel):
     """Licences bought (or a free OS) under one programme."""
 
@@ -27,11 +32,15 @@ class PoolIn(BaseModel):
     licence_type: str = Field(min_length=1, max_length=60, examples=["MAR Citizenship"])
     programme: str = Field(default="", max_length=100, examples=["Microsoft Registered Refurbisher"])
     supplier: str = Field(default="", max_length=200)
-    unit_cost_cents: int = Field(default=0, ge=0)
-    quantity: int | None = Field(default=None, ge=0, description="Keys bought; null for a free OS")
+    unit_cost_cents: int = Field(default=0, ge=0, le=MAX_CENTS)
+    quantity: int | None = Field(
+        default=None, ge=0, le=MAX_COUNT, description="Keys bought; null for a free OS"
+    )
     expires_on: datetime.date | None = None
     needs_key: bool = Field(default=True, description="False: a free OS, no key to type")
-    low_stock: int = Field(default=10, ge=0, description="Warn when fewer keys than this are left")
+    low_stock: int = Field(
+        default=10, ge=0, le=MAX_COUNT, description="Warn when fewer keys than this are left"
+    )
     active: bool = True
 
 
@@ -43,11 +52,21 @@ class PoolPatch(BaseModel):
     licence_type: str | None = Field(default=None, min_length=1, max_length=60)
     programme: str | None = Field(default=None, max_length=100)
     supplier: str | None = Field(default=None, max_length=200)
-    unit_cost_cents: int | None = Field(default=None, ge=0)
-    quantity: int | None = Field(default=None, ge=0)
+    unit_cost_cents: int | None = Field(default=None, ge=0, le=MAX_CENTS)
+    quantity: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     expires_on: datetime.date | None = None
-    low_stock: int | None = Field(default=None, ge=0)
+    low_stock: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     active: bool | None = None
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> PoolPatch:
+        """Only the quantity and the expiry may be cleared; the other columns always hold a value."""
+        cleared = sorted(
+            name for name in self.model_fields_set if getattr(self, name) is None and name not in _CLEARABLE
+        )
+        if cleared:
+            raise ValueError(f"cannot be null: {', '.join(cleared)}")
+        return self
 
 
 class PoolOut(BaseModel):

@@ -85,12 +85,13 @@ async def _device_scanned(request: stations.ScanRequest) -> stations.ScanOutcome
     if request.action is not Action.LICENSE:
         return await stations.device_handler(request)
     device = await devices.get(request.code.compact, request.principal)
-    if device.state is not State.REFURBISHED:
+    ref = await devices.device_ref(device.code, request.principal)
+    voided = device.state is State.LICENSED and await licences.live_assignment(ref.id) is None
+    if device.state is not State.REFURBISHED and not voided:
         # already licensed (a retry: "already recorded", whatever it chose), or refused with its reason
         return await stations.device_handler(replace(request, inputs={}, idempotency_key=None))
     pool = str(request.inputs.get("pool") or "").strip()
     if not pool:
-        ref = await devices.device_ref(device.code, request.principal)
         return stations.ScanOutcome(
             "needs_input",
             N_("{ref}: choose its licence."),

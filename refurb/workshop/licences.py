@@ -150,8 +150,9 @@ async def list_pools(*, usable_only: bool = False) -> list[PoolOut]:
 async def _find_pool(ref: int | str) -> Mapping[str, Any]:
     text = str(ref).strip()
     query = LicencePool.select()
-    if isinstance(ref, int) or text.isdigit():
-        row = await query.where(LicencePool.id == int(text)).first()
+    if isinstance(ref, int) or (text.isascii() and text.isdigit()):
+        number = int(text)
+        row = await query.where(LicencePool.id == number).first() if number < 2**31 else None
     else:
         row = await query.where(LicencePool.name == text).first()
     if row is None:
@@ -408,7 +409,8 @@ async def assign(
         device = await devices.device_ref(code, principal, lock=True)
         live = await live_assignment(device.id)
         key: str | None = None
-        if device.state is not State.REFURBISHED:
+        relicense = device.state is State.LICENSED and live is None  # its lost key was voided
+        if device.state is not State.REFURBISHED and not relicense:
             # Already licensed (a retry) answers "already recorded", whatever it asked; others are refused.
             result = await _license(code, {}, principal, station_id, station_code, request_id, None)
             return Assigned(_licence_out(code, live, result, None, reused=live is not None), result)
@@ -513,6 +515,10 @@ async def _unassign(device_id: int, reason: str, *, void: bool = False) -> bool:
     return True
 
 
+#: States in which the device's licence is activated on it (between licensing and a return).
+IN_USE = frozenset({State.LICENSED, State.IN_STOCK, State.RESERVED, State.DISPATCHED, State.HANDED_OVER})
+
+
 async def unassign(device_code: str, reason: str, principal: Principal, *, void: bool = False) -> None:
     """A supervisor takes a device's licence back; the key is available again unless `void`."""
     cleaned = clean_reason({"reason": reason})
@@ -520,6 +526,17 @@ async def unassign(device_code: str, reason: str, principal: Principal, *, void:
         raise BadInput(N_("Say why the licence is taken back."), code="reason_required")
     async with write_transaction():
         device = await devices.device_ref(device_code, principal, lock=True)
+        if device.state in IN_USE and not void:
+            # its key is activated on the machine: back in the pool it would be given out twice
+            raise Conflict(
+                N_(
+                    "{ref} is {state}: its key is in use on the machine. Take the device back or "
+                    "reject it first, or void the key (it never goes back to the pool)."
+                ),
+                code="licence_in_use",
+                ref=parse_code(device.code).display,
+                state=device.state,
+            )
         if not await _unassign(device.id, cleaned, void=void):
             raise NotFound(
                 N_("{ref} holds no licence."),
@@ -564,12 +581,29 @@ async def report(*, pool_id: int | None = None) -> list[ReportRow]:
         LicenceAssignment.pool.programme.as_alias("programme"),
     ).order_by(LicenceAssignment.id)
     if pool_id is not None:
-        query = query.where(LicenceAssignment.pool == pool_id)
+        query = query.where(LicenceAssignment.pool == (pool_id if 0 <= pool_id < 2**31 else 0))
     rows = await query
     ids = sorted({r["device_id"] for r in rows})
     refs = await devices.device_refs(ids)
-    handed = await devices.last_events(ids, Action.HAND_OVER.value)
-    return [_report_row(r, refs[r["device_id"]][0].code, handed.get(r["device_id"])) for r in rows]
+    handed = await devices.events_of(ids, Action.HAND_OVER.value)
+    return [
+        _report_row(r, refs[r["device_id"]][0].code, _handed_under(r, handed.get(r["device_id"], [])))
+        for r in rows
+    ]
+
+
+def _moment(value: Any) -> datetime.datetime:
+    moment = datetime.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+
+def _handed_under(
+    row: Mapping[str, Any], events: list[tuple[Any, dict[str, Any]]]
+) -> tuple[Any, dict[str, Any]] | None:
+    """The first hand-over while this licence was on the device (a device handed over twice has two)."""
+    start = _moment(row["created_at"])
+    end = _moment(row["unassigned_at"]) if row["unassigned_at"] is not None else None
+    return next((e for e in events if _moment(e[0]) >= start and (end is None or _moment(e[0]) < end)), None)
 
 
 def _report_row(row: Mapping[str, Any], code: str, hand_over: tuple[Any, dict[str, Any]] | None) -> ReportRow:

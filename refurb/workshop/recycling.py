@@ -9,9 +9,7 @@ the whole handover, and nothing changes.
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -32,6 +30,7 @@ from refurb.db import UNIQUE_VIOLATIONS, chunked, is_sqlite, write_transaction
 from refurb.devices import service as devices
 from refurb.devices.service import CheckContext, DeviceRow, register_check
 from refurb.web.i18n import gettext
+from refurb.web.spreadsheet import csv_bytes
 from refurb.workshop.tables import RecyclingLot, RecyclingLotDevice
 
 __all__ = (
@@ -316,8 +315,10 @@ async def create_lot(principal: Principal, *, today: datetime.date) -> LotDetail
     for _attempt in range(MAX_REFERENCE_ATTEMPTS):
         try:
             async with write_transaction():
-                rows = await RecyclingLot.raw(
-                    "SELECT MAX(reference) AS last FROM recycling_lot WHERE reference LIKE {}", prefix + "%"
+                rows = await RecyclingLot.raw(  # the longest, then highest: 10000 comes after 9999
+                    "SELECT reference AS last FROM recycling_lot WHERE reference LIKE {} "
+                    "ORDER BY LENGTH(reference) DESC, reference DESC LIMIT 1",
+                    prefix + "%",
                 )
                 last = rows[0]["last"] if rows else None
                 number = int(last[len(prefix) :]) + 1 if last else 1
@@ -596,11 +597,9 @@ def _decimal_comma(weight: float) -> str:
 
 def register_csv(rows: Sequence[RegisterRow]) -> bytes:
     """The register as a spreadsheet opens it in France: `;`, UTF-8 with BOM, decimal comma, ISO dates."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(REGISTER_HEADER)
-    for row in rows:
-        writer.writerow(
+    return csv_bytes(
+        REGISTER_HEADER,
+        (
             (
                 row.shipped_on.isoformat(),
                 row.lot,
@@ -616,8 +615,9 @@ def register_csv(rows: Sequence[RegisterRow]) -> bytes:
                 row.treatment_code,
                 row.bsd,
             )
-        )
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+            for row in rows
+        ),
+    )
 
 
 # --- the lifecycle check ------------------------------------------------------------------------

@@ -428,6 +428,8 @@ async def test_a_supervisor_takes_a_licence_back(client, as_user) -> None:
     assert forbidden.status_code == 403
     no_reason = await client.request("DELETE", url, json={}, headers=as_user("supervisor"))
     assert (no_reason.status_code, no_reason.json()["code"]) == (400, "reason_required")
+    in_use = await client.request("DELETE", url, json={"reason": "wrong"}, headers=as_user("supervisor"))
+    assert (in_use.status_code, in_use.json()["code"]) == (409, "licence_in_use")  # its key is on the machine
     taken = await client.request(
         "DELETE", url, json={"reason": "key blocked", "void": True}, headers=as_user("supervisor")
     )
@@ -436,8 +438,26 @@ async def test_a_supervisor_takes_a_licence_back(client, as_user) -> None:
     assert assignment["unassign_reason"] == "key blocked"
     statuses = sorted(r["status"] for r in await LicenceKey.select(LicenceKey.status))
     assert statuses == ["available", "void"]
-    none = await client.request("DELETE", url, json={"reason": "again"}, headers=as_user("supervisor"))
+    none = await client.request(
+        "DELETE", url, json={"reason": "again", "void": True}, headers=as_user("supervisor")
+    )
     assert (none.status_code, none.json()["code"]) == (404, "licence_not_assigned")
+    # the lost key voided, the licensed device gets the next key, shown once
+    relicensed = await license_device(client, as_user, device.code, pool["id"])
+    assert relicensed.json()["key"] == fake_keys(2)[1]
+    assert (await device_row(device.code))["state"] == "licensed"
+
+
+async def test_a_title_line_is_not_a_key(client, as_user) -> None:
+    pool = await create_pool(client, as_user)
+    keys = fake_keys(2)
+    titled = ("Product keys\n" + "\n".join(keys)).encode()
+    imported = await import_keys(client, as_user, pool["id"], titled)
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["imported"] == 2
+    short = await import_keys(client, as_user, pool["id"], b"key\nABC-123\n")
+    assert short.status_code == 422
+    assert [e["code"] for e in short.json()["report"]["errors"]] == ["bad_key"]
 
 
 # --- the report ---------------------------------------------------------------------
@@ -592,3 +612,22 @@ def test_the_licence_key_comes_from_settings_or_var(tmp_path) -> None:
     assert one.fingerprint("ABCDE-12345") != two.fingerprint("ABCDE-12345")
     assert one.decrypt(one.encrypt(" abcde-12345")) == "ABCDE-12345"
     assert "ABCDE" not in repr(one)
+
+
+async def test_pool_edits_out_of_range_or_null_are_refused(client, as_user) -> None:
+    pool = await create_pool(client, as_user)
+    supervisor = as_user("supervisor")
+    for body in ({"low_stock": 3_000_000_000}, {"unit_cost_cents": 10**12}, {"active": None}, {"name": None}):
+        response = await client.patch(f"/api/v1/licence-pools/{pool['id']}", json=body, headers=supervisor)
+        assert response.status_code == 400, (body, response.text)
+    assert (
+        await client.patch("/api/v1/licence-pools/99999999999", json={}, headers=supervisor)
+    ).status_code in (
+        400,
+        404,
+    )
+    odd = await client.post(
+        "/api/v1/licences", json={"device": "D00000019", "pool": "²"}, headers=as_user("technician")
+    )
+    assert odd.status_code == 404
+    assert odd.json()["code"] == "pool_not_found"
