@@ -8,12 +8,18 @@ from piccolo.columns import Timestamptz
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-__all__ = ("Timestamped", "utcnow")
+__all__ = ("Timestamped", "as_utc", "utcnow")
 
 
 def utcnow() -> datetime.datetime:
     """Now, timezone-aware, for `auto_update`."""
     return datetime.datetime.now(tz=datetime.UTC)
+
+
+def as_utc(value: datetime.datetime | str) -> datetime.datetime:
+    """A timestamp column as an aware datetime: SQLite gives ISO text, and a naive value is UTC."""
+    moment = datetime.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
 class Timestamped(Table):

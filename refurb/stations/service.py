@@ -406,6 +406,19 @@ async def _print_at_station(request: ScanRequest, kind: LabelKind) -> PrintNote:
     )
 
 
+async def print_after_step(request: ScanRequest, kind: LabelKind) -> PrintNote | None:
+    """The label of a step just recorded, on the station's printer if it has one.
+
+    The step stands even when printing fails: the note then says why instead.
+    """
+    if request.station.printer_id is None or not printing.has_provider(kind):
+        return None
+    try:
+        return await _print_at_station(request, kind)
+    except DomainError as error:
+        return PrintNote(kind=kind.value, job=0, printer=None, reprint=False, error=error.render(gettext))
+
+
 async def _device_handler(request: ScanRequest) -> ScanOutcome:
     """Apply the station's action to the scanned device; ask for a reason when one is needed.
 
@@ -446,21 +459,12 @@ async def _device_handler(request: ScanRequest) -> ScanOutcome:
         message = N_("{ref} is already {state}: already recorded.")
     label = STAGE_LABELS.get(request.station.stage)
     if (
-        has_printer
-        and result.outcome == "recorded"
+        result.outcome == "recorded"
         and label is not None
         and label is not LabelKind.DEVICE
         and request.action is STAGE_ACTIONS[request.station.stage][0]
-        and printing.has_provider(label)
     ):
-        try:
-            printed = await _print_at_station(request, label)
-        except (
-            DomainError
-        ) as error:  # the step is recorded: say the label did not print, do not hide the step
-            printed = PrintNote(
-                kind=label.value, job=0, printer=None, reprint=False, error=error.render(gettext)
-            )
+        printed = await print_after_step(request, label)
     return ScanOutcome(
         result.outcome,
         message,
@@ -473,7 +477,6 @@ async def _device_handler(request: ScanRequest) -> ScanOutcome:
 
 device_handler = _device_handler
 device_thing = _device_thing
-print_at_station = _print_at_station
 register_handler(CodeType.DEVICE, _device_handler)
 
 

@@ -15,7 +15,7 @@ from refurb.core.principal import Principal
 from refurb.devices import service as devices
 from refurb.stock import service as stock
 from refurb.stock.tables import Location
-from refurb.timestamps import utcnow
+from refurb.timestamps import as_utc, utcnow
 
 __all__ = ("LevelRow", "Levels", "StockTake", "levels", "stock_take")
 
@@ -102,9 +102,7 @@ async def levels() -> Levels:
     for row in grouped:
         code, path = paths.get(row["location_id"], (None, "—"))
         count, old = int(row["count"]), int(row["old"] or 0)
-        oldest = row["oldest"]
-        if isinstance(oldest, str):
-            oldest = datetime.datetime.fromisoformat(oldest)
+        oldest = as_utc(row["oldest"]) if row["oldest"] is not None else None
         level = merged.setdefault(
             (row["kind"], code),
             LevelRow(kind=row["kind"], location=code, location_path=path, count=0, oldest=None, old=0),

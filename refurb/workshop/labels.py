@@ -12,6 +12,7 @@ from refurb.core.principal import Principal
 from refurb.devices import service as devices
 from refurb.printing.kinds import LabelKind, SpecLabel
 from refurb.printing.service import LabelContext, register_provider
+from refurb.timestamps import as_utc
 from refurb.web.i18n import current_locale
 from refurb.workshop import service as workshop
 
@@ -29,7 +30,7 @@ async def spec_labels(code: Code, principal: Principal, context: LabelContext) -
             code="device_not_tested",
             ref=device.display_code,
         )
-    tested = workshop.when(last["created_at"])
+    tested = as_utc(last["created_at"])
     return [
         SpecLabel(
             code=device.code,

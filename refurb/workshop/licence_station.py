@@ -13,17 +13,16 @@ from dataclasses import replace
 from pydantic import BaseModel
 
 from refurb.core.codes import Code, CodeType, parse_code
-from refurb.core.errors import BadInput, DomainError, NotFound
+from refurb.core.errors import BadInput, NotFound
 from refurb.core.i18n import N_
 from refurb.core.lifecycle import Action, State
 from refurb.core.principal import Principal
 from refurb.core.stages import Stage
 from refurb.devices import service as devices
-from refurb.printing import service as printing
 from refurb.printing.kinds import LabelKind, LicenceLabel
 from refurb.printing.service import LabelContext, register_provider
 from refurb.stations import service as stations
-from refurb.stations.schemas import FieldSpec, FormSpec, PrintNote
+from refurb.stations.schemas import FieldSpec, FormSpec
 from refurb.web.i18n import gettext
 from refurb.workshop import licences
 from refurb.workshop.licence_schemas import PoolOut
@@ -68,25 +67,15 @@ async def _pool_form(device_id: int) -> FormSpec:
     )
 
 
-async def _print_licence(request: stations.ScanRequest) -> PrintNote | None:
-    """The licence label on the station's printer, if it has one; a failure does not hide the step."""
-    if request.station.printer_id is None or not printing.has_provider(LabelKind.LICENCE):
-        return None
-    try:
-        return await stations.print_at_station(request, LabelKind.LICENCE)
-    except DomainError as error:
-        return PrintNote(
-            kind=LabelKind.LICENCE.value, job=0, printer=None, reprint=False, error=error.render(gettext)
-        )
-
-
 async def _device_scanned(request: stations.ScanRequest) -> stations.ScanOutcome:
     """License the device from the chosen pool; rejecting (the other mode) goes the usual way."""
     if request.action is not Action.LICENSE:
         return await stations.device_handler(request)
     device = await devices.get(request.code.compact, request.principal)
-    ref = await devices.device_ref(device.code, request.principal)
-    voided = device.state is State.LICENSED and await licences.live_assignment(ref.id) is None
+    voided = False  # licensed, but its lost key was voided: it takes the next one
+    if device.state is State.LICENSED:
+        ref = await devices.device_ref(device.code, request.principal)
+        voided = await licences.live_assignment(ref.id) is None
     if device.state is not State.REFURBISHED and not voided:
         # already licensed (a retry: "already recorded", whatever it chose), or refused with its reason
         return await stations.device_handler(replace(request, inputs={}, idempotency_key=None))
@@ -98,7 +87,7 @@ async def _device_scanned(request: stations.ScanRequest) -> stations.ScanOutcome
             {"ref": device.display_code},
             stations.device_thing(device),
             device,
-            form=await _pool_form(ref.id),
+            form=await _pool_form((await devices.device_ref(device.code, request.principal)).id),
         )
     coa = request.inputs.get("coa")
     assigned = await licences.assign(
@@ -112,7 +101,9 @@ async def _device_scanned(request: stations.ScanRequest) -> stations.ScanOutcome
         idempotency_key=request.idempotency_key,
     )
     licence, result = assigned.licence, assigned.transition
-    printed = await _print_licence(request) if result.outcome == "recorded" else None
+    printed = (
+        await stations.print_after_step(request, LabelKind.LICENCE) if result.outcome == "recorded" else None
+    )
     if licence.key is not None:
         message = N_("{ref} is now licensed ({os}). Type the key shown, then dismiss it.")
     elif licence.reused:

@@ -24,7 +24,7 @@ from refurb.core.principal import Principal
 from refurb.db import UNIQUE_VIOLATIONS, chunked, is_sqlite, write_transaction
 from refurb.devices import service as devices
 from refurb.devices.service import CheckContext, TransitionResult
-from refurb.timestamps import utcnow
+from refurb.timestamps import as_utc, utcnow
 from refurb.web.i18n import gettext
 from refurb.workshop import key_files
 from refurb.workshop.licence_keys import cipher
@@ -592,18 +592,13 @@ async def report(*, pool_id: int | None = None) -> list[ReportRow]:
     ]
 
 
-def _moment(value: Any) -> datetime.datetime:
-    moment = datetime.datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
-
-
 def _handed_under(
     row: Mapping[str, Any], events: list[tuple[Any, dict[str, Any]]]
 ) -> tuple[Any, dict[str, Any]] | None:
     """The first hand-over while this licence was on the device (a device handed over twice has two)."""
-    start = _moment(row["created_at"])
-    end = _moment(row["unassigned_at"]) if row["unassigned_at"] is not None else None
-    return next((e for e in events if _moment(e[0]) >= start and (end is None or _moment(e[0]) < end)), None)
+    start = as_utc(row["created_at"])
+    end = as_utc(row["unassigned_at"]) if row["unassigned_at"] is not None else None
+    return next((e for e in events if as_utc(e[0]) >= start and (end is None or as_utc(e[0]) < end)), None)
 
 
 def _report_row(row: Mapping[str, Any], code: str, hand_over: tuple[Any, dict[str, Any]] | None) -> ReportRow:

@@ -10,7 +10,7 @@ from refurb.core.errors import BadInput
 from refurb.core.i18n import N_
 from refurb.core.lifecycle import State
 from refurb.devices import service as devices
-from refurb.timestamps import utcnow
+from refurb.timestamps import as_utc, utcnow
 from refurb.workshop.schemas import WorkshopView
 from refurb.workshop.tables import Reconditioning
 
@@ -20,13 +20,8 @@ __all__ = ("WAITING", "view")
 WAITING = (State.RECEIVED, State.SANITIZED, State.REFURBISHED, State.LICENSED)
 
 
-def _moment(value: Any) -> datetime.datetime:
-    moment = datetime.datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
-
-
 def _day(value: Any, tz: datetime.tzinfo) -> str:
-    return _moment(value).astimezone(tz).date().isoformat()
+    return as_utc(value).astimezone(tz).date().isoformat()
 
 
 async def view(days: int = 14, tz: datetime.tzinfo = datetime.UTC) -> WorkshopView:
@@ -72,7 +67,7 @@ async def view(days: int = 14, tz: datetime.tzinfo = datetime.UTC) -> WorkshopVi
             returns.append(
                 {
                     "device": event["code"],
-                    "at": _moment(event["at"]),
+                    "at": as_utc(event["at"]),
                     "workshop": workshop,
                     "reason": (event["payload"] or {}).get("reason", ""),
                 }

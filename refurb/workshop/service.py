@@ -7,7 +7,6 @@ disk becomes a medium "new, no prior data".
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -21,7 +20,7 @@ from refurb.db import json_value, write_transaction
 from refurb.devices import service as devices
 from refurb.devices.service import CheckContext, register_check
 from refurb.erasure import media
-from refurb.timestamps import utcnow
+from refurb.timestamps import as_utc, utcnow
 from refurb.web.i18n import gettext
 from refurb.workshop import checklists, choices
 from refurb.workshop.schemas import (
@@ -35,7 +34,7 @@ from refurb.workshop.schemas import (
 )
 from refurb.workshop.tables import Part, Reconditioning
 
-__all__ = ("checklist", "device_code", "history", "latest_pass", "record", "register", "when")
+__all__ = ("checklist", "device_code", "history", "latest_pass", "record", "register")
 
 REJECT_REASONS = {"parts_harvest": N_("kept for parts"), "recycling": N_("to recycling")}
 
@@ -155,18 +154,13 @@ async def latest_pass(device_id: int) -> Mapping[str, Any] | None:
     )
 
 
-def when(value: Any) -> datetime.datetime:
-    """A timestamp column as a datetime (SQLite gives text)."""
-    return datetime.datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
 async def _current_pass(device_id: int) -> Mapping[str, Any] | None:
     """The last pass, if it was made since the device was last certified wiped."""
     row = await latest_pass(device_id)
     if row is None:
         return None
     wiped = (await devices.last_action_at([device_id], "sanitize")).get(device_id)
-    if wiped is not None and when(row["created_at"]) < when(wiped):
+    if wiped is not None and as_utc(row["created_at"]) < as_utc(wiped):
         return None
     return row
 

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from refurb.core.codes import CodeType
-from refurb.core.errors import BadInput, DomainError
+from refurb.core.errors import BadInput
 from refurb.core.i18n import N_, fill
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import Action, State
@@ -295,11 +295,8 @@ async def _scanned(request: stations.ScanRequest) -> stations.ScanOutcome:
     device = recorded.device
     printed: PrintNote | None = None
     refurbished = device.state is State.REFURBISHED
-    if refurbished and recorded.result == "recorded" and request.station.printer_id is not None:
-        try:
-            printed = await stations.print_at_station(request, LabelKind.SPEC)
-        except DomainError as error:  # the pass is recorded: say the label did not print
-            printed = PrintNote(kind="spec", job=0, printer=None, reprint=False, error=error.render(gettext))
+    if refurbished and recorded.result == "recorded":
+        printed = await stations.print_after_step(request, LabelKind.SPEC)
     if recorded.result == "already_recorded":
         message = N_("{ref} is already {state}: already recorded.")
     elif refurbished:
