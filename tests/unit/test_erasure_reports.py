@@ -97,6 +97,7 @@ def test_nwipe_issue278_old_drive_status_block() -> None:
         serial="S4P3NF0M317460J",
         capacity_bytes=None,
         device_path="",  # the 6-character column shows "vme1n1"
+        tool_kind="nvme",  # the device name says NVMe
     )
     assert (erasure.technique, erasure.method_label, erasure.passes, erasure.pattern) == (
         "overwrite",
@@ -156,20 +157,24 @@ def test_nwipe_issue585_usb_stick_with_an_empty_serial() -> None:
     assert report.erasures == ()
     assert report.detected == (
         ParsedMedium("usb", "USB", "Kingston", "Kingston DataTraveler 3.0", None, 7_864_000_000, "/dev/sda"),
-    )
+    )  # the USB bus alone says nothing of the medium: the model names a USB stick
     assert report.tool_version == "0.37"
     assert report.problems == (
         "the file name marks the log as partial",
         "the log ends before any wipe started: no wipe line for /dev/sda",
     )
-    assert report.warnings == ("nwipe gave no serial number for /dev/sda",)
+    assert report.warnings == (
+        "nwipe gave no serial number for /dev/sda",
+        "smartctl was not installed: nwipe could not flag SSDs, so each drive's type comes from its model",
+    )
 
 
 def test_nwipe_pr223_paste_cut_at_80_columns() -> None:
     report = parse("nwipe/pr223-single-drive.partial.log")
     assert report.erasures == ()
+    # the old Found line has no bus column; the model names a Western Digital hard-disk family
     medium = ParsedMedium(
-        "unknown", "ATA", "Western Digital", "WDC WD1600AAJS-2", "W", 160_000_000_000, "/dev/sdc"
+        "hdd", "ATA", "Western Digital", "WDC WD1600AAJS-2", "W", 160_000_000_000, "/dev/sdc"
     )
     assert report.detected == (medium,)
     assert report.problems == (
@@ -187,7 +192,9 @@ def test_nwipe_pr223_paste_cut_at_80_columns() -> None:
 def test_nwipe_pr325_loop_device_with_the_old_three_column_error_table() -> None:
     report = parse("nwipe/pr325-loop-device.partial.log")
     erasure = only(report)
-    assert erasure.medium == ParsedMedium("other", "", "", "Loopback device", None, 31_457_280, "/dev/loop44")
+    assert erasure.medium == ParsedMedium(
+        "other", "", "", "Loopback device", None, 31_457_280, "/dev/loop44", "other"
+    )
     assert erasure.errors == {"pass": 0, "verify": 0}
     assert (erasure.result, erasure.verification, erasure.verification_result) == (
         "success",
@@ -239,8 +246,15 @@ def test_nwipe_three_drives_success() -> None:
         assert erasure.details["blank"] is True
     ssd = report.erasures[1]
     assert ssd.medium == ParsedMedium(
-        "ssd", "ATA", "Samsung", "Samsung SSD 860 EVO 250GB", "S3YJNB0K000002", 250_059_350_016, "/dev/sdb"
-    )
+        "ssd",
+        "ATA",
+        "Samsung",
+        "Samsung SSD 860 EVO 250GB",
+        "S3YJNB0K000002",
+        250_059_350_016,
+        "/dev/sdb",
+        "ssd",
+    )  # " ATA-SSD": nwipe's flag
     assert (ssd.started_at, ssd.ended_at) == (utc(2025, 3, 14, 9, 12, 5), utc(2025, 3, 14, 9, 38, 8))
     assert ssd.details["duration"] == "00:26:03"
     assert report.hardware == ParsedHardware(
@@ -319,6 +333,7 @@ def test_nwipe_nvme_firmware_sanitize_then_verify_zeros() -> None:
         "S5GXNF0R612345A",
         1_000_000_000_000,
         "/dev/nvme0n1",
+        "nvme",
     )
     assert (crypto.technique, crypto.method_label, crypto.passes, crypto.pattern) == (
         "crypto_erase",
@@ -365,6 +380,71 @@ def test_nwipe_nvme_firmware_sanitize_then_verify_zeros() -> None:
     assert report.problems == ()
 
 
+def test_nwipe_ssd_without_its_flag_and_a_failed_drive() -> None:
+    """nwipe 0.37 without smartctl: no "-SSD"; a write error makes sdc -FAILED- with one pass error."""
+    report = parse("nwipe-synthetic/ssd-without-flag-and-failed-drive.log")
+    hdd, ssd, failed = report.erasures
+    assert [e.medium.device_path for e in report.erasures] == ["/dev/sda", "/dev/sdb", "/dev/sdc"]
+    assert [(e.medium.kind, e.medium.tool_kind) for e in report.erasures] == [
+        ("hdd", ""),  # the model names a WD hard-disk family
+        ("ssd", ""),  # no flag, but the model says SSD
+        ("hdd", ""),
+    ]
+    assert (hdd.result, hdd.verification, hdd.verification_result) == ("success", "last", "passed")
+    assert (ssd.technique, ssd.result, ssd.verification_result) == ("overwrite", "success", "passed")
+    assert (failed.result, failed.errors) == ("failed", {"pass": 1, "verify": 0, "sync": 0})
+    assert failed.details["status"] == "-FAILED-"
+    assert failed.details["failures"] == [
+        "Unable to read from '/dev/sdc'",  # pass.c's words for a failed write in the PRNG pass
+        "Nwipe exited with errors on device = /dev/sdc, see log for specific error",
+    ]
+    assert failed.ended_at == utc(2026, 11, 30, 10, 57, 43)
+    assert failed.medium.serial == "WD-WCC2EVX81234"
+    assert report.problems == ()
+    assert report.warnings == (
+        "smartctl was not installed: nwipe could not flag SSDs, so each drive's type comes from its model",
+    )
+    assert report.details["end_message"] == "errors"
+
+
+def test_nwipe_drive_status_flag_beside_the_name_is_read_too() -> None:
+    text = (FIXTURES / "nwipe-synthetic/ssd-without-flag-and-failed-drive.log").read_text()
+    row = "!      sdc |-FAILED-|"
+    assert row in text
+    moved = text.replace(row, "     ! sdc |-FAILED-|").replace(
+        "!      sdc |           1", "     ! sdc |           1"
+    )
+    failed = by_path(parse_report(moved.encode()))["/dev/sdc"][0]
+    assert (failed.result, failed.errors) == ("failed", {"pass": 1, "verify": 0, "sync": 0})
+
+
+def test_nwipe_a_failure_in_the_body_of_a_cut_log_is_still_a_failed_record() -> None:
+    text = (FIXTURES / "nwipe-synthetic/ssd-without-flag-and-failed-drive.log").read_text()
+    cut = text[: text.index("******************************** Error Summary")]
+    report = parse_report(cut.encode(), "nwipe_cut.partial.log")
+    erasures = by_path(report)
+    failed = erasures["/dev/sdc"][0]
+    assert failed.result == "failed"
+    assert "the log has no Drive Status row for this drive; its body reports the failure" in failed.warnings
+    assert erasures["/dev/sda"][0].result == "unknown"  # finished, but its status never came
+    assert (
+        "the log ends before the Drive Status table: no result for /dev/sda, /dev/sdb, /dev/sdc"
+        in report.problems
+    )
+
+
+def test_nwipe_unknown_model_and_insanity() -> None:
+    report = parse("nwipe-synthetic/unknown-model-and-insanity.log")
+    erasures = by_path(report)
+    travelstar = erasures["/dev/sda"][0]
+    assert (travelstar.medium.kind, travelstar.result) == ("unknown", "success")
+    insane = erasures["/dev/sdb"][0]
+    assert insane.result == "tool_error"
+    assert insane.details["status"] == "INSANITY"
+    assert insane.details["failures"] == ["Unable to open device '/dev/sdb'"]
+    assert report.details["end_message"] == "completed"  # nwipe.c: no result, no error counted
+
+
 def test_make_log_24_drives_for_the_benchmark() -> None:
     log = make_log(24, start=datetime(2025, 1, 6, 8, 0), failed={3, 17})
     report = parse_report(log.encode(), "bench.log")
@@ -398,11 +478,14 @@ def test_nwipe_fewer_bytes_erased_than_the_total_is_partial() -> None:
     assert "only 900000000000 of 1000204886016 bytes were erased (89.98%)" in sdc.warnings
 
 
-def test_nwipe_insanity_status_is_a_failure() -> None:
+def test_nwipe_insanity_status_is_a_tool_error_not_evidence() -> None:
     edited = THREE.replace("       sda | Erased |", "       sda |INSANITY|")
     sda = by_path(parse_report(edited.encode()))["/dev/sda"][0]
-    assert sda.result == "failed"
-    assert "nwipe reported INSANITY for this drive (its own state was inconsistent)" in sda.warnings
+    assert sda.result == "tool_error"
+    assert (
+        "nwipe reported INSANITY for this drive: its own state was inconsistent, so the run proves nothing"
+        in sda.warnings
+    )
 
 
 def test_nwipe_hidden_sectors_detected() -> None:
@@ -601,6 +684,7 @@ def test_usody_success() -> None:
         serial="120312E2M3121K00UN6S",
         capacity_bytes=320_082_437_734,  # "298.1G" × 1024³, rounded
         device_path="/dev/sda",
+        tool_kind="hdd",  # smartctl's rotation rate: 5400 rpm
     )
     assert (erasure.technique, erasure.method_label, erasure.passes, erasure.pattern) == (
         "overwrite",
@@ -628,7 +712,7 @@ def test_usody_failure_without_steps() -> None:
     report = parse("usody/2023-07-22_152D00539000.json")
     erasure = only(report)
     assert erasure.medium == ParsedMedium(
-        "hdd", "USB", "TOSHIBA", "MK3259GSXP", "152D00539000", 320_082_437_734, "/dev/sdb"
+        "hdd", "USB", "TOSHIBA", "MK3259GSXP", "152D00539000", 320_082_437_734, "/dev/sdb", "hdd"
     )
     assert (erasure.result, erasure.verification, erasure.verification_result) == (
         "failed",

@@ -46,6 +46,7 @@ class ParsedMedium:
     serial: str | None  # as the tool gave it, stripped; None when the tool gave none
     capacity_bytes: int | None
     device_path: str = ""  # "/dev/sda" when the tool says
+    tool_kind: str = ""  # what the tool or the bus states explicitly ("" = nothing; see erasure.kinds)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,19 @@
 """nwipe / ShredOS logs: one erasure per wiped drive, read from the lines nwipe's source prints.
 
-Line formats come from nwipe's `src/logging.c` (timestamps, summary tables,
-footer), `src/method.c` (pass, verify and blank lines), `src/device.c`
-(`Found` lines), `src/hpa_dco.c` and `src/se_*` (firmware SANITIZE). Logs are
-often cut (pasted from a terminal, copied before the wipe ended): the parser
-never raises on a gap, it says what is missing in `problems`.
+Line formats are nwipe's own (martijnvanbrummelen/nwipe):
+- `src/logging.c`, `nwipe_log`: the `[YYYY/MM/DD HH:MM:SS]` stamp and 9-character level labels;
+  `nwipe_log_summary`: the Error Summary, Drive Status (status in exactly eight characters:
+  " Erased ", "-FAILED-", "UABORTED", "INSANITY") and the `Total Throughput …, nR+B+VL` footer,
+  written without a stamp; `nwipe_log_sysinfo`: the dmidecode lines;
+- `src/device.c`, `check_device`: `Found %s, %s, %s, %s, S/N=%s` with the 8-character bus column,
+  "-SSD" appended only when smartctl says "Solid State Device";
+- `src/method.c`, `nwipe_runmethod`: round, pass, blank and verify lines, error counts;
+- `src/pass.c`: `Unable to write to '%s'.` and the other I/O failures;
+- `src/nwipe.c`, `main`: `Nwipe exited with errors on device = %s, see log for specific error`
+  before the summary, and the closing messages;
+- `src/hpa_dco.c` and `src/se_*`: hidden sectors and firmware SANITIZE.
+Logs are often cut (pasted from a terminal, copied before the wipe ended): the parser never raises
+on a gap, it says what is missing in `problems`.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from refurb.erasure.kinds import decide_kind
 from refurb.erasure.reports.model import (
     ParsedErasure,
     ParsedHardware,
@@ -41,13 +51,15 @@ _TABLE_HEADERS = tuple(
 )
 _BORDER = re.compile(r"^[*-]{20,}$")
 
-_ERROR_ROW = re.compile(r"^(?P<flag>[! ])?\s*(?P<name>[^\s|]+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)?\s*$")
+# Table rows: nwipe_log_summary() prints "%s %s |…" — the "!" flag, a space, then the device
+# right-justified in 8 characters; the flag is also met one column right in hand-edited logs.
+_DEVICE_COLUMN = r"^[!\s]*(?P<name>[^\s|!]+)\s*\|"
+_ERROR_ROW = re.compile(_DEVICE_COLUMN + r"\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)?\s*$")
 _ERASURE_ROW = re.compile(
-    r"^(?P<flag>[! ])?\s*(?P<name>[^\s|]+)\s*\|\s*(?P<erased>\d+)\s*\|\s*(?P<total>\d+)\s*\|"
-    r"\s*(?P<pct>[^|]*?)\s*$"
+    _DEVICE_COLUMN + r"\s*(?P<erased>\d+)\s*\|\s*(?P<total>\d+)\s*\|\s*(?P<pct>[^|]*?)\s*$"
 )
 _STATUS_ROW = re.compile(
-    r"^(?P<flag>[! ])?\s*(?P<name>[^\s|]+)\s*\|(?P<status>[^|]*)\|\s*(?P<thru>[^|]*?)\s*\|"
+    _DEVICE_COLUMN + r"(?P<status>[^|]*)\|\s*(?P<thru>[^|]*?)\s*\|"
     r"\s*(?P<dur>\d+:\d{2}:\d{2})\s*\|\s?(?P<ident>.*)$"
 )
 _FOOTER = re.compile(r"Total Throughput (?P<thru>.+?)/s, (?P<rest>.+)$")
@@ -56,7 +68,16 @@ _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(TB|GB|MB|KB|B)\b")
 _SIZE_FACTORS = {"TB": 10**12, "GB": 10**9, "MB": 10**6, "KB": 10**3, "B": 1}
 _DEV = r"(/dev/\S+?)"
 
-_STATUS_RESULTS = {"Erased": "success", "-FAILED-": "failed", "UABORTED": "aborted", "INSANITY": "failed"}
+#: The Drive Status column, eight characters (`nwipe_log_summary`): " Erased " when wipe_status is 0
+#: without errors, "-FAILED-" on any pass/verify/fdatasync error (nwipe.c turns a fatal result into
+#: one pass error), "UABORTED" when the user stopped a running wipe, "INSANITY" for any other state
+#: (a method that returned early, a device that could not be opened): nwipe's own bug, not evidence.
+_STATUS_RESULTS = {
+    "Erased": "success",
+    "-FAILED-": "failed",
+    "UABORTED": "aborted",
+    "INSANITY": "tool_error",
+}
 _VERIFY_CODES = {"VL": "last", "VA": "all", "NV": "none"}
 _VERIFY_OPTIONS = {"off": "none", "last pass": "last", "all passes": "all"}
 _FIRMWARE_ACTIONS = {
@@ -120,7 +141,6 @@ _METHODS = {
 @dataclass(slots=True)
 class _Found:
     bus: str
-    bus_column: bool  # the bus comes from nwipe's 8-character column (" ATA    ", " ATA-SSD")
     model: str
     size_text: str
     serial: str | None
@@ -156,6 +176,7 @@ class _Drive:
     error_lines: dict[str, int] = field(default_factory=dict)
     firmware_status: str = ""  # method.c style "Sanitize … completed on"
     skipped_verify: bool = False
+    failures: list[str] = field(default_factory=list)  # the log body's own words of a failure
     active: bool = False  # some wipe line names it
     errors_row: dict[str, int] | None = None
     erasure_row: tuple[int, int, str] | None = None
@@ -182,6 +203,7 @@ class _Log:
     footer: _Footer | None = None
     end: str = ""
     excluded: list[str] = field(default_factory=list)
+    no_smartctl: bool = False  # nwipe then cannot flag SSDs (device.c reads "Rotation Rate" from smartctl)
     firmware: list[_Firmware] = field(default_factory=list)
     pending: dict[str, tuple[datetime | None, str]] = field(default_factory=dict)
     capabilities: dict[str, str] = field(default_factory=dict)
@@ -230,7 +252,7 @@ def _on_found(log: _Log, m: re.Match[str], at: datetime) -> None:
         bus, model, size_text = "", parts[0].strip(), parts[-1].strip() if len(parts) > 1 else ""
         if model.upper().startswith("ATA "):
             bus, model = "ATA", model[4:].strip()
-    found = _Found(bus, len(parts) >= 3, model, size_text, clean_serial(m.group(3)), log.line_length == 80)
+    found = _Found(bus, model, size_text, clean_serial(m.group(3)), log.line_length == 80)
     log.drive(m.group(1)).found = found
 
 
@@ -317,6 +339,21 @@ def _on_error_count(key: str) -> _Handler:
     return handler
 
 
+def _on_failure(log: _Log, m: re.Match[str], at: datetime) -> None:
+    log.touch(m.group(1), at).failures.append(m.string.strip().rstrip("."))
+
+
+def _on_exit_failure(log: _Log, m: re.Match[str], at: datetime) -> None:
+    """Printed just before the summary: a failure, but not the time the wipe ended."""
+    drive = log.drive(m.group(1))
+    drive.active = True
+    drive.failures.append(m.string.strip().rstrip("."))
+
+
+def _on_no_smartctl(log: _Log, m: re.Match[str], at: datetime) -> None:
+    log.no_smartctl = True
+
+
 def _on_skip_verify(log: _Log, m: re.Match[str], at: datetime) -> None:
     log.touch(m.group(1), at).skipped_verify = True
 
@@ -384,7 +421,15 @@ _HANDLERS: tuple[tuple[re.Pattern[str], _Handler], ...] = tuple(
             rf"^\[FAILURE\] {_DEV} (?:Verification errors|has not been Zeroed|is not full of ones)",
             _on_verify("failed"),
         ),
-        (rf"^\[(?:SUCCESS|FAILURE)\] (?:Blanked device )?{_DEV}(?: may not be blanked)?$", _on_activity),
+        (rf"^\[SUCCESS\] Blanked device {_DEV}$", _on_activity),
+        (rf"^\[FAILURE\] {_DEV} may not be blanked$", _on_failure),
+        # nwipe.c main(), before the summary: a drive with a non-zero result or any error
+        (rf"^Nwipe exited with errors on device = {_DEV}, see log", _on_exit_failure),
+        # pass.c and nwipe.c: I/O that failed on a device
+        (rf"^Unable to (?:write to|read from|open device|reset the|bump the) '{_DEV}'", _on_failure),
+        (rf"^{_DEV}: >>> FAILURE! <<<: (?:signal|code) -?\d+$", _on_failure),
+        (rf"^Secure Erase could not be executed on {_DEV}\. Aborting method", _on_failure),
+        (r"^Command not found\. Install smartmontools", _on_no_smartctl),
         (rf"^(\d+) verification errors on '{_DEV}'\.$", _on_error_count("verify")),
         (rf"^(\d+) wipe errors on '{_DEV}'\.$", _on_error_count("pass")),
         (rf"^(\d+) sync errors on '{_DEV}'\.$", _on_error_count("sync")),
@@ -532,23 +577,25 @@ def _drive_for_name(log: _Log, name: str) -> _Drive:
     return log.drive(f"/dev/{name}")
 
 
-def _bus_kind(bus: str, name: str, model: str, bus_column: bool = False) -> tuple[str, str]:
-    """Medium kind and interface from nwipe's bus column (" ATA-SSD", "NVME-SSD"…), device name and model."""
+def _bus_kind(bus: str, name: str) -> tuple[str, str]:
+    """What the bus says of the medium, and the interface, from nwipe's type column and the device name.
+
+    `src/device.c` (`check_device`) prints a 4-character bus (" ATA", " USB", "NVME", "VIRT", " MMC"…)
+    and appends "-SSD" only when smartctl reports "Rotation Rate: Solid State Device"; four spaces
+    otherwise, also when smartctl is missing or a USB bridge hides the drive. So "-SSD" is a flag,
+    its absence is not: the tool's statement is then "" and the model decides (`refurb.erasure.kinds`).
+    """
     head, _, tail = bus.strip().partition("-")
     interface = _BUSES.get(head.strip().upper(), head.strip())
     if interface == "NVMe" or re.match(r"^n?vme\d+n\d+", name):
         return "nvme", "NVMe"
-    if interface == "USB":
-        return "usb", "USB"
     if interface == "MMC" or name.startswith("mmcblk"):
         return "emmc", "MMC"
     if interface == "VIRT" or name.startswith(("loop", "ram", "zram", "dm-")):
         return "other", interface
     if tail.strip().upper() == "SSD":
         return "ssd", interface
-    if bus_column and interface in {"ATA", "SAS", "SCSI", "IDE"}:
-        return "hdd", interface  # nwipe appends "-SSD" to the bus of non-rotational drives
-    return ("ssd" if "SSD" in model.upper() else "unknown"), interface
+    return "", interface
 
 
 def _size_bytes(text: str) -> int | None:
@@ -573,26 +620,28 @@ def _medium(drive: _Drive, cut_at_80: bool) -> tuple[ParsedMedium, list[str]]:
     if drive.found is not None:
         found = drive.found
         model, serial, bus, size = found.model, found.serial, found.bus, _size_bytes(found.size_text)
-        bus_column = found.bus_column
         if found.cut and cut_at_80 and serial:
             warnings.append(
                 f"the Found line of {label} is cut at 80 characters: its serial '{serial}' may be incomplete"
             )
     else:
         model, serial = _split_identity((drive.status_row or {}).get("ident", ""))
-        bus, size, bus_column = "", None, False
+        bus, size = "", None
         if drive.status_row is not None:
             warnings.append("the model comes from the Drive Status table, which cuts it to 17 characters")
     if drive.erasure_row is not None and drive.erasure_row[1] > 0:
         size = drive.erasure_row[1]
     elif size is None and drive.bytes_written and drive.passes_finished:
         size = drive.bytes_written  # a finished pass writes the whole device
-    kind, interface = _bus_kind(bus, drive.name, model, bus_column)
+    tool_kind, interface = _bus_kind(bus, drive.name)
+    kind = decide_kind(tool=tool_kind, model=model).kind
     if serial is None and (drive.found is not None or drive.status_row is not None):
         warnings.append(f"nwipe gave no serial number for {label}")
     elif looks_redacted(serial):
         warnings.append(f"the serial '{serial}' is anonymised (nwipe -q), so it cannot identify the drive")
-    return ParsedMedium(kind, interface, brand_from_model(model), model, serial, size, drive.path), warnings
+    brand = brand_from_model(model)
+    medium = ParsedMedium(kind, interface, brand, model, serial, size, drive.path, tool_kind)
+    return medium, warnings
 
 
 @dataclass(frozen=True, slots=True)
@@ -665,20 +714,32 @@ def _verification_result(verify: str, drive: _Drive, errors: dict[str, int], sta
 
 
 def _result(
-    status: str, errors: dict[str, int], verification: str, drive: _Drive, technique: str
+    log: _Log, status: str, errors: dict[str, int], verification: str, drive: _Drive, technique: str
 ) -> tuple[str, list[str]]:
+    """The outcome: the Drive Status column decides; without it, only the body's own failure lines do."""
     warnings: list[str] = []
-    result = _STATUS_RESULTS.get(status, "unknown") if status else "unknown"
-    if status and status not in _STATUS_RESULTS:
+    if not status:
+        if drive.failures or any(count > 0 for count in errors.values()) or verification == "failed":
+            warnings.append("the log has no Drive Status row for this drive; its body reports the failure")
+            return "failed", warnings
+        if log.end == "aborted":
+            return "aborted", warnings
+        return "unknown", warnings
+    result = _STATUS_RESULTS.get(status, "unknown")
+    if status not in _STATUS_RESULTS:
         warnings.append(f"unknown Drive Status '{status}'")
     if status == "INSANITY":
-        warnings.append("nwipe reported INSANITY for this drive (its own state was inconsistent)")
+        warnings.append(
+            "nwipe reported INSANITY for this drive: its own state was inconsistent, "
+            "so the run proves nothing"
+        )
     if result != "success":
         return result, warnings
     if (
         any(count > 0 for count in errors.values())
         or verification == "failed"
         or drive.firmware_status == "failed"
+        or drive.failures
     ):
         warnings.append("the Drive Status says Erased but the log reports errors")
         return "failed", warnings
@@ -737,7 +798,7 @@ def _run_erasure(log: _Log, drive: _Drive, medium: ParsedMedium, medium_warnings
     row = drive.status_row or {}
     status = row.get("status", "").strip()
     verification_result = _verification_result(settings.verify, drive, errors, status)
-    result, result_warnings = _result(status, errors, verification_result, drive, technique)
+    result, result_warnings = _result(log, status, errors, verification_result, drive, technique)
     started, ended, time_warnings = _times(log, drive, status)
     erased = drive.erasure_row
     details = _details(
@@ -750,6 +811,7 @@ def _run_erasure(log: _Log, drive: _Drive, medium: ParsedMedium, medium_warnings
         percentage_erased=erased[2] if erased else None,
         bytes_written=drive.bytes_written,
         firmware_status=drive.firmware_status,
+        failures=drive.failures,
         table_device=drive.name if not drive.path else None,
         end_message=log.end,
     )
@@ -823,9 +885,7 @@ def _firmware_target(log: _Log, controller: str) -> tuple[_Drive | None, str]:
     nvme = [d for d in log.drives.values() if d.path.startswith(f"{controller}n")]
     if not nvme and re.match(r"^/dev/nvme\d+$", controller):
         nvme = [
-            d
-            for d in log.drives.values()
-            if _bus_kind(d.found.bus if d.found else "", d.name, "")[0] == "nvme"
+            d for d in log.drives.values() if _bus_kind(d.found.bus if d.found else "", d.name)[0] == "nvme"
         ]
     if len(nvme) == 1:
         note = (
@@ -945,6 +1005,10 @@ def parse_nwipe(text: str, filename: str = "") -> ParsedReport:
         if medium not in detected:
             detected.append(medium)
         erasures.append(_firmware_erasure(log, event, medium, "", []))
+    if log.no_smartctl:
+        warnings.append(
+            "smartctl was not installed: nwipe could not flag SSDs, so each drive's type comes from its model"
+        )
     raw_host = log.dmi.get("system-serial-number")
     host_serial = host_serial_or_none(raw_host)
     if raw_host and host_serial is None:

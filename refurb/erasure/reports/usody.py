@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from refurb.erasure.kinds import decide_kind
 from refurb.erasure.reports.model import (
     MALFORMED,
     ParsedErasure,
@@ -99,12 +100,23 @@ def parse_usody(data: Mapping[str, object]) -> ParsedReport:
 
 
 def _medium(report: _Report) -> ParsedMedium:
-    """The drive, as lsblk named it (its size like "298.1G" is 1024-based and rounded)."""
+    """The drive, as lsblk named it (its size like "298.1G" is 1024-based and rounded).
+
+    usody/sanitize (`usody_sanitize/sanitize.py`, `ErasureProcess._extract_device_info`) writes
+    `storage_medium` "SSD" when smartctl's rotation rate is 0, "HDD" when it is a speed, and
+    falls back on lsblk's `rota` (the kernel's guess, wrong behind many USB bridges) when
+    smartctl gives none: that "HDD" is not a flag, and the model decides.
+    """
     device, block = report.device, report.block
     path = clean_text(block.get("path"))
-    kind = _MEDIA.get(clean_text(device.get("storage_medium")).lower(), "unknown")
-    if kind == "ssd" and path.startswith("/dev/nvme"):
-        kind = "nvme"
+    medium = clean_text(device.get("storage_medium")).lower()
+    rotation = report.smart.get("rotation_rate")
+    spins = isinstance(rotation, int) and not isinstance(rotation, bool) and rotation > 0
+    tool_kind = _MEDIA.get(medium, "")
+    if tool_kind == "hdd" and not spins:
+        tool_kind = ""
+    if tool_kind == "ssd" and path.startswith("/dev/nvme"):
+        tool_kind = "nvme"
     connector = clean_text(device.get("connector")).lower()
     if "usb" in connector.split(":"):
         interface = "USB"
@@ -114,14 +126,16 @@ def _medium(report: _Report) -> ParsedMedium:
             or clean_text(_mapping_of(report.smart, "device").get("protocol")).lower()
         )
         interface = _TRANSPORTS.get(transport, transport.upper())
+    model = clean_text(device.get("model"))
     return ParsedMedium(
-        kind=kind,
+        kind=decide_kind(tool=tool_kind, model=model).kind,
         interface=interface,
         manufacturer=clean_text(device.get("manufacturer")),
-        model=clean_text(device.get("model")),
+        model=model,
         serial=clean_serial(device.get("serial_number")),
         capacity_bytes=quantity_bytes(device.get("size"), "B"),
         device_path=path,
+        tool_kind=tool_kind,
     )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from refurb.erasure.kinds import decide_kind
 from refurb.erasure.reports.model import (
     MALFORMED,
     ParsedErasure,
@@ -127,22 +128,27 @@ def parse_workbench(data: Mapping[str, object], shape_name: str) -> ParsedReport
 
 
 def _medium(component: Mapping[str, object], shape: _Shape) -> ParsedMedium:
-    """A disk: v10 gives its size as a number of MB, v11 as "160042.0 MB" or a number of MB."""
+    """A disk: v10 gives its size as a number of MB, v11 as "160042.0 MB" or a number of MB.
+
+    `SolidStateDrive` is a flag (eReuse/workbench `ereuse_workbench/computer.py`, `DataStorage`:
+    pySMART's `is_ssd`, from smartctl's "Solid State Device"); `HardDrive` is not: it is what
+    Workbench writes when smartctl cannot read the drive, and devicehub's parser
+    (`ereuse_devicehub/parser/parser.py`, `get_data_storage_type`) calls every drive without
+    NVMe or TRIM a HardDrive. So a HardDrive is a hard disk only when its model says so.
+    """
     interface = clean_text(component.get("interface"))
-    kind = "ssd" if component.get(shape.type_key) == "SolidStateDrive" else "hdd"
+    tool_kind = "ssd" if component.get(shape.type_key) == "SolidStateDrive" else ""
     if interface.lower() == "nvme":
-        kind = "nvme"
-    elif interface.lower() == "usb":
-        kind = "usb"
-    if component.get(shape.type_key) == "DataStorage":
-        kind = "unknown"
+        tool_kind = "nvme"
+    model = clean_text(component.get("model"))
     return ParsedMedium(
-        kind=kind,
+        kind=decide_kind(tool=tool_kind, model=model).kind,
         interface=_INTERFACES.get(interface.lower(), interface),
         manufacturer=clean_text(component.get("manufacturer")),
-        model=clean_text(component.get("model")),
+        model=model,
         serial=clean_serial(component.get("serialNumber")),
         capacity_bytes=quantity_bytes(component.get("size"), "MB"),
+        tool_kind=tool_kind,
     )
 
 
