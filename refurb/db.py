@@ -86,6 +86,7 @@ def table_classes() -> list[type[Table]]:
         ErasureReport,
         ErasureReview,
         Medium,
+        MediumKindDecision,
         NoMediaAttestation,
         QualityCheck,
     )
@@ -122,6 +123,7 @@ def table_classes() -> list[type[Table]]:
         Device,
         DeviceEvent,
         Medium,
+        MediumKindDecision,
         Station,
         Scan,
         ErasureReport,

@@ -16,7 +16,7 @@ from refurb.core.errors import BadInput
 from refurb.core.i18n import N_
 from refurb.core.principal import Principal
 from refurb.core.roles import Role
-from refurb.erasure import certificates, media, supervision, uploads
+from refurb.erasure import certificates, kind_decisions, media, supervision, uploads
 from refurb.erasure.advance import print_wiped, sanitize_ready
 from refurb.erasure.schemas import (
     AttestationIn,
@@ -24,6 +24,8 @@ from refurb.erasure.schemas import (
     CertificateOut,
     DestructionIn,
     ErasureStatusOut,
+    KindDecisionIn,
+    KindReviewIn,
     ManualRecordIn,
     MediumIn,
     MediumOut,
@@ -65,6 +67,14 @@ class RecordCreated(BaseModel):
     """A record written, and where the device stands after it."""
 
     record: int
+    status: ErasureStatusOut
+    sanitized: list[str] = Field(default_factory=list)
+
+
+class KindRecorded(BaseModel):
+    """A person's decision on a medium's kind, and where the device stands after it."""
+
+    recorded: bool = Field(description="False when the medium already had this decision: nothing changed")
     status: ErasureStatusOut
     sanitized: list[str] = Field(default_factory=list)
 
@@ -167,6 +177,33 @@ class ErasureController(Controller):
         principal = principal_of(request)
         await media.mark_absent(code, medium, data.reason, principal)
         return await media.status(code, principal, gettext)
+
+    @post(
+        "/media/{medium:int}/kind",
+        summary="Record what a medium is, having looked at it (e.g. the drive spins)",
+        status_code=200,
+        guards=allow(*WORKSHOP),
+    )
+    async def kind(
+        self,
+        request: Request[Any, Any, Any],
+        code: FromPath[str],
+        medium: FromPath[int],
+        data: JSONBody[KindDecisionIn],
+    ) -> KindRecorded:
+        """For a medium of unknown type, `hdd` lets an overwrite pass.
+
+        Refused with `medium_is_flash` where the tool's flag, the bus or the model
+        proves flash; a supervisor reviews the decision later.
+        """
+        principal = principal_of(request)
+        recorded = await kind_decisions.confirm_kind(code, medium, data, principal)
+        moved = await sanitize_ready(
+            [code], principal, base_url=request.app.state.settings.base_url, request_id=current_request_id()
+        )
+        return KindRecorded(
+            recorded=recorded, status=await media.status(code, principal, gettext), sanitized=moved
+        )
 
     async def _recorded(self, request: Request[Any, Any, Any], code: str, record: int) -> RecordCreated:
         principal = principal_of(request)
@@ -370,6 +407,24 @@ class ErasureSupervisionController(Controller):
         return RecordCreated(
             record=record, status=await media.status(code, principal, gettext), sanitized=moved
         )
+
+    @get("/kind-decisions", summary="Technicians' decisions on media kinds waiting for a review")
+    async def pending_kinds(self) -> list[kind_decisions.PendingKindDecision]:
+        """Oldest first; each already counts until a supervisor revokes it."""
+        return await kind_decisions.pending_kind_decisions()
+
+    @post(
+        "/kind-decisions/{decision:int}/review",
+        summary="Approve or revoke a technician's decision on a medium's kind",
+        status_code=200,
+    )
+    async def review_kind(
+        self, request: Request[Any, Any, Any], decision: FromPath[int], data: JSONBody[KindReviewIn]
+    ) -> ErasureStatusOut:
+        """Once per decision; a revoked one makes the medium's type uncertain again."""
+        principal = principal_of(request)
+        code = await kind_decisions.review_kind(decision, data, principal)
+        return await media.status(code, principal, gettext)
 
     @post("/quality-checks/draw", summary="Draw this week's quality-control sample", status_code=200)
     async def draw(

@@ -18,6 +18,9 @@ from refurb.core.roles import Role
 from refurb.db import chunked, json_value, write_transaction
 from refurb.devices import service as devices
 from refurb.devices.service import CheckContext, DeviceRow, register_check
+from refurb.erasure.custody import require_erasure_stage
+from refurb.erasure.kind_decisions import decide, decisions_of, kind_of, record_decision
+from refurb.erasure.kinds import BASIS_MESSAGES, can_confirm_rotational, decide_kind
 from refurb.erasure.policy import (
     DEFAULT_RULES,
     MediumVerdict,
@@ -172,6 +175,7 @@ def _judge(
     problems: list[Problem] = []
     for row in rows:
         records = history[row["id"]]  # the whole history is shown; what counts is this reception's
+        kind = kind_of(row)
         current = [r for r in records if _after(r.created_at, since)]
         if row["absent_reason"] is not None:
             verdict = MediumVerdict(True, None, "none", ())
@@ -181,7 +185,7 @@ def _judge(
             verdict = MediumVerdict(True, None, "none", ())
             state = "new"
         else:
-            verdict = judge_medium(row["kind"], current_facts(current), rules)
+            verdict = judge_medium(kind.kind, current_facts(current), rules)
             if not verdict.passes and not row["detected"] and not current:
                 verdict = MediumVerdict(
                     False,
@@ -196,7 +200,14 @@ def _judge(
                 verdict,
                 MediumOut(
                     id=row["id"],
-                    kind=row["kind"],
+                    kind=kind.kind,
+                    kind_basis=kind.basis,
+                    kind_reason=translate(BASIS_MESSAGES[kind.basis]),
+                    can_confirm_rotational=(
+                        state == "pending"
+                        and kind.kind != "hdd"
+                        and can_confirm_rotational(row["tool_kind"], row["model"])
+                    ),
                     interface=row["interface"],
                     manufacturer=row["manufacturer"],
                     model=row["model"],
@@ -280,6 +291,7 @@ async def status(code_text: str, principal: Principal, translate: Any = str) -> 
     device = await devices.device_ref(code_text, principal)
     judged = await device_media(device, translate)
     refs = await devices.device_refs([device.id])
+    decisions = await decisions_of([m.out.id for m in judged.media])
     attestation = judged.attestation
     return ErasureStatusOut(
         device=device.code,
@@ -287,7 +299,7 @@ async def status(code_text: str, principal: Principal, translate: Any = str) -> 
         kind=device.kind.value,
         state=device.state.value,
         batch=refs[device.id][1],
-        media=[m.out for m in judged.media],
+        media=[m.out.model_copy(update={"kind_decisions": decisions[m.out.id]}) for m in judged.media],
         attestation=AttestationOut(
             by=attestation["attester_name"], at=attestation["created_at"], note=attestation["note"]
         )
@@ -302,16 +314,6 @@ async def status(code_text: str, principal: Principal, translate: Any = str) -> 
 def _require_workshop(principal: Principal) -> None:
     if principal.role not in (Role.TECHNICIAN, Role.SUPERVISOR, Role.ADMIN):
         raise Forbidden(N_("Only workshop staff record erasures."))
-
-
-def _require_custody(device: DeviceRow) -> None:
-    if device.state is not State.RECEIVED:
-        raise Conflict(
-            N_("{ref} is {state}: erasure is recorded for received devices only."),
-            code="not_in_erasure",
-            ref=parse_code(device.code).display,
-            state=device.state,
-        )
 
 
 async def _lock_device(code_text: str, principal: Principal) -> DeviceRow:
@@ -330,7 +332,7 @@ async def add_medium(code_text: str, data: MediumIn, principal: Principal) -> Me
         )
     async with write_transaction():
         device = await _lock_device(code_text, principal)
-        _require_custody(device)
+        require_erasure_stage(device)
         rows = await Medium.select().where(Medium.device == device.id)
         if any(normal_serial(r["serial"] or "") == normal_serial(serial) for r in rows):
             raise Conflict(
@@ -339,8 +341,11 @@ async def add_medium(code_text: str, data: MediumIn, principal: Principal) -> Me
                 ref=parse_code(device.code).display,
                 serial=serial,
             )
+        decided = decide_kind(model=data.model, confirmed=data.kind)
         values = {
-            Medium.kind: data.kind,
+            Medium.kind: decided.kind,
+            Medium.confirmed_kind: data.kind,
+            Medium.kind_basis: decided.basis,
             Medium.interface: data.interface,
             Medium.manufacturer: data.manufacturer,
             Medium.model: data.model,
@@ -364,6 +369,7 @@ async def add_medium(code_text: str, data: MediumIn, principal: Principal) -> Me
                 Medium(**{c._meta.name: v for c, v in values.items()}, device=device.id, source="technician")
             )
             medium_id = inserted[0]["id"]
+        await record_decision(medium_id, data.kind, principal, note="added by hand")
     judged = await device_media(device)
     return next(m.out for m in judged.media if m.out.id == medium_id)
 
@@ -379,6 +385,8 @@ async def add_new_medium(
         Medium(
             device=device_id,
             kind=kind,
+            confirmed_kind=kind,  # the workshop fitted it: its kind is known
+            kind_basis="technician",
             model=model[:200],
             serial=normal_serial(serial) if serial else None,
             capacity_bytes=capacity_bytes,
@@ -442,11 +450,11 @@ async def record_manual(
 
     async with write_transaction():
         device = await _lock_device(code_text, principal)
-        _require_custody(device)
+        require_erasure_stage(device)
         medium = await _medium_of(device, data.medium)
         await _check_supersedes(medium["id"], data.supersedes)
-        if data.medium_kind and medium["kind"] == "unknown":
-            await Medium.update({Medium.kind: data.medium_kind}).where(Medium.id == medium["id"])
+        if data.medium_kind and not medium["confirmed_kind"]:
+            await decide(medium, data.medium_kind, principal, note="with a record typed by hand")
         known = medium["serial"]
         seen = normal_serial(data.serial_seen)
         if not seen or is_placeholder_serial(seen) or is_anonymised(seen):
@@ -555,7 +563,7 @@ async def attest_no_media(code_text: str, note: str, principal: Principal) -> At
     _require_workshop(principal)
     async with write_transaction():
         device = await _lock_device(code_text, principal)
-        _require_custody(device)
+        require_erasure_stage(device)
         if device.kind not in STORAGELESS and principal.role not in SUPERVISORS:
             raise Forbidden(
                 N_("A {kind} usually holds data: only a supervisor can attest that this one has no medium."),

@@ -22,12 +22,14 @@ from refurb.accounts.guards import allow, principal_of
 from refurb.core.codes import CodeType, parse_code
 from refurb.core.errors import BadInput, DomainError
 from refurb.core.i18n import N_
-from refurb.erasure import certificates, media, supervision, uploads
+from refurb.erasure import certificates, kind_decisions, media, supervision, uploads
 from refurb.erasure.advance import print_wiped, sanitize_ready
 from refurb.erasure.api import FOLDER_BODY_LIMIT, SUPERVISION, WORKSHOP, form_text, read_files
 from refurb.erasure.schemas import (
     AttestationIn,
     DestructionIn,
+    KindDecisionIn,
+    KindReviewIn,
     ManualRecordIn,
     MediumIn,
     QualityResultIn,
@@ -65,6 +67,7 @@ DONE = {
     "report": N_("Report imported."),
     "report_again": N_("This report was already imported: nothing changed."),
     "medium": N_("Medium added."),
+    "kind": N_("Recorded: the drive is a spinning hard disk."),
     "record": N_("Record saved."),
     "no_media": N_("Recorded: this device has no data-bearing media."),
     "sanitized": N_("Every medium passes: the device is now sanitized."),
@@ -216,6 +219,22 @@ class ErasurePages(Controller):
 
         return await self._step(request, code, station, step, "medium")
 
+    @post("/{code:str}/media/{medium:int}/kind", status_code=303)
+    async def kind(
+        self, request: Request[Any, Any, Any], code: FromPath[str], medium: FromPath[int], data: Form
+    ) -> Response[Any]:
+        """A technician who looked at the drive: it spins (recorded with who and when)."""
+        station = form_text(data, "station")
+
+        async def step() -> list[str]:
+            decision = KindDecisionIn.model_validate(
+                _blank({k: v for k, v in data.items() if k != "station"})
+            )
+            await kind_decisions.confirm_kind(code, medium, decision, principal_of(request))
+            return await self._advance(request, [code], station)
+
+        return await self._step(request, code, station, step, "kind")
+
     @post("/{code:str}/manual", status_code=303)
     async def manual(self, request: Request[Any, Any, Any], code: FromPath[str], data: Form) -> Response[Any]:
         """An erasure done with a tool that gives no report, attested by the operator."""
@@ -303,6 +322,7 @@ class SupervisionPages(Controller):
             "erasure/supervision.html",
             status_code=status_code,
             reviews=await supervision.pending_reviews(),
+            kinds=await kind_decisions.pending_kind_decisions(),
             checks=checks,
             week=week or "",
             error=error,
@@ -347,6 +367,19 @@ class SupervisionPages(Controller):
                 principal,
                 base_url=request.app.state.settings.base_url,
                 request_id=current_request_id(),
+            )
+
+        return await self._do(request, step, "reviewed")
+
+    @post("/kinds/{decision:int}", status_code=303)
+    async def review_kind(
+        self, request: Request[Any, Any, Any], decision: FromPath[int], data: Form
+    ) -> Response[Any]:
+        """Approve or revoke a technician's "the drive spins"; a revoked one is uncertain again."""
+
+        async def step() -> None:
+            await kind_decisions.review_kind(
+                decision, KindReviewIn.model_validate(_blank(data)), principal_of(request)
             )
 
         return await self._do(request, step, "reviewed")

@@ -212,14 +212,34 @@ def judge_record(kind: str, record: RecordFacts, rules: Mapping[str, Rule]) -> l
             )
         )
     if _RANK.get(record.category, 0) < _RANK[rule.minimum]:
-        problems.append(
-            Problem(
-                "category_too_low",
-                N_("{category} is not enough for a {kind}: the policy asks for {minimum}"),
-                {"category": record.category, "kind": kind, "minimum": rule.minimum},
-            )
-        )
+        problems.append(_too_low(kind, record.category, rule.minimum))
     return problems
+
+
+def _too_low(kind: str, category: str, minimum: str) -> Problem:
+    """Why a category is not enough, said so that the person knows what to do next."""
+    if category == "clear" and kind in FLASH_KINDS:
+        return Problem(
+            "ssd_needs_purge",
+            N_(
+                "flash memory ({kind}): an overwrite is only Clear and cannot reach its spare blocks — "
+                "purge it (the drive's sanitize or crypto erase) or destroy it"
+            ),
+            {"kind": kind},
+        )
+    if category == "clear" and kind == "unknown":
+        return Problem(
+            "type_uncertain",
+            N_(
+                "type uncertain (hard disk or SSD?): an overwrite passes only on a hard disk — "
+                "confirm that the drive spins, or purge or destroy it"
+            ),
+        )
+    return Problem(
+        "category_too_low",
+        N_("{category} is not enough for a {kind}: the policy asks for {minimum}"),
+        {"category": category, "kind": kind, "minimum": minimum},
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,9 @@ __all__ = (
     "CertificateOut",
     "DestructionIn",
     "ErasureStatusOut",
+    "KindDecisionIn",
+    "KindDecisionOut",
+    "KindReviewIn",
     "ManualRecordIn",
     "MediumIn",
     "MediumOut",
@@ -73,6 +76,18 @@ class RecordOut(BaseModel):
     created_at: datetime.datetime
 
 
+class KindDecisionOut(BaseModel):
+    """A person's decision on a medium's kind, or a supervisor's review of one."""
+
+    id: int
+    kind: str = Field(description='The kind decided; "" when a supervisor revoked the decision it reviews')
+    reviews: int | None
+    note: str
+    by: str
+    role: str
+    at: datetime.datetime
+
+
 class MediumOut(BaseModel):
     """A data-bearing medium of a device and where its erasure stands."""
 
@@ -91,6 +106,34 @@ class MediumOut(BaseModel):
     record_id: int | None = Field(description="The record that decides")
     problems: list[ProblemOut]
     records: list[RecordOut]
+    kind_basis: str = Field(
+        default="none",
+        description="What decided the kind: tool (its flag or the bus), model (a known family), "
+        "technician (a person's decision), manifest, disagreement, none",
+    )
+    kind_reason: str = Field(default="", description="The basis in words")
+    can_confirm_rotational: bool = Field(
+        default=False,
+        description="A person may record that the drive spins (never against the tool's flag or an SSD "
+        "model)",
+    )
+    kind_decisions: list[KindDecisionOut] = Field(default_factory=list)
+
+
+class KindDecisionIn(BaseModel):
+    """A person's decision: what the medium is, having looked at it."""
+
+    kind: Literal["hdd", "ssd", "nvme", "emmc", "usb", "sd"] = Field(
+        default="hdd", description="hdd: the technician confirms the drive spins (a rotational hard disk)"
+    )
+    note: str = Field(default="", max_length=1000)
+
+
+class KindReviewIn(BaseModel):
+    """A supervisor's review of a technician's decision on a medium's kind."""
+
+    decision: Literal["approved", "revoked"]
+    note: str = Field(default="", max_length=1000)
 
 
 class AttestationOut(BaseModel):

@@ -6,14 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from refurb.db import insert_many, write_transaction
+from refurb.erasure.kinds import decide_kind, declared_kind
 from refurb.erasure.tables import Medium
 from refurb.timestamps import utcnow
 
 __all__ = ("DeclaredMedia", "add_declared_media", "declare_media", "declared_media_count")
 
 DECLARED = "declared"
-_COLUMNS = ("device", "kind", "interface", "manufacturer", "model", "serial", "capacity_bytes", "source",
-            "created_at", "updated_at")  # fmt: skip
+_COLUMNS = ("device", "kind", "declared_kind", "kind_basis", "interface", "manufacturer", "model", "serial",
+            "capacity_bytes", "source", "created_at", "updated_at")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class DeclaredMedia:
     device_id: int
     count: int | None
     serials: Sequence[str] = ()
+    storage: str = ""  # the manifest's storage text ("SSD 256 Go"): the declared kind, when it names one
 
 
 async def add_declared_media(declared: Sequence[DeclaredMedia]) -> int:
@@ -36,7 +38,12 @@ async def add_declared_media(declared: Sequence[DeclaredMedia]) -> int:
     for item in declared:
         count = max(item.count or 0, len(item.serials))
         serials = list(item.serials) + [None] * (count - len(item.serials))
-        rows += [(item.device_id, "unknown", "", "", "", s, None, DECLARED, now, now) for s in serials]
+        declared = declared_kind(item.storage)
+        decided = decide_kind(declared=declared)
+        rows += [
+            (item.device_id, decided.kind, declared, decided.basis, "", "", "", s, None, DECLARED, now, now)
+            for s in serials
+        ]
     if not rows:
         return 0
     async with write_transaction():

@@ -28,6 +28,7 @@ __all__ = (
     "ErasureReport",
     "ErasureReview",
     "Medium",
+    "MediumKindDecision",
     "NoMediaAttestation",
     "QualityCheck",
 )
@@ -38,6 +39,11 @@ class Medium(Timestamped):
 
     device = ForeignKey(references=Device, on_delete=OnDelete.restrict, null=False, index=True)
     kind = Varchar(length=12, default="unknown")  # hdd, ssd, nvme, emmc, usb, sd, other, unknown
+    # what each source says of the kind ("" = nothing); `kind` is decided from them (erasure.kinds)
+    tool_kind = Varchar(length=12, default="")  # the wiping tool's flag or the bus
+    declared_kind = Varchar(length=12, default="")  # the donor's manifest
+    confirmed_kind = Varchar(length=12, default="")  # a person's latest decision (MediumKindDecision)
+    kind_basis = Varchar(length=16, default="none")  # tool, model, technician, manifest, disagreement, none
     interface = Varchar(length=20, default="")
     manufacturer = Varchar(length=100, default="")
     model = Varchar(length=200, default="")
@@ -46,6 +52,22 @@ class Medium(Timestamped):
     source = Varchar(length=12)  # "declared" (manifest), "detected" (tool report), "technician", "new"
     detected = Boolean(default=False)  # a tool report or a technician has seen it in the device
     absent_reason = Text(null=True, default=None)  # declared but not in the device (supervisor)
+
+
+class MediumKindDecision(Timestamped):
+    """A person's decision on a medium's kind (a technician: "this disk spins").
+
+    Never updated: a supervisor's review is a later row, approving (`kind`
+    repeated) or revoking (`kind` "").
+    """
+
+    medium = ForeignKey(references=Medium, on_delete=OnDelete.restrict, null=False, index=True)
+    kind = Varchar(length=12)  # hdd, ssd, …; "" revokes the earlier decision
+    reviews = ForeignKey(references="MediumKindDecision", on_delete=OnDelete.restrict, null=True)
+    note = Text(default="")
+    decided_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
+    decider_name = Varchar(length=80, default="")
+    decider_role = Varchar(length=20, default="")
 
 
 class ErasureReport(Timestamped):

@@ -26,6 +26,7 @@ from refurb.db import (
 from refurb.devices import service as devices
 from refurb.devices.service import DeviceRow
 from refurb.erasure.advance import sanitize_passing
+from refurb.erasure.kinds import FLASH, decide_kind
 from refurb.erasure.policy import categorise, is_anonymised
 from refurb.erasure.records import RECORD_COLUMNS, NewRecord, record_hash, record_row
 from refurb.erasure.reports import ParsedMedium, ParsedReport, ReportFormatError, parse_report
@@ -52,9 +53,22 @@ _REFUSALS = {
     "serial_on_other_device": N_("this serial belongs to a medium of another device"),
     "no_device": N_("no device has a medium with this serial: scan the device, then upload again"),
     "device_not_received": N_("the device is not at the erasure stage"),
+    "tool_error": N_(
+        "nwipe reported INSANITY: its own state was inconsistent, so this run proves nothing — "
+        "wipe the drive again"
+    ),
 }
-_KINDS = ("hdd", "ssd", "nvme", "emmc", "usb", "sd", "other")
-_DESCRIBED = ("kind", "interface", "manufacturer", "model", "serial", "capacity_bytes", "detected")
+_DESCRIBED = (
+    "kind",
+    "tool_kind",
+    "kind_basis",
+    "interface",
+    "manufacturer",
+    "model",
+    "serial",
+    "capacity_bytes",
+    "detected",
+)
 _REPORT_COLUMNS_SQL = (
     "sha256",
     "format",
@@ -119,17 +133,37 @@ def _gib(size: int | None) -> str:
     return f"{size / 1e9:.0f} GB" if size else ""
 
 
-def _described(parsed: ParsedMedium, serial: str) -> tuple[Any, ...]:
-    kind = parsed.kind if parsed.kind in _KINDS else "other"
+def _tool_kind(known: str, new: str) -> str:
+    """What the tools have said of a medium over its reports: a flash flag is never forgotten."""
+    if known in FLASH:
+        return known
+    if new in FLASH:
+        return new
+    return new or known
+
+
+def _described(parsed: ParsedMedium, serial: str, known: Mapping[str, Any] | None = None) -> tuple[Any, ...]:
+    """The medium's described columns (`_DESCRIBED`) after this report, its kind decided again."""
+    known = known or {}
+    tool_kind = _tool_kind(known.get("tool_kind") or "", parsed.tool_kind)
+    model = parsed.model[:200] or known.get("model") or ""
+    declared, confirmed = known.get("declared_kind") or "", known.get("confirmed_kind") or ""
+    decided = decide_kind(tool_kind, model, declared, confirmed)
     return (
-        kind,
-        parsed.interface[:20],
-        parsed.manufacturer[:100],
-        parsed.model[:200],
+        decided.kind,
+        tool_kind,
+        decided.basis,
+        parsed.interface[:20] or known.get("interface") or "",
+        parsed.manufacturer[:100] or known.get("manufacturer") or "",
+        model,
         serial,
-        parsed.capacity_bytes,
+        parsed.capacity_bytes if parsed.capacity_bytes is not None else known.get("capacity_bytes"),
         True,
     )
+
+
+def _changed(known: Mapping[str, Any], values: tuple[Any, ...]) -> bool:
+    return any(known.get(column) != value for column, value in zip(_DESCRIBED, values, strict=True))
 
 
 class _Media:
@@ -175,9 +209,10 @@ class _Media:
         if known is not None:
             if host is not None and known["device"] != host.id:
                 return None, "", "serial_on_other_device"
-            if not known["detected"] or known["kind"] == "unknown":
-                known["detected"], known["kind"] = True, _described(parsed, serial)[0]
-                self.updates[known["id"]] = _described(parsed, serial)
+            values = _described(parsed, serial, known)
+            if _changed(known, values):
+                self.updates[known["id"]] = values
+                known.update(zip(_DESCRIBED, values, strict=True))
             return known["id"], "", ""
         if host is None:
             return None, "", "no_device"
@@ -186,18 +221,19 @@ class _Media:
         declared = any(m["serial"] and m["source"] == "declared" for m in media)
         review = "serial_mismatch" if declared else ""
         if slot is not None:
-            slot.update(serial=serial, detected=True, kind=_described(parsed, serial)[0])
+            values = _described(parsed, serial, slot)
+            slot.update(zip(_DESCRIBED, values, strict=True))
             self.by_serial[serial] = slot
-            self.updates[slot["id"]] = _described(parsed, serial)
+            self.updates[slot["id"]] = values
             return slot["id"], review, ""
-        new = _NewMedium(host.id, _described(parsed, serial))
+        values = _described(parsed, serial)
+        new = _NewMedium(host.id, values)
         self.created.append(new)
         row = {
+            **dict(zip(_DESCRIBED, values, strict=True)),
             "id": new,
             "device": host.id,
-            "serial": serial,
             "source": "detected",
-            "detected": True,
             "device_state": host.state.value,
             "device_code": host.code,
         }
@@ -239,6 +275,9 @@ async def _plan(upload: _Upload, media: _Media, principal: Principal, station_id
             upload.unmatched.append({**label, "reason": refusal, "message": _REFUSALS[refusal]})
             continue
         row = media.by_serial[normal_serial(erasure.medium.serial or "")]
+        if erasure.result == "tool_error":
+            upload.unmatched.append({**label, "reason": "tool_error", "message": _REFUSALS["tool_error"]})
+            continue
         if row["device_state"] != State.RECEIVED.value:
             upload.unmatched.append(
                 {

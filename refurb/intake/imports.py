@@ -310,13 +310,15 @@ async def _write(
     )
     await devices.update_descriptions([(device_id, described(r)) for device_id, r in updates])
     await erasure.add_declared_media([
-        erasure.DeclaredMedia(device_id, row.disks, row.disk_serials)
+        erasure.DeclaredMedia(device_id, row.disks, row.disk_serials, row.storage)
         for (device_id, _), row in zip(created, creates, strict=True)
         if row.disks or row.disk_serials
     ])  # fmt: skip
     assert reader.mapping is not None
     if {"disks", "disk_serials"} & set(reader.mapping.columns):  # the file speaks of disks: it is the truth
-        await erasure.declare_media([erasure.DeclaredMedia(i, r.disks, r.disk_serials) for i, r in updates])
+        await erasure.declare_media(
+            [erasure.DeclaredMedia(i, r.disks, r.disk_serials, r.storage) for i, r in updates]
+        )
 
 
 async def _record(

@@ -12,7 +12,7 @@ from tests.conftest import bearer
 from tests.e2e.conftest import TABLET, login
 from tests.fixtures.erasure.make_nwipe_log import make_log
 from tests.helpers import device_row
-from tests.integration.test_erasure import I5, received
+from tests.integration.test_erasure import I5, received, unknown_model_log
 
 pytestmark = pytest.mark.e2e
 
@@ -76,3 +76,23 @@ async def test_anyone_verifies_a_certificate_and_a_forgery_is_caught(
             assert await visitor.get_attribute("#verdict", "data-authentic") == authentic
     finally:
         await context.close()
+
+
+async def test_a_technician_confirms_a_drive_of_unknown_type_spins(page, tmp_path) -> None:
+    code = await received(["CSL407D3GKRT6A"])
+    log = tmp_path / "nwipe_log_20261202-090000.txt"
+    log.write_bytes(unknown_model_log())
+    await login(page, "technician")
+    await page.goto(f"/erasure?code={code}")
+    async with page.expect_navigation():
+        await page.set_input_files("#report-file", files=[str(log)])
+    row = page.locator("#media tr[data-status='pending']")
+    assert await row.locator("td[data-kind='unknown'] strong").text_content() == "Type incertain"
+    assert "type incertain (disque dur ou SSD ?)" in await row.text_content()
+    async with page.expect_navigation():
+        await page.click("text=J'ai vérifié : c'est un disque dur à plateaux")
+    await page.wait_for_selector("#sheet[data-ready='yes']")
+    assert await page.get_attribute("#sheet .state", "data-state") == "sanitized"
+    assert "une personne a vérifié le disque" in await page.text_content("#media td[data-kind='hdd']")
+    assert await page.evaluate("document.activeElement.id") == "scan-input"
+    assert (await device_row(code))["state"] == State.SANITIZED.value

@@ -94,6 +94,7 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/api/v1/devices/{device}/erasure", only(ERASURE_READERS, 200)),
     ("POST", "/api/v1/devices/{device}/media", only(WORKSHOP, 201)),
     ("POST", "/api/v1/devices/{device}/media/{medium}/absent", only(SUPERVISION, 404)),
+    ("POST", "/api/v1/devices/{device}/media/{medium}/kind", only(WORKSHOP, 404)),
     ("POST", "/api/v1/devices/{device}/erasure-records", only(WORKSHOP, 404)),
     ("POST", "/api/v1/devices/{device}/destruction-records", only(WORKSHOP, 404)),
     ("POST", "/api/v1/devices/{device}/no-media", only(SUPERVISION, 201)),  # a laptop: technicians may not
@@ -105,6 +106,8 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/api/v1/erasure-reports/{report}/raw", only(ERASURE_READERS, 404)),
     ("GET", "/api/v1/erasure/reviews", only(SUPERVISION, 200)),
     ("POST", "/api/v1/erasure/records/{record}/review", only(SUPERVISION, 404)),
+    ("GET", "/api/v1/erasure/kind-decisions", only(SUPERVISION, 200)),
+    ("POST", "/api/v1/erasure/kind-decisions/{decision}/review", only(SUPERVISION, 404)),
     ("POST", "/api/v1/erasure/quality-checks/draw", only(SUPERVISION, 200)),
     ("GET", "/api/v1/erasure/quality-checks", only(SUPERVISION, 200)),
     ("POST", "/api/v1/erasure/quality-checks/{check}", only(SUPERVISION, 404)),
@@ -120,6 +123,7 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/erasure", only(WORKSHOP, 200)),
     ("POST", "/erasure/report", only(WORKSHOP, 200)),
     ("POST", "/erasure/{device}/media", only(WORKSHOP, 303)),
+    ("POST", "/erasure/{device}/media/{medium}/kind", only(WORKSHOP, 404)),
     ("POST", "/erasure/{device}/manual", only(WORKSHOP, 404)),
     ("POST", "/erasure/{device}/destruction", only(WORKSHOP, 404)),
     ("POST", "/erasure/{device}/no-media", only(SUPERVISION, 303)),
@@ -138,6 +142,7 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/erasure/supervision/records/{record}", only(SUPERVISION, 404)),
     ("POST", "/erasure/supervision/draw", only(SUPERVISION, 303)),
     ("POST", "/erasure/supervision/checks/{check}", only(SUPERVISION, 404)),
+    ("POST", "/erasure/supervision/kinds/{decision}", only(SUPERVISION, 404)),
     ("GET", "/api/v1/workshop/checklists/{kind}", only(STOCK_READERS, 400)),  # {kind} is "device" here
     ("POST", "/api/v1/workshop/reconditionings", only(WORKSHOP, 400)),  # rejected without a reason
     ("GET", "/api/v1/workshop/reconditionings", only(STOCK_READERS, 400)),  # no ?device=
@@ -279,6 +284,7 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         report=0,
         record=0,
         check=0,
+        decision=0,
         organisation="Donor One",
         certificate=make_code(CodeType.CERTIFICATE, 999_999).compact,
         reference="LOT-1900-0000",
@@ -312,6 +318,8 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         "/api/v1/devices/{device}/erasure-records": MANUAL_RECORD,
         "/api/v1/devices/{device}/destruction-records": DESTRUCTION,
         "/api/v1/erasure/records/{record}/review": {"decision": "approved"},
+        "/api/v1/devices/{device}/media/{medium}/kind": {"kind": "hdd"},
+        "/api/v1/erasure/kind-decisions/{decision}/review": {"decision": "revoked"},
         "/api/v1/erasure/quality-checks/{check}": {"result": "passed"},
         "/api/v1/erasure/policies/{organisation}": {"rules": {"hdd": {"minimum": "purge"}}},
         "/api/v1/certificates": {"device": device.code},
@@ -336,6 +344,8 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         "/erasure/{device}/destruction": {k: str(v) for k, v in DESTRUCTION.items()},
         "/erasure/{device}/no-media": {"confirm": "on", "note": "a monitor"},
         "/erasure/supervision/records/{record}": {"decision": "approved"},
+        "/erasure/{device}/media/{medium}/kind": {"kind": "hdd"},
+        "/erasure/supervision/kinds/{decision}": {"decision": "revoked"},
         "/erasure/supervision/checks/{check}": {"result": "passed"},
         "/erasure/supervision/draw": {},
         "/stock/locations": {"name": f"Site {next(_printers)}", "kind": "site"},

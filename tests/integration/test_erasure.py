@@ -13,8 +13,8 @@ from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import State
 from refurb.devices.tables import Device
 from refurb.erasure.service import DeclaredMedia, add_declared_media
-from refurb.erasure.tables import ErasureRecord, ErasureReport, Medium
-from tests.fixtures.erasure.make_nwipe_log import make_log
+from refurb.erasure.tables import ErasureRecord, ErasureReport, Medium, MediumKindDecision
+from tests.fixtures.erasure.make_nwipe_log import Drive, LogSpec, make_log, render
 from tests.helpers import device_row, event_rows, new_batch, new_device, new_station
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "erasure"
@@ -205,7 +205,7 @@ async def test_a_multi_drive_log_is_matched_by_serial_without_a_device(client, a
     assert report["sanitized"] == [codes[0]]  # the HDD; the SSD was only overwritten, the third failed
     assert [(await device_row(c))["state"] for c in codes] == ["sanitized", "received", "received"]
     ssd = (await sheet(client, tech, codes[1]))["media"][0]
-    assert (ssd["kind"], [p["code"] for p in ssd["problems"]]) == ("ssd", ["category_too_low"])
+    assert (ssd["kind"], [p["code"] for p in ssd["problems"]]) == ("ssd", ["ssd_needs_purge"])
     failed = (await sheet(client, tech, codes[2]))["media"][0]
     assert failed["records"][0]["errors"]["verify"] == 12288
     assert [p["code"] for p in failed["problems"]] == ["result_not_success"]
@@ -328,7 +328,7 @@ async def test_an_ssd_wiped_by_overwrite_only_cannot_be_sanitized_until_destroye
     assert record.status_code == 201, record.text
     assert record.json()["sanitized"] == []
     problems = record.json()["status"]["media"][0]["problems"]
-    assert [p["code"] for p in problems] == ["category_too_low"]
+    assert [p["code"] for p in problems] == ["ssd_needs_purge"]
     refused = await sanitize(client, tech, code)
     assert refused.json()["code"] == "media_not_sanitized"
     destroyed = await client.post(
@@ -641,3 +641,167 @@ async def test_repeated_fields_and_impossible_weeks_are_refused(client, as_user)
         response = await client.get(f"/api/v1/erasure/quality-checks?week={week}", headers=boss)
         assert response.status_code == 400, week
         assert response.json()["code"] == "bad_week"
+
+
+# --- hard disk or flash: the medium's kind ---------------------------------------------------------
+
+NO_FLAG = SYNTHETIC / "ssd-without-flag-and-failed-drive.log"  # nwipe 0.37 without smartctl: no "-SSD"
+TRAVELSTAR = Drive("sda", " ATA    ", "IC25N040ATCS04-0", "CSL407D3GKRT6A", 40_007_761_920, 30_000_000)
+
+
+def unknown_model_log() -> bytes:
+    """A verified overwrite of a hard disk whose model no table lists, nwipe without smartctl."""
+    spec = LogSpec(
+        start=datetime.datetime(2026, 12, 2, 9, 0), drives=[TRAVELSTAR], smartctl=False, erasure_summary=False
+    )
+    return render(spec).encode()
+
+
+def codes(items: list[dict[str, Any]]) -> list[str]:
+    return [item["code"] for item in items]
+
+
+async def test_an_ssd_without_its_flag_is_refused_and_a_failed_drive_keeps_its_record(
+    client, as_user
+) -> None:
+    tech = as_user("technician")
+    code = await received(["WD-WCC2E7PK5521", "S3YJNB0K312118R", "WD-WCC2EVX81234"], kind=DeviceKind.DESKTOP)
+    response = await upload(client, tech, NO_FLAG, device=code)
+    assert response.status_code == 201, response.text
+    report = response.json()
+    assert (len(report["records"]), report["unmatched"], report["sanitized"]) == (3, [], [])
+    assert (await device_row(code))["state"] == "received"
+    media = {m["serial"]: m for m in (await sheet(client, tech, code))["media"]}
+    hdd, ssd, failed = media["WD-WCC2E7PK5521"], media["S3YJNB0K312118R"], media["WD-WCC2EVX81234"]
+    assert (hdd["kind"], hdd["kind_basis"], hdd["status"], hdd["category"]) == (
+        "hdd",
+        "model",
+        "passed",
+        "clear",
+    )
+    assert (ssd["kind"], ssd["kind_basis"], ssd["status"]) == ("ssd", "model", "pending")
+    assert codes(ssd["problems"]) == ["ssd_needs_purge"]
+    assert ssd["can_confirm_rotational"] is False
+    assert ssd["records"][-1]["category"] == "clear"  # the overwrite is recorded, as Clear
+    assert (failed["kind"], failed["status"]) == ("hdd", "pending")
+    assert codes(failed["problems"]) == ["result_not_success"]
+    record = failed["records"][-1]
+    assert (record["result"], record["category"]) == ("failed", "none")
+    assert record["errors"] == {"pass": 1, "verify": 0, "sync": 0}
+    refused = await sanitize(client, tech, code)
+    assert (refused.status_code, refused.json()["code"]) == (409, "media_not_sanitized")
+    assert [p["code"] for p in refused.json()["problems"]] == ["ssd_needs_purge", "result_not_success"]
+    # the model names an SSD: a technician's "it spins" is refused and nothing is recorded
+    said = await client.post(
+        f"/api/v1/devices/{code}/media/{ssd['id']}/kind", json={"kind": "hdd"}, headers=tech
+    )
+    assert (said.status_code, said.json()["code"]) == (409, "medium_is_flash")
+    assert await MediumKindDecision.count() == 0
+    assert (await device_row(code))["state"] == "received"
+    assert [e["action"] for e in await event_rows(code)] == ["import"]
+
+
+async def test_insanity_is_refused_as_a_tool_error(client, as_user) -> None:
+    code = await received(["CSL407D3GKRT6A", "9RY0K2BD"], kind=DeviceKind.DESKTOP)
+    response = await upload(
+        client, as_user("technician"), SYNTHETIC / "unknown-model-and-insanity.log", device=code
+    )
+    assert response.status_code == 201, response.text
+    report = response.json()
+    assert len(report["records"]) == 1
+    assert [(u["serial"], u["reason"]) for u in report["unmatched"]] == [("9RY0K2BD", "tool_error")]
+    assert report["status"] == "partial"
+
+
+async def test_a_drive_of_unknown_type_passes_once_a_technician_says_it_spins(client, as_user) -> None:
+    tech, supervisor = as_user("technician"), as_user("supervisor")
+    code = await received(["CSL407D3GKRT6A"])
+    response = await upload(client, tech, unknown_model_log(), device=code, name="nwipe_log.txt")
+    assert (response.status_code, response.json()["sanitized"]) == (201, [])
+    medium = (await sheet(client, tech, code))["media"][0]
+    assert (medium["kind"], medium["kind_basis"], medium["can_confirm_rotational"]) == (
+        "unknown",
+        "none",
+        True,
+    )
+    assert codes(medium["problems"]) == ["type_uncertain"]
+    url = f"/api/v1/devices/{code}/media/{medium['id']}/kind"
+    said = await client.post(url, json={"kind": "hdd", "note": "platters heard spinning"}, headers=tech)
+    assert said.status_code == 200, said.text
+    assert (said.json()["recorded"], said.json()["sanitized"]) == (True, [code])
+    after = said.json()["status"]["media"][0]
+    assert (after["kind"], after["kind_basis"], after["status"]) == ("hdd", "technician", "passed")
+    assert [(d["kind"], d["by"], d["role"], d["note"]) for d in after["kind_decisions"]] == [
+        ("hdd", "Technician", "technician", "platters heard spinning")
+    ]
+    assert (await device_row(code))["state"] == "sanitized"
+    assert [e["action"] for e in await event_rows(code)] == ["import", "sanitize"]
+    # the device moved on: saying it again is refused like any erasure step, and records nothing
+    again = await client.post(url, json={"kind": "hdd"}, headers=tech)
+    assert (again.status_code, again.json()["code"]) == (409, "not_in_erasure")
+    assert await MediumKindDecision.count() == 1
+    # the supervisor's desk lists it; a technician cannot review it
+    pending = await client.get("/api/v1/erasure/kind-decisions", headers=supervisor)
+    assert [(p["device"], p["serial"], p["decision"]["kind"]) for p in pending.json()] == [
+        (code, "CSL407D3GKRT6A", "hdd")
+    ]
+    decision = pending.json()[0]["decision"]["id"]
+    review = f"/api/v1/erasure/kind-decisions/{decision}/review"
+    assert (await client.post(review, json={"decision": "revoked"}, headers=tech)).status_code == 403
+    revoked = await client.post(
+        review, json={"decision": "revoked", "note": "it is an SSHD"}, headers=supervisor
+    )
+    assert revoked.status_code == 200, revoked.text
+    medium = revoked.json()["media"][0]
+    assert (medium["kind"], medium["kind_basis"]) == ("unknown", "none")
+    assert codes(medium["problems"]) == ["type_uncertain"]
+    twice = await client.post(review, json={"decision": "approved"}, headers=supervisor)
+    assert (twice.status_code, twice.json()["code"]) == (409, "already_reviewed")
+    assert (await client.get("/api/v1/erasure/kind-decisions", headers=supervisor)).json() == []
+    assert await MediumKindDecision.count() == 2
+    # the decisions are append-only: the database refuses to change one
+    with pytest.raises(Exception, match="append-only"):
+        await MediumKindDecision.update({MediumKindDecision.kind: "ssd"}).where(
+            MediumKindDecision.id == decision
+        )
+
+
+async def test_the_same_drive_is_confirmed_once_while_received(client, as_user) -> None:
+    tech = as_user("technician")
+    code = await received(["CSL407D3GKRT6A", "S3YJNB0K312118R"])  # the second disk holds the device back
+    await upload(client, tech, unknown_model_log(), device=code, name="nwipe_log.txt")
+    medium = next(m for m in (await sheet(client, tech, code))["media"] if m["serial"] == "CSL407D3GKRT6A")
+    url = f"/api/v1/devices/{code}/media/{medium['id']}/kind"
+    first, second = await asyncio.gather(
+        client.post(url, json={"kind": "hdd"}, headers=tech),
+        client.post(url, json={"kind": "hdd"}, headers=tech),
+    )
+    assert sorted(r.json()["recorded"] for r in (first, second)) == [False, True]
+    assert await MediumKindDecision.count() == 1
+    assert (await device_row(code))["state"] == "received"
+
+
+async def test_the_manifest_says_what_a_declared_disk_is(client, as_user) -> None:
+    device = await new_device(State.RECEIVED)
+    row = await device_row(device.code)
+    await add_declared_media([DeclaredMedia(row["id"], 1, ["CSL407D3GKRT6A"], storage="HDD 40 Go")])
+    response = await upload(
+        client, as_user("technician"), unknown_model_log(), device=device.code, name="a.log"
+    )
+    assert response.json()["sanitized"] == [device.code]  # no flag, an unlisted model: the donor's word
+    medium = (await sheet(client, as_user("technician"), device.code))["media"][0]
+    assert (medium["kind"], medium["kind_basis"]) == ("hdd", "manifest")
+
+
+async def test_the_erasure_page_says_type_uncertain_and_ssd_purge_or_destroy(client, as_user) -> None:
+    tech = as_user("technician")
+    code = await received(["CSL407D3GKRT6A", "WD-WCC2E7PK5521", "S3YJNB0K312118R", "WD-WCC2EVX81234"])
+    await upload(client, tech, unknown_model_log(), device=code, name="nwipe_log.txt")
+    await upload(client, tech, NO_FLAG, device=code)
+    page = await client.get(f"/erasure?code={code}", headers=tech)
+    assert page.status_code == 200
+    html = page.text
+    assert html.count("Type incertain") == 1
+    assert "mémoire flash (ssd)" in html
+    assert "purgez-la" in html
+    assert html.count('id="confirm-rotational-') == 1  # the unknown drive only, never the SSD
