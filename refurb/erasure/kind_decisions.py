@@ -100,12 +100,15 @@ async def confirm_kind(code_text: str, medium_id: int, data: KindDecisionIn, pri
 
     The one decision that unlocks anything is "hdd" (an overwrite then passes):
     it is refused where the bus, the tool's flag or the model proves flash.
+    Technicians decide while the device is received; a supervisor at any time
+    (a device sanitized before the type rule, whose certificate now waits).
     """
     if principal.role not in _DECIDERS:
         raise Forbidden(N_("Only workshop staff decide what a medium is."))
     async with write_transaction():
         device = await devices.device_ref(code_text, principal, lock=True)
-        require_erasure_stage(device)
+        if principal.role not in _REVIEWERS:  # a supervisor may settle a device that already moved on
+            require_erasure_stage(device)
         medium = await Medium.select().where((Medium.id == medium_id) & (Medium.device == device.id)).first()
         if medium is None or medium["absent_reason"] is not None:
             raise NotFound(

@@ -740,6 +740,9 @@ async def test_a_drive_of_unknown_type_passes_once_a_technician_says_it_spins(cl
     again = await client.post(url, json={"kind": "hdd"}, headers=tech)
     assert (again.status_code, again.json()["code"]) == (409, "not_in_erasure")
     assert await MediumKindDecision.count() == 1
+    settled = await client.post(url, json={"kind": "hdd"}, headers=supervisor)  # already so: nothing new
+    assert (settled.status_code, settled.json()["recorded"], settled.json()["sanitized"]) == (200, False, [])
+    assert await MediumKindDecision.count() == 1
     # the supervisor's desk lists it; a technician cannot review it
     pending = await client.get("/api/v1/erasure/kind-decisions", headers=supervisor)
     assert [(p["device"], p["serial"], p["decision"]["kind"]) for p in pending.json()] == [
