@@ -60,7 +60,7 @@ class User(Table, tablename="user_account", schema=None):
 
 ID = "2026-12-04T05:20:37:285048"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "medium kind sources and decisions"
 
 
 async def forwards():

@@ -324,8 +324,13 @@ def station() -> None:
 def station_create(name: str, stage: str, site: str | None) -> None:
     """Create a station; prints its S code."""
     from refurb.stations import service
+    from refurb.stock import service as stock
 
-    created = _run(_settings(), lambda: service.create_station(name, stage, site_code=site))
+    async def create() -> Any:
+        site_id = (await stock.get_location(site)).id if site else None
+        return await service.create_station(name, stage, site_id=site_id)
+
+    created = _run(_settings(), create)
     click.echo(f"station {created.display_code} ({created.name}, {created.stage.value}) created")
 
 

@@ -49,6 +49,7 @@ from refurb.erasure.api import (
     VerifyController,
 )
 from refurb.erasure.pages import ErasurePages, SupervisionPages, VerifyPages
+from refurb.home import HealthController, HomeController
 from refurb.intake.api import AgreementController, BatchController
 from refurb.intake.pages import AgreementPages, BatchPages, CollectPages
 from refurb.intake.profiles import FIELD_LABELS
@@ -65,7 +66,6 @@ from refurb.web import i18n
 from refurb.web.content import require_json_body
 from refurb.web.context import RequestContextMiddleware
 from refurb.web.idempotency import IdempotencyMiddleware
-from refurb.web.pages import HealthController, HomeController
 from refurb.web.problems import exception_handlers
 from refurb.wiring import wire
 from refurb.workshop import licence_keys

@@ -1,7 +1,9 @@
 """The database: engine from `REFURB_DATABASE_URL`, the Piccolo app, migrations.
 
 This module is also Piccolo's configuration module (`PICCOLO_CONF=refurb.db`):
-it defines `DB` and `APP_REGISTRY`. Piccolo binds tables to one global engine;
+it defines `DB` and `APP_REGISTRY`; each area's tables join with
+`register_tables` (for Piccolo's own CLI, `refurb.piccolo_conf` wires them
+all). Piccolo binds tables to one global engine;
 `use_engine` swaps it, which is how the tests run every case on both engines.
 """
 
@@ -47,6 +49,7 @@ __all__ = (
     "insert_many",
     "json_value",
     "migration_status",
+    "register_tables",
     "update_many",
     "upgrade",
     "use_engine",
@@ -74,75 +77,12 @@ def migrations_path() -> Path:
     raise MigrationError(f"no migrations folder next to {package}")
 
 
-def table_classes() -> list[type[Table]]:
-    """Every table of every area, in dependency order."""
-    from refurb.accounts.tables import ApiToken, LoginFailure, Organisation, User, UserSession
-    from refurb.codes.tables import CodeCounter
-    from refurb.devices.tables import Device, DeviceEvent
-    from refurb.erasure.tables import (
-        Certificate,
-        ErasurePolicy,
-        ErasureRecord,
-        ErasureReport,
-        ErasureReview,
-        Medium,
-        MediumKindDecision,
-        NoMediaAttestation,
-        QualityCheck,
-    )
-    from refurb.intake.tables import Agreement, Batch, ManifestImport
-    from refurb.printing.tables import PrintedLabel, Printer, PrintJob
-    from refurb.stations.tables import Scan, Station
-    from refurb.stock.tables import Location
-    from refurb.web.tables import IdempotencyRecord
-    from refurb.workshop.tables import (
-        LicenceAssignment,
-        LicenceKey,
-        LicencePool,
-        Part,
-        Reconditioning,
-        RecyclingLot,
-        RecyclingLotDevice,
-        WorkshopChoice,
-    )
-
-    return [
-        Organisation,
-        User,
-        ApiToken,
-        UserSession,
-        LoginFailure,
-        CodeCounter,
-        Agreement,
-        Batch,
-        ManifestImport,
-        Location,
-        Printer,
-        PrintJob,
-        PrintedLabel,
-        Device,
-        DeviceEvent,
-        Medium,
-        MediumKindDecision,
-        Station,
-        Scan,
-        ErasureReport,
-        ErasureRecord,
-        ErasureReview,
-        NoMediaAttestation,
-        ErasurePolicy,
-        QualityCheck,
-        Certificate,
-        IdempotencyRecord,
-        WorkshopChoice,
-        Reconditioning,
-        Part,
-        LicencePool,
-        LicenceKey,
-        LicenceAssignment,
-        RecyclingLot,
-        RecyclingLotDevice,
-    ]
+def register_tables(*tables: type[Table]) -> None:
+    """An area's tables join the Piccolo app and the current engine (from its `register()`)."""
+    for table in tables:
+        if table not in APP_CONFIG.table_classes:
+            APP_CONFIG.register_table(table)
+        table._meta.db = DB
 
 
 def engine_for(database: DatabaseUrl) -> Engine:
@@ -236,11 +176,8 @@ class _PooledTransaction(SQLiteTransaction):
 
 DB: Engine = engine_for(Settings().database)
 
-APP_CONFIG = AppConfig(
-    app_name=APP_NAME,
-    migrations_folder_path=str(migrations_path()),
-    table_classes=table_classes(),
-)
+# Filled by the areas' registration (`register_tables`), never by importing them here.
+APP_CONFIG = AppConfig(app_name=APP_NAME, migrations_folder_path=str(migrations_path()), table_classes=[])
 
 APP_REGISTRY = AppRegistry(apps=["refurb.db"])
 

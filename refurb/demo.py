@@ -137,7 +137,7 @@ async def load_demo(secret_key: str) -> list[DemoLogin]:
             await stock.create_location(name, "bin", parent_code=shelf.code, capacity=20)
     for name, stage in STATIONS:
         if await stations.find_station(name) is None:
-            await stations.create_station(name, stage, site_code=site.code)
+            await stations.create_station(name, stage, site_id=site.id)
 
     donor_id = org_ids[OrganisationKind.DONOR]
     batch = await intake.find_batch(donor_id, BATCH_REFERENCE) or await intake.create_batch(
@@ -160,11 +160,12 @@ async def load_demo(secret_key: str) -> list[DemoLogin]:
                     serial=f"DEMO{number:05d}{make[:2].upper()}",
                     asset_tag=f"ACME-{1000 + number}",
                     batch_id=batch.id,
+                    donor_id=donor_id,
                     custodian_id=workshop if in_custody else None,
                     state=state,
                     reason=None if state is State.DECLARED else "demo data",
                 )
-        await _wipe_waiting(batch.id, system, workshop)
+        await _wipe_waiting(batch.id, donor_id, system, workshop)
     await _pickup_batch(donor_id)
     await _licence_pools()
     return logins
@@ -218,7 +219,7 @@ async def _licence_pools() -> None:
 WIPE_HOST = ("HP", "HP Compaq dc7900 Small Form Factor", "CZC901381R", "6RX7AWEZ")
 
 
-async def _wipe_waiting(batch_id: int, system: devices.Actor, workshop: int) -> None:
+async def _wipe_waiting(batch_id: int, donor_id: int, system: devices.Actor, workshop: int) -> None:
     """Received devices with the disks their donor declared, waiting at the erasure station."""
     make, model, serial, disk = WIPE_HOST
     host = await devices.register(
@@ -229,6 +230,7 @@ async def _wipe_waiting(batch_id: int, system: devices.Actor, workshop: int) -> 
         serial=serial,
         asset_tag="ACME-1900",
         batch_id=batch_id,
+        donor_id=donor_id,
         custodian_id=workshop,
         state=State.RECEIVED,
         reason="demo data",
@@ -279,7 +281,7 @@ async def _pickup_batch(donor_id: int) -> None:
         for n in range(1, PICKUP_DEVICES + 1)
     ]
     await devices.register_many(
-        items, batch_id=batch.id, actor=devices.Actor(donor.user_id, donor.name, donor_id)
+        items, batch_id=batch.id, donor_id=donor_id, actor=devices.Actor(donor.user_id, donor.name, donor_id)
     )
     await intake.submit(batch.code, donor, PICKUP_DEVICES)
     assert (await intake.get_batch(batch.code, None)).state is BatchState.SUBMITTED

@@ -43,6 +43,9 @@ from piccolo.engine.sqlite import SQLiteEngine  # noqa: E402
 from refurb import db  # noqa: E402
 from refurb.core.roles import OrganisationKind, Role  # noqa: E402
 from refurb.settings import Settings  # noqa: E402
+from refurb.wiring import wire  # noqa: E402
+
+wire()  # every area's tables and contributions, as the app has them
 
 POSTGRES_URL = os.environ.get("REFURB_TEST_POSTGRES_URL")
 POSTGRES_REQUIRED = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+from pathlib import Path
 from typing import Any
 
 from refurb.accounts import service as accounts
@@ -15,12 +16,14 @@ from refurb.core.stages import Stage
 from refurb.devices import service as devices
 from refurb.devices.schemas import DeviceOut
 from refurb.devices.tables import Device, DeviceEvent
+from refurb.erasure.service import DeclaredMedia, add_declared_media
 from refurb.intake import agreements
 from refurb.intake import service as intake
 from refurb.intake.schemas import AgreementIn, AgreementOut, BatchOut, BatchPatch
 from refurb.stations import service as stations
 from refurb.stations.schemas import StationOut
 from refurb.wiring import wire
+from tests.fixtures.erasure.make_nwipe_log import Drive, LogSpec, render
 
 wire()  # the checks and handlers areas give each other, as the app has them
 
@@ -92,6 +95,7 @@ async def new_device(
         serial=serial,
         asset_tag=asset_tag,
         batch_id=batch.id,
+        donor_id=batch.donor_id,
         state=state,
         reason=None if state is State.DECLARED else "test setup",
     )
@@ -114,3 +118,85 @@ async def event_rows(code: str) -> list[dict[str, Any]]:
 
 async def event_count() -> int:
     return await DeviceEvent.count()
+
+
+# --- erasure: received devices with declared disks, and their wiping reports -----------------------
+
+ERASURE = Path(__file__).resolve().parent / "fixtures" / "erasure"
+ACER = ERASURE / "workbench" / "acer-happy.snapshot.json"  # HDD WD-WX11A80W7430, EraseBasic, no verification
+I5 = ERASURE / "workbench" / "erased-i5.v10.json"  # HDD 6RX7AWEZ, EraseSectors zeros+random, verified
+USODY_OK = ERASURE / "usody" / "2023-07-22_120312E2M3121K00UN6S.json"
+USODY_FAILED = ERASURE / "usody" / "2023-07-22_152D00539000.json"
+SYNTHETIC = ERASURE / "nwipe-synthetic"
+
+
+async def received(
+    serials: list[str | None],
+    *,
+    kind: DeviceKind = DeviceKind.LAPTOP,
+    batch: Any = None,
+    serial: str | None = None,
+) -> str:
+    """A received device whose donor declared these disks (None: a disk without its serial)."""
+    device = await new_device(State.RECEIVED, kind=kind, batch=batch, serial=serial)
+    row = await device_row(device.code)
+    if serials:
+        await add_declared_media(
+            [DeclaredMedia(row["id"], len(serials), [s for s in serials if s is not None])]
+        )
+    return device.code
+
+
+async def upload(
+    client: Any,
+    headers: dict[str, str],
+    path: Path | bytes,
+    *,
+    device: str | None = None,
+    name: str | None = None,
+) -> Any:
+    content = read(path) if isinstance(path, Path) else path
+    filename = name or (path.name if isinstance(path, Path) else "report.log")
+    data = {"device": device} if device else {}
+    return await client.post(
+        "/api/v1/erasure-reports", data=data, files={"file": (filename, content)}, headers=headers
+    )
+
+
+def read(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+async def sheet(client: Any, headers: dict[str, str], code: str) -> dict[str, Any]:
+    response = await client.get(f"/api/v1/devices/{code}/erasure", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def sanitize(client: Any, headers: dict[str, str], code: str) -> Any:
+    return await client.post(f"/api/v1/devices/{code}/actions/sanitize", headers=headers)
+
+
+MANUAL = {
+    "medium_kind": "hdd",
+    "technique": "overwrite",
+    "method_label": "Zero fill, 1 pass",
+    "tool": "hdparm",
+    "tool_version": "9.65",
+    "passes": 1,
+    "verification": "all",
+    "verification_result": "passed",
+    "result": "success",
+}
+
+
+NO_FLAG = SYNTHETIC / "ssd-without-flag-and-failed-drive.log"  # nwipe 0.37 without smartctl: no "-SSD"
+TRAVELSTAR = Drive("sda", " ATA    ", "IC25N040ATCS04-0", "CSL407D3GKRT6A", 40_007_761_920, 30_000_000)
+
+
+def unknown_model_log() -> bytes:
+    """A verified overwrite of a hard disk whose model no table lists, nwipe without smartctl."""
+    spec = LogSpec(
+        start=datetime.datetime(2026, 12, 2, 9, 0), drives=[TRAVELSTAR], smartctl=False, erasure_summary=False
+    )
+    return render(spec).encode()

@@ -21,6 +21,7 @@ from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.fr import siret as siret_number
 
 from refurb.accounts.tables import ApiToken, LoginFailure, Organisation, User, UserSession
+from refurb.core.choices import parse_choice
 from refurb.core.errors import BadInput, Conflict, NotAuthenticated, NotFound, RateLimited
 from refurb.core.i18n import N_
 from refurb.core.principal import Principal
@@ -116,15 +117,13 @@ async def create_organisation(name: str, kind: OrganisationKind | str, siret: st
     name = name.strip()
     if not name:
         raise BadInput(N_("The organisation needs a name."), code="bad_organisation")
-    try:
-        kind = OrganisationKind(kind)
-    except ValueError:
-        raise BadInput(
-            N_("'{kind}' is not a kind of organisation (known: {known})."),
-            code="bad_organisation",
-            kind=kind,
-            known=", ".join(OrganisationKind),
-        ) from None
+    kind = parse_choice(
+        OrganisationKind,
+        kind,
+        N_("'{kind}' is not a kind of organisation (known: {known})."),
+        code="bad_organisation",
+        field="kind",
+    )
     if siret:
         try:
             siret = siret_number.validate(siret)
@@ -207,15 +206,9 @@ async def create_user(
             code="bad_username",
             username=username,
         )
-    try:
-        role = Role(role)
-    except ValueError:
-        raise BadInput(
-            N_("'{role}' is not a role (known: {known})."),
-            code="bad_role",
-            role=role,
-            known=", ".join(Role),
-        ) from None
+    role = parse_choice(
+        Role, role, N_("'{role}' is not a role (known: {known})."), code="bad_role", field="role"
+    )
     display_name = display_name.strip()
     if len(display_name) > MAX_DISPLAY_NAME:
         raise BadInput(

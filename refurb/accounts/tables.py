@@ -7,7 +7,7 @@ from piccolo.columns import Boolean, ForeignKey, OnDelete, Timestamptz, Varchar
 from refurb.core.roles import OrganisationKind, Role
 from refurb.timestamps import Timestamped
 
-__all__ = ("ApiToken", "LoginFailure", "Organisation", "User", "UserSession")
+__all__ = ("TABLES", "ApiToken", "LoginFailure", "Organisation", "User", "UserSession")
 
 
 class Organisation(Timestamped):
@@ -57,3 +57,7 @@ class LoginFailure(Timestamped):
 
     username = Varchar(length=80, index=True)
     ip = Varchar(length=64, index=True)
+
+
+#: This area's tables, registered with the database by `wiring` (in dependency order).
+TABLES = (Organisation, User, ApiToken, UserSession, LoginFailure)

@@ -6,7 +6,7 @@ from piccolo.columns import Integer, Varchar
 
 from refurb.timestamps import Timestamped
 
-__all__ = ("CodeCounter",)
+__all__ = ("TABLES", "CodeCounter")
 
 
 class CodeCounter(Timestamped):
@@ -14,3 +14,7 @@ class CodeCounter(Timestamped):
 
     letter = Varchar(length=1, unique=True)
     last_serial = Integer(default=0)
+
+
+#: This area's tables, registered with the database by `wiring` (in dependency order).
+TABLES = (CodeCounter,)

@@ -14,6 +14,8 @@ from typing import Any
 
 from refurb.core.errors import BadInput, Forbidden, InvalidTransition
 from refurb.core.i18n import N_
+from refurb.core.roles import SUPERVISION as _SUPERVISION
+from refurb.core.roles import WORKSHOP as _WORKSHOP
 from refurb.core.roles import Role
 
 __all__ = (
@@ -27,6 +29,7 @@ __all__ = (
     "clean_reason",
     "parse_action",
     "plan",
+    "require_role",
 )
 
 MAX_REASON_LENGTH = 500
@@ -191,8 +194,6 @@ class Transition:
     reason_required: bool = False
 
 
-_WORKSHOP = frozenset({Role.TECHNICIAN, Role.SUPERVISOR, Role.ADMIN})
-_SUPERVISION = frozenset({Role.SUPERVISOR, Role.ADMIN})
 _IN_CUSTODY = frozenset(
     {
         State.RECEIVED,
@@ -293,11 +294,8 @@ def clean_reason(payload: Mapping[str, Any]) -> str | None:
     return reason or None
 
 
-def plan(state: State, action: Action, role: Role, payload: Mapping[str, Any]) -> Transition:
-    """Decide whether `role` may apply `action` to a device in `state`.
-
-    Returns the transition to apply; the named checks are still to be asked.
-    """
+def require_role(action: Action, role: Role) -> Transition:
+    """Refuse a role that may not apply `action` at all, whatever the device's state."""
     transition = TRANSITIONS[action]
     if role not in transition.roles:
         raise Forbidden(
@@ -306,6 +304,15 @@ def plan(state: State, action: Action, role: Role, payload: Mapping[str, Any]) -
             role=role,
             action=action,
         )
+    return transition
+
+
+def plan(state: State, action: Action, role: Role, payload: Mapping[str, Any]) -> Transition:
+    """Decide whether `role` may apply `action` to a device in `state`.
+
+    Returns the transition to apply; the named checks are still to be asked.
+    """
+    transition = require_role(action, role)
     if state not in transition.sources:
         raise InvalidTransition(
             N_("Cannot {action} a device that is {state}."),

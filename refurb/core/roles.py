@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from refurb.core.i18n import N_
 
-__all__ = ("ALL_ROLES", "OrganisationKind", "Role")
+__all__ = ("ALL_ROLES", "STAFF", "SUPERVISION", "WORKSHOP", "OrganisationKind", "Role")
 
 
 class Role(StrEnum):
@@ -39,6 +39,10 @@ _LABELS = {
 }
 
 ALL_ROLES = frozenset(Role)
+#: The groups routes and actions are allowed to, named once for every area.
+WORKSHOP = frozenset({Role.TECHNICIAN, Role.SUPERVISOR, Role.ADMIN})  # at the bench
+SUPERVISION = frozenset({Role.SUPERVISOR, Role.ADMIN})  # decide, correct, configure
+STAFF = frozenset(role for role in Role if role is not Role.DONOR)  # everyone but donors
 
 
 class OrganisationKind(StrEnum):

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from piccolo.columns import JSON, Boolean, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
+from piccolo.columns.reference import LazyTableReference
 
 from refurb.accounts.tables import Organisation, User
 from refurb.core.lifecycle import State
-from refurb.intake.tables import Batch
-from refurb.stations.tables import Station
-from refurb.stock.tables import Location
 from refurb.timestamps import Timestamped
 
-__all__ = ("Device", "DeviceEvent")
+# Tables of the areas a device points at, named without importing them: the spine never imports an area.
+BATCH = LazyTableReference("Batch", module_path="refurb.intake.tables")
+LOCATION = LazyTableReference("Location", module_path="refurb.stock.tables")
+STATION = LazyTableReference("Station", module_path="refurb.stations.tables")
+
+__all__ = ("TABLES", "Device", "DeviceEvent")
 
 
 class Device(Timestamped):
     """A donated machine, identified by its D code from the moment it is recorded.
 
-    Only `devices.service` writes `state` and `version` (compare-and-set).
+    Only `devices.transitions` writes `state` and `version` (compare-and-set).
+    `donor` is the batch's donor, kept on the device so that a donor's view
+    needs no other table.
     """
 
     code = Varchar(length=9, unique=True)
@@ -26,9 +31,10 @@ class Device(Timestamped):
     model = Varchar(length=200, default="")
     serial = Varchar(length=100, null=True, default=None, index=True)
     asset_tag = Varchar(length=100, null=True, default=None, index=True)
-    batch = ForeignKey(references=Batch, on_delete=OnDelete.restrict, null=True)
+    batch = ForeignKey(references=BATCH, on_delete=OnDelete.restrict, null=True)
+    donor = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, null=True, index=True)
     custodian = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, null=True)
-    location = ForeignKey(references=Location, on_delete=OnDelete.restrict, null=True)
+    location = ForeignKey(references=LOCATION, on_delete=OnDelete.restrict, null=True)
     state = Varchar(length=16, choices=State, index=True)
     version = Integer(default=1)
     in_manifest = Boolean(default=True)  # False: turned up at reception without being declared
@@ -53,7 +59,11 @@ class DeviceEvent(Timestamped):
     actor = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
     actor_name = Varchar(length=80, default="")
     organisation = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, null=True)
-    station = ForeignKey(references=Station, on_delete=OnDelete.restrict, null=True)
+    station = ForeignKey(references=STATION, on_delete=OnDelete.restrict, null=True)
     payload = JSON(default={})
     request_id = Varchar(length=64, null=True, default=None)
     idempotency_key = Varchar(length=255, null=True, default=None)
+
+
+#: This area's tables, registered with the database by `wiring` (in dependency order).
+TABLES = (Device, DeviceEvent)

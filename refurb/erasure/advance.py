@@ -8,17 +8,11 @@ from collections.abc import Iterable
 from refurb.core.errors import DomainError
 from refurb.core.principal import Principal
 from refurb.devices import service as devices
-from refurb.devices.service import DeviceRow
-from refurb.erasure.media import judge_devices
 from refurb.printing import service as printing
 from refurb.printing.kinds import LabelKind
 from refurb.stations.service import StationRow
 
 __all__ = ("print_wiped", "sanitize_passing", "sanitize_ready")
-
-
-async def _ready(rows: list[DeviceRow]) -> list[int]:
-    return [judged.device.id for judged in await judge_devices(rows) if judged.ready]
 
 
 async def sanitize_passing(
@@ -33,7 +27,7 @@ async def sanitize_passing(
     if not wanted:
         return []
     return await devices.transition_many(
-        wanted, "sanitize", principal, admit=_ready, station_id=station_id, request_id=request_id
+        wanted, "sanitize", principal, station_id=station_id, request_id=request_id
     )
 
 

@@ -15,7 +15,7 @@ from refurb.accounts.guards import allow, principal_of
 from refurb.core.errors import BadInput
 from refurb.core.i18n import N_
 from refurb.core.principal import Principal
-from refurb.core.roles import Role
+from refurb.core.roles import SUPERVISION, WORKSHOP, Role
 from refurb.erasure import certificates, kind_decisions, media, supervision, uploads
 from refurb.erasure.advance import print_wiped, sanitize_ready
 from refurb.erasure.schemas import (
@@ -38,10 +38,10 @@ from refurb.erasure.schemas import (
     RevokeIn,
     VerificationOut,
 )
-from refurb.intake.api import uploaded
 from refurb.stations import service as stations
 from refurb.stations.service import StationRow
 from refurb.web.context import current_request_id
+from refurb.web.forms import MultipartForm, download, form_text, read_files, uploaded
 from refurb.web.i18n import gettext
 
 __all__ = (
@@ -51,12 +51,8 @@ __all__ = (
     "ErasureReportController",
     "ErasureSupervisionController",
     "VerifyController",
-    "form_text",
-    "read_files",
 )
 
-WORKSHOP = (Role.TECHNICIAN, Role.SUPERVISOR, Role.ADMIN)
-SUPERVISION = (Role.SUPERVISOR, Role.ADMIN)
 READERS = (*WORKSHOP, Role.AUDITOR, Role.COORDINATOR)
 REPORT_BODY_LIMIT = uploads.MAX_REPORT_BYTES + 65_536
 MAX_FOLDER_FILES = 2_000
@@ -107,21 +103,6 @@ class FolderOut(BaseModel):
 
     reports: list[ReportOut]
     sanitized: list[str] = Field(default_factory=list, description="Devices this upload moved to sanitized")
-
-
-def form_text(data: dict[str, Any], name: str) -> str | None:
-    """One text field of a form: stripped, None when empty; sent twice is refused."""
-    value = data.get(name)
-    if isinstance(value, list):
-        raise BadInput(N_("The field '{name}' is given more than once."), code="repeated_field", name=name)
-    text = str(value or "").strip()
-    return text or None
-
-
-async def read_files(value: Any) -> list[tuple[bytes, str]]:
-    """The `file` parts of a multipart form (one or several), read."""
-    files = value if isinstance(value, list) else [value]
-    return [(await uploaded(item).read(), uploaded(item).filename or "") for item in files]
 
 
 async def _station(code: str | None) -> StationRow | None:
@@ -302,7 +283,7 @@ class ErasureReportController(Controller):
     async def upload_folder(
         self,
         request: Request[Any, Any, Any],
-        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+        data: MultipartForm,
     ) -> Response[FolderOut]:
         """A USB stick of Workbench snapshots or ShredOS logs; a file Refurb cannot read refuses them all.
 
@@ -375,11 +356,7 @@ class ErasureReportController(Controller):
     async def raw(self, report: FromPath[int]) -> Response[bytes]:
         """The stored bytes; their SHA-256 is the report's `sha256`."""
         name, content = await uploads.report_content(report)
-        return Response(
-            content,
-            media_type="application/octet-stream",
-            headers={"content-disposition": f'attachment; filename="{name.replace(chr(34), "")}"'},
-        )
+        return download(content, name, "application/octet-stream")
 
 
 class ErasureSupervisionController(Controller):
@@ -541,9 +518,7 @@ class CertificateController(Controller):
 
 def _file(found: tuple[str, bytes, str]) -> Response[bytes]:
     name, content, media_type = found
-    return Response(
-        content, media_type=media_type, headers={"content-disposition": f'inline; filename="{name}"'}
-    )
+    return download(content, name, media_type, inline=True)
 
 
 class CertificateKeysController(Controller):

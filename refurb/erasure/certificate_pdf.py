@@ -30,7 +30,7 @@ from fpdf import FPDF
 
 from refurb.erasure.signing import canonical_bytes
 from refurb.printing.fonts import ELLIPSIS, PLAIN, fit_text, text_width, wrap_text
-from refurb.printing.pdf import _family
+from refurb.printing.pdf import font_family
 
 __all__ = ("ATTACHMENT_NAME", "display_code", "render_certificate_pdf")
 
@@ -319,7 +319,7 @@ class _CertificatePdf(FPDF):
             text, size = _fit(text, width * PT, size, min_size or size * 0.85, bold)
         if not text:
             return
-        font = (_family(self, text), "B" if bold else "", size)
+        font = (font_family(self, text), "B" if bold else "", size)
         if font != self.font_state or not self.current_font_is_set_on_page:
             self.set_font(*font)
             self.font_state = font

@@ -25,7 +25,7 @@ from refurb.core.errors import Conflict, Forbidden, NotFound, Unavailable
 from refurb.core.i18n import N_
 from refurb.core.lifecycle import State
 from refurb.core.principal import Principal
-from refurb.core.roles import Role
+from refurb.core.roles import SUPERVISION, WORKSHOP, Role
 from refurb.db import is_sqlite, write_transaction
 from refurb.devices import service as devices
 from refurb.devices.service import DeviceRow
@@ -55,8 +55,8 @@ __all__ = (
 )
 
 MAX_VERIFY_BYTES = 20 * 1024 * 1024
-ISSUERS = frozenset({Role.TECHNICIAN, Role.SUPERVISOR, Role.ADMIN, Role.COORDINATOR})
-REVOKERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+ISSUERS = WORKSHOP | {Role.COORDINATOR}
+REVOKERS = SUPERVISION
 #: States a device reaches only once its erasure is certified.
 AFTER_SANITIZE = frozenset(
     {
@@ -464,11 +464,19 @@ async def issue_for_batch(
 
 _SELECT = """
 SELECT c.id, c.code, c.kind, c.version, c.status, c.status_reason, c.created_at, c.devices, c.media, c.key_id,
-       c.pdf_sha256, c.envelope_sha256, c.donor, c.batch AS batch_id, c.device AS device_id,
-       b.code AS batch_code, d.code AS device_code
-FROM certificate c
-LEFT JOIN batch b ON b.id = c.batch
-LEFT JOIN device d ON d.id = c.device"""
+       c.pdf_sha256, c.envelope_sha256, c.donor, c.batch AS batch_id, c.device AS device_id
+FROM certificate c"""
+
+
+async def _select(where: str, *values: Any) -> list[dict[str, Any]]:
+    """Certificate rows with the codes of their batch and device."""
+    rows = await Certificate.raw(_SELECT + where, *values)
+    batches = await devices.codes_of("batch", [row["batch_id"] for row in rows])
+    devices_ = await devices.codes_of("device", [row["device_id"] for row in rows])
+    return [
+        {**row, "batch_code": batches.get(row["batch_id"]), "device_code": devices_.get(row["device_id"])}
+        for row in rows
+    ]
 
 
 def _out(row: Mapping[str, Any]) -> CertificateOut:
@@ -493,7 +501,7 @@ def _out(row: Mapping[str, Any]) -> CertificateOut:
 
 async def _row(code_text: str, principal: Principal | None) -> Mapping[str, Any]:
     code = parse_code(code_text, expected=CodeType.CERTIFICATE)
-    rows = await Certificate.raw(_SELECT + " WHERE c.code = {}", code.compact)
+    rows = await _select(" WHERE c.code = {}", code.compact)
     row = rows[0] if rows else None
     if row is None or (
         principal is not None
@@ -530,7 +538,7 @@ async def list_certificates(
         clauses.append("c.donor = {}")
         values.append(principal.organisation_id)
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    rows = await Certificate.raw(_SELECT + where + " ORDER BY c.id DESC LIMIT 500", *values)
+    rows = await _select(where + " ORDER BY c.id DESC LIMIT 500", *values)
     return [_out(row) for row in rows]
 
 
@@ -641,7 +649,7 @@ async def verify_document(content: bytes) -> VerificationOut:
     """Is this PDF or JSON one of our certificates, unchanged? Never an error: the reason says."""
     digest = hashlib.sha256(content).hexdigest()
     if content.lstrip()[:5] == b"%PDF-":
-        rows = await Certificate.raw(_SELECT + " WHERE c.pdf_sha256 = {}", digest)
+        rows = await _select(" WHERE c.pdf_sha256 = {}", digest)
         if not rows:
             return _public(None, authentic=False, reason="unknown_document")
         return await _known(rows[0])
@@ -649,7 +657,7 @@ async def verify_document(content: bytes) -> VerificationOut:
     if not result.authentic or result.payload is None:
         return _public(None, authentic=False, reason=str(result.reason))
     code = str(result.payload.get("code", ""))
-    rows = await Certificate.raw(_SELECT + " WHERE c.code = {}", code)
+    rows = await _select(" WHERE c.code = {}", code)
     if not rows:
         return _public(None, authentic=True, reason="not_issued_here", code=code)
     row = rows[0]

@@ -19,7 +19,7 @@ from refurb.core.codes import parse_code
 from refurb.core.errors import Conflict, Forbidden, NotFound
 from refurb.core.i18n import N_
 from refurb.core.principal import Principal
-from refurb.core.roles import Role
+from refurb.core.roles import SUPERVISION, WORKSHOP, Role
 from refurb.db import chunked, write_transaction
 from refurb.devices import service as devices
 from refurb.erasure.custody import require_erasure_stage
@@ -38,8 +38,6 @@ __all__ = (
     "review_kind",
 )
 
-_DECIDERS = frozenset({Role.TECHNICIAN, Role.SUPERVISOR, Role.ADMIN})
-_REVIEWERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 _FLASH_BY_TOOL = N_(
     "{medium} is flash memory ({kind}): the wiping tool or the bus says so, and nobody can record it "
     "as a spinning disk. Purge it (the drive's sanitize or crypto erase) or destroy it."
@@ -103,11 +101,11 @@ async def confirm_kind(code_text: str, medium_id: int, data: KindDecisionIn, pri
     Technicians decide while the device is received; a supervisor at any time
     (a device sanitized before the type rule, whose certificate now waits).
     """
-    if principal.role not in _DECIDERS:
+    if principal.role not in WORKSHOP:
         raise Forbidden(N_("Only workshop staff decide what a medium is."))
     async with write_transaction():
         device = await devices.device_ref(code_text, principal, lock=True)
-        if principal.role not in _REVIEWERS:  # a supervisor may settle a device that already moved on
+        if principal.role not in SUPERVISION:  # a supervisor may settle a device that already moved on
             require_erasure_stage(device)
         medium = await Medium.select().where((Medium.id == medium_id) & (Medium.device == device.id)).first()
         if medium is None or medium["absent_reason"] is not None:
@@ -130,7 +128,7 @@ async def confirm_kind(code_text: str, medium_id: int, data: KindDecisionIn, pri
 
 async def review_kind(decision_id: int, data: KindReviewIn, principal: Principal) -> str:
     """A supervisor approves or revokes a technician's decision; the device's code."""
-    if principal.role not in _REVIEWERS:
+    if principal.role not in SUPERVISION:
         raise Forbidden(N_("Only a supervisor reviews decisions on media."))
     async with write_transaction():
         row = await MediumKindDecision.select().where(MediumKindDecision.id == decision_id).first()

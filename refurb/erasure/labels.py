@@ -7,11 +7,13 @@ from pydantic import BaseModel
 
 from refurb.core.codes import Code, parse_code
 from refurb.core.principal import Principal
+from refurb.core.stages import Stage
 from refurb.devices import service as devices
 from refurb.erasure import certificates
 from refurb.erasure.media import device_media
 from refurb.printing.kinds import LabelKind, WipedLabel
 from refurb.printing.service import LabelContext, register_provider
+from refurb.stations import service as stations
 from refurb.web.i18n import current_locale, gettext
 
 __all__ = ("register",)
@@ -52,3 +54,4 @@ async def wiped_labels(code: Code, principal: Principal, context: LabelContext) 
 def register() -> None:
     """Declare the label kinds this area fills."""
     register_provider(LabelKind.WIPED, wiped_labels)
+    stations.register_stage_label(Stage.ERASURE, LabelKind.WIPED.value)

@@ -9,12 +9,12 @@ from typing import Any
 
 from refurb.core.aliases import is_placeholder_serial, normal_serial
 from refurb.core.codes import parse_code
-from refurb.core.errors import BadInput, Conflict, Forbidden, GuardRefused, NotFound
+from refurb.core.errors import BadInput, Conflict, DomainError, Forbidden, GuardRefused, NotFound
 from refurb.core.i18n import N_, fill
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import Check, State
 from refurb.core.principal import Principal
-from refurb.core.roles import Role
+from refurb.core.roles import SUPERVISION, WORKSHOP
 from refurb.db import chunked, json_value, write_transaction
 from refurb.devices import service as devices
 from refurb.devices.service import CheckContext, DeviceRow, register_check
@@ -71,8 +71,6 @@ __all__ = (
     "set_policy",
     "status",
 )
-
-SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,7 +310,7 @@ async def status(code_text: str, principal: Principal, translate: Any = str) -> 
 
 
 def _require_workshop(principal: Principal) -> None:
-    if principal.role not in (Role.TECHNICIAN, Role.SUPERVISOR, Role.ADMIN):
+    if principal.role not in WORKSHOP:
         raise Forbidden(N_("Only workshop staff record erasures."))
 
 
@@ -482,7 +480,7 @@ async def record_manual(
             serial_seen=data.serial_seen.strip(),
             details={"manual": True, "note": data.note},
             # a hand-typed record counts once a supervisor approves it, unless a supervisor typed it
-            review="serial_mismatch" if mismatch else "" if principal.role in SUPERVISORS else "manual",
+            review="serial_mismatch" if mismatch else "" if principal.role in SUPERVISION else "manual",
             supersedes=data.supersedes,
             operator_id=principal.user_id,
             operator_name=principal.name,
@@ -535,7 +533,7 @@ async def record_destruction(
 
 async def mark_absent(code_text: str, medium_id: int, reason: str, principal: Principal) -> None:
     """A declared medium that is not in the device: a supervisor says so, with the reason."""
-    if principal.role not in SUPERVISORS:
+    if principal.role not in SUPERVISION:
         raise Forbidden(N_("Only a supervisor can record that a declared medium is absent."))
     reason = reason.strip()
     if len(reason) < 3:
@@ -564,7 +562,7 @@ async def attest_no_media(code_text: str, note: str, principal: Principal) -> At
     async with write_transaction():
         device = await _lock_device(code_text, principal)
         require_erasure_stage(device)
-        if device.kind not in STORAGELESS and principal.role not in SUPERVISORS:
+        if device.kind not in STORAGELESS and principal.role not in SUPERVISION:
             raise Forbidden(
                 N_("A {kind} usually holds data: only a supervisor can attest that this one has no medium."),
                 code="attestation_needs_supervisor",
@@ -642,19 +640,27 @@ def _reasons(judged: DeviceMedia) -> str:
     return text + (" …" if len(judged.problems) > 4 else "")
 
 
+def _not_sanitized(judged: DeviceMedia) -> GuardRefused:
+    return GuardRefused(
+        N_("{ref} cannot be certified as wiped: {reasons}."),
+        code="media_not_sanitized",
+        ref=parse_code(judged.device.code).display,
+        reasons=_reasons(judged),
+        extra={"problems": [{"code": p.code} for p in judged.problems]},
+    )
+
+
 async def _media_sanitized(context: CheckContext) -> None:
     """The lifecycle check of `sanitize`: every medium passes, or none exists and that is attested."""
     judged = await device_media(context.device)
-    if judged.ready:
-        return
-    reasons = _reasons(judged)
-    raise GuardRefused(
-        N_("{ref} cannot be certified as wiped: {reasons}."),
-        code="media_not_sanitized",
-        ref=parse_code(context.device.code).display,
-        reasons=reasons,
-        extra={"problems": [{"code": p.code} for p in judged.problems]},
-    )
+    if not judged.ready:
+        raise _not_sanitized(judged)
+
+
+async def _media_sanitized_many(contexts: Sequence[CheckContext]) -> dict[int, DomainError]:
+    """The bulk form of `_media_sanitized` (a folder of reports): every device judged in a few queries."""
+    judged = await judge_devices([context.device for context in contexts])
+    return {j.device.id: _not_sanitized(j) for j in judged if not j.ready}
 
 
 async def _media_disposed(context: CheckContext) -> None:
@@ -683,6 +689,6 @@ async def _not_on_hold(context: CheckContext) -> None:
 
 def register() -> None:
     """Declare the checks this area answers."""
-    register_check(Check.MEDIA_SANITIZED, _media_sanitized)
+    register_check(Check.MEDIA_SANITIZED, _media_sanitized, bulk=_media_sanitized_many)
     register_check(Check.ERASURE_QC_CLEAR, _not_on_hold)
     register_check(Check.MEDIA_DISPOSED, _media_disposed)

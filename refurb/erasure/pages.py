@@ -13,8 +13,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
 from pydantic import ValidationError
 
@@ -22,9 +21,10 @@ from refurb.accounts.guards import allow, principal_of
 from refurb.core.codes import CodeType, parse_code
 from refurb.core.errors import BadInput, DomainError
 from refurb.core.i18n import N_
+from refurb.core.roles import SUPERVISION, WORKSHOP
 from refurb.erasure import certificates, kind_decisions, media, supervision, uploads
 from refurb.erasure.advance import print_wiped, sanitize_ready
-from refurb.erasure.api import FOLDER_BODY_LIMIT, SUPERVISION, WORKSHOP, form_text, read_files
+from refurb.erasure.api import FOLDER_BODY_LIMIT
 from refurb.erasure.schemas import (
     AttestationIn,
     DestructionIn,
@@ -35,16 +35,14 @@ from refurb.erasure.schemas import (
     QualityResultIn,
     ReviewIn,
 )
-from refurb.intake.api import uploaded
-from refurb.intake.pages import _error
 from refurb.stations import service as stations
 from refurb.web.context import current_request_id
+from refurb.web.forms import Form, MultipartForm, blank, form_error, form_text, read_files, uploaded
 from refurb.web.i18n import gettext
 from refurb.web.render import page
 
 __all__ = ("ErasurePages", "SupervisionPages", "VerifyPages")
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 #: Values the templates translate: medium sources, report and record outcomes, certificate statuses.
 WORDS = (
     N_("declared"),
@@ -80,11 +78,6 @@ def _sheet_url(code: str | None, station: str | None, **extra: str) -> str:
     return "/erasure" + ("?" + urlencode(query) if query else "")
 
 
-def _blank(form: dict[str, Any]) -> dict[str, Any]:
-    """Empty form fields mean "not given"."""
-    return {k: v for k, v in form.items() if v not in ("", None)}
-
-
 class ErasurePages(Controller):
     """The erasure station: scan, see the media, upload, record, certify."""
 
@@ -111,7 +104,7 @@ class ErasurePages(Controller):
                 sheet = await media.status(code, principal, gettext)
                 device_certificates = await certificates.list_certificates(principal, device=sheet.device)
             except DomainError as failure:
-                error, status_code = _error(failure)
+                error, status_code = form_error(failure)
                 code = None
         return page(
             request,
@@ -144,7 +137,7 @@ class ErasurePages(Controller):
             try:
                 text = parse_code(text, expected=CodeType.DEVICE).compact
             except DomainError as failure:
-                message, status = _error(failure)
+                message, status = form_error(failure)
                 return await self._render(request, None, station, status_code=status, error=message)
         return await self._render(request, text or None, station, notice=notice)
 
@@ -154,7 +147,7 @@ class ErasurePages(Controller):
         try:
             result = await step()
         except (DomainError, ValidationError) as failure:
-            message, status = _error(failure)
+            message, status = form_error(failure)
             return await self._render(request, code, station, status_code=status, error=message)
         if result:
             done = "sanitized"
@@ -176,7 +169,7 @@ class ErasurePages(Controller):
     async def report(
         self,
         request: Request[Any, Any, Any],
-        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+        data: MultipartForm,
     ) -> Response[Any]:
         """Reports dropped on the page, for the device on screen (or matched by their serials)."""
         principal = principal_of(request)
@@ -197,7 +190,7 @@ class ErasurePages(Controller):
                 request_id=current_request_id(),
             )
         except (DomainError, ValidationError) as failure:
-            message, status = _error(failure)
+            message, status = form_error(failure)
             return await self._render(request, code, station, status_code=status, error=message)
         if len(outcomes) > 1 or any(o.unmatched or o.problems for o in outcomes) or not code:
             devices_seen = sorted({c for o in outcomes for c in o.devices})
@@ -214,7 +207,7 @@ class ErasurePages(Controller):
         station = form_text(data, "station")
 
         async def step() -> list[str]:
-            await media.add_medium(code, MediumIn.model_validate(_blank(data)), principal_of(request))
+            await media.add_medium(code, MediumIn.model_validate(blank(data)), principal_of(request))
             return []
 
         return await self._step(request, code, station, step, "medium")
@@ -227,9 +220,7 @@ class ErasurePages(Controller):
         station = form_text(data, "station")
 
         async def step() -> list[str]:
-            decision = KindDecisionIn.model_validate(
-                _blank({k: v for k, v in data.items() if k != "station"})
-            )
+            decision = KindDecisionIn.model_validate(blank({k: v for k, v in data.items() if k != "station"}))
             await kind_decisions.confirm_kind(code, medium, decision, principal_of(request))
             return await self._advance(request, [code], station)
 
@@ -241,7 +232,7 @@ class ErasurePages(Controller):
         station = form_text(data, "station")
 
         async def step() -> list[str]:
-            record = ManualRecordIn.model_validate(_blank(data))
+            record = ManualRecordIn.model_validate(blank(data))
             await media.record_manual(code, record, principal_of(request))
             return await self._advance(request, [code], station)
 
@@ -256,7 +247,7 @@ class ErasurePages(Controller):
 
         async def step() -> list[str]:
             await media.record_destruction(
-                code, DestructionIn.model_validate(_blank(data)), principal_of(request)
+                code, DestructionIn.model_validate(blank(data)), principal_of(request)
             )
             return await self._advance(request, [code], station)
 
@@ -276,7 +267,7 @@ class ErasurePages(Controller):
                     code="confirmation_required",
                 )
             await media.attest_no_media(
-                code, AttestationIn.model_validate(_blank(data)).note, principal_of(request)
+                code, AttestationIn.model_validate(blank(data)).note, principal_of(request)
             )
             return await self._advance(request, [code], station)
 
@@ -316,7 +307,7 @@ class SupervisionPages(Controller):
         try:
             checks = await supervision.checks(week)
         except DomainError as failure:
-            error, status_code = _error(failure)
+            error, status_code = form_error(failure)
         return page(
             request,
             "erasure/supervision.html",
@@ -348,7 +339,7 @@ class SupervisionPages(Controller):
         try:
             await step()
         except (DomainError, ValidationError) as failure:
-            message, status = _error(failure)
+            message, status = form_error(failure)
             return await self._render(request, status_code=status, error=message, week=week)
         query = urlencode({k: v for k, v in {"done": done, "week": week or ""}.items() if v})
         return Redirect(path=f"/erasure/supervision?{query}", status_code=303)
@@ -361,7 +352,7 @@ class SupervisionPages(Controller):
 
         async def step() -> None:
             principal = principal_of(request)
-            code = await supervision.review(record, ReviewIn.model_validate(_blank(data)), principal)
+            code = await supervision.review(record, ReviewIn.model_validate(blank(data)), principal)
             await sanitize_ready(
                 [code],
                 principal,
@@ -379,7 +370,7 @@ class SupervisionPages(Controller):
 
         async def step() -> None:
             await kind_decisions.review_kind(
-                decision, KindReviewIn.model_validate(_blank(data)), principal_of(request)
+                decision, KindReviewIn.model_validate(blank(data)), principal_of(request)
             )
 
         return await self._do(request, step, "reviewed")
@@ -400,7 +391,7 @@ class SupervisionPages(Controller):
         week = form_text(data, "week")
 
         async def step() -> None:
-            result = QualityResultIn.model_validate(_blank({k: v for k, v in data.items() if k != "week"}))
+            result = QualityResultIn.model_validate(blank({k: v for k, v in data.items() if k != "week"}))
             await supervision.record_result(check, result, principal_of(request))
 
         return await self._do(request, step, "checked", week)
@@ -429,14 +420,14 @@ class VerifyPages(Controller):
     async def check(
         self,
         request: Request[Any, Any, Any],
-        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+        data: MultipartForm,
     ) -> Response[Any]:
         """Authentic and unchanged, or why not."""
         file = data.get("file")
         try:
             content = await uploaded(file).read()
         except DomainError as failure:
-            message, status = _error(failure)
+            message, status = form_error(failure)
             return page(
                 request, "erasure/verify.html", result=None, code="", error=message, status_code=status
             )
@@ -449,7 +440,7 @@ class VerifyPages(Controller):
         try:
             result = await certificates.verify_code(code)
         except DomainError as failure:
-            message, status = _error(failure)
+            message, status = form_error(failure)
             return page(
                 request, "erasure/verify.html", result=None, code=code[:40], error=message, status_code=status
             )

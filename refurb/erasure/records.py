@@ -12,6 +12,7 @@ from typing import Any
 import rfc8785
 
 from refurb.db import chunked, insert_many, json_value
+from refurb.devices import service as devices
 from refurb.erasure.policy import RecordFacts
 from refurb.erasure.schemas import RecordOut
 from refurb.erasure.tables import ErasureRecord
@@ -159,21 +160,20 @@ async def insert_record(record: NewRecord, digest: str, now: datetime.datetime) 
 
 
 _SELECT = """
-SELECT r.*, v.decision AS review_decision, p.sha256 AS report_sha256, d.code AS device_code,
+SELECT r.*, v.decision AS review_decision, p.sha256 AS report_sha256,
        EXISTS (SELECT 1 FROM erasure_record s WHERE s.supersedes = r.id) AS superseded
 FROM erasure_record r
-JOIN device d ON d.id = r.device
 LEFT JOIN erasure_review v ON v.record = r.id
 LEFT JOIN erasure_report p ON p.id = r.report
 WHERE r.medium IN ({marks})
 ORDER BY r.id"""
 
 
-def _out(row: Mapping[str, Any]) -> RecordOut:
+def _out(row: Mapping[str, Any], device_codes: Mapping[int, str]) -> RecordOut:
     return RecordOut(
         id=row["id"],
         medium_id=row["medium"],
-        device=row["device_code"],
+        device=device_codes[row["device"]],
         category=row["category"],
         technique=row["technique"],
         method_label=row["method_label"],
@@ -210,8 +210,9 @@ async def records_of(medium_ids: Sequence[int]) -> dict[int, list[RecordOut]]:
     ids = list(medium_ids)
     for chunk in chunked(ids):
         rows = await ErasureRecord.raw(_SELECT.format(marks=", ".join("{}" for _ in chunk)), *chunk)
+        codes = await devices.codes_of("device", [row["device"] for row in rows])
         for row in rows:
-            found[row["medium"]].append(_out(row))
+            found[row["medium"]].append(_out(row, codes))
     return found
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from refurb.db import insert_many, write_transaction
+from refurb.db import chunked, insert_many, write_transaction
 from refurb.erasure.kinds import decide_kind, declared_kind
 from refurb.erasure.tables import Medium
 from refurb.timestamps import utcnow
@@ -57,10 +57,8 @@ async def declare_media(declared: Sequence[DeclaredMedia]) -> int:
         return 0
     ids = [item.device_id for item in declared]
     async with write_transaction():
-        for start in range(0, len(ids), 900):
-            await Medium.delete().where(
-                Medium.device.is_in(ids[start : start + 900]) & (Medium.source == DECLARED)
-            )
+        for chunk in chunked(ids):
+            await Medium.delete().where(Medium.device.is_in(chunk) & (Medium.source == DECLARED))
         return await add_declared_media(declared)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -14,6 +14,7 @@ from refurb.core.errors import BadInput, Conflict, Forbidden, NotFound
 from refurb.core.i18n import N_
 from refurb.core.principal import Principal
 from refurb.db import UNIQUE_VIOLATIONS, is_sqlite, json_value, write_transaction
+from refurb.devices import service as devices
 from refurb.erasure.schemas import QualityCheckOut, QualityResultIn, ReviewIn
 from refurb.erasure.tables import ErasurePolicy, ErasureRecord, ErasureReview, QualityCheck
 from refurb.timestamps import utcnow
@@ -38,16 +39,17 @@ class PendingReview(BaseModel):
 async def pending_reviews() -> list[PendingReview]:
     """Records flagged for review that no supervisor has decided on, oldest first."""
     rows = await ErasureRecord.raw(
-        "SELECT r.id, r.review, r.warnings, r.operator_name, r.created_at, d.code, m.serial "
-        "FROM erasure_record r JOIN device d ON d.id = r.device JOIN medium m ON m.id = r.medium "
+        "SELECT r.id, r.review, r.warnings, r.operator_name, r.created_at, r.device, m.serial "
+        "FROM erasure_record r JOIN medium m ON m.id = r.medium "
         "LEFT JOIN erasure_review v ON v.record = r.id "
         "WHERE r.review <> '' AND v.id IS NULL "
         "AND NOT EXISTS (SELECT 1 FROM erasure_record s WHERE s.supersedes = r.id) ORDER BY r.id"
     )
+    codes = await devices.codes_of("device", [r["device"] for r in rows])
     return [
         PendingReview(
             record=r["id"],
-            device=r["code"],
+            device=codes[r["device"]],
             medium_serial=r["serial"],
             review=r["review"],
             warnings=_list(r["warnings"]),
@@ -65,8 +67,7 @@ def _list(value: Any) -> list[str]:
 async def review(record_id: int, data: ReviewIn, principal: Principal) -> str:
     """Decide once on a flagged record; the device's code."""
     rows = await ErasureRecord.raw(
-        "SELECT r.review, r.operator, d.code FROM erasure_record r JOIN device d ON d.id = r.device "
-        "WHERE r.id = {}",
+        "SELECT r.review, r.operator, r.device FROM erasure_record r WHERE r.id = {}",
         record_id,
     )
     if not rows:
@@ -97,7 +98,7 @@ async def review(record_id: int, data: ReviewIn, principal: Principal) -> str:
             raise Conflict(
                 N_("Record #{record} was already reviewed."), code="already_reviewed", record=record_id
             ) from None
-    return row["code"]
+    return (await devices.codes_of("device", [row["device"]]))[row["device"]]
 
 
 def _week(value: str | None) -> tuple[str, datetime.datetime, datetime.datetime]:
@@ -119,12 +120,20 @@ def _week(value: str | None) -> tuple[str, datetime.datetime, datetime.datetime]
 
 
 _CHECKS_SQL = """
-SELECT q.*, d.code AS device_code, b.code AS batch_code, m.serial, r.operator_name
+SELECT q.*, r.device, m.serial, r.operator_name
 FROM quality_check q
 JOIN erasure_record r ON r.id = q.record
-JOIN medium m ON m.id = q.medium
-JOIN device d ON d.id = r.device
-LEFT JOIN batch b ON b.id = q.batch"""
+JOIN medium m ON m.id = q.medium"""
+
+
+async def _check_outs(rows: Sequence[Mapping[str, Any]]) -> list[QualityCheckOut]:
+    """Checks with their device's and batch's codes."""
+    devices_ = await devices.codes_of("device", [row["device"] for row in rows])
+    batches = await devices.codes_of("batch", [row["batch"] for row in rows])
+    return [
+        _check_out({**row, "device_code": devices_[row["device"]], "batch_code": batches.get(row["batch"])})
+        for row in rows
+    ]
 
 
 def _check_out(row: Mapping[str, Any]) -> QualityCheckOut:
@@ -148,7 +157,7 @@ async def checks(week: str | None) -> list[QualityCheckOut]:
     """The draw of a week with each check's outcome."""
     name, _, _ = _week(week)
     rows = await QualityCheck.raw(_CHECKS_SQL + " WHERE q.week = {} ORDER BY q.id", name)
-    return [_check_out(row) for row in rows]
+    return await _check_outs(rows)
 
 
 async def draw(week: str | None, principal: Principal) -> list[QualityCheckOut]:
@@ -173,7 +182,7 @@ async def draw(week: str | None, principal: Principal) -> list[QualityCheckOut]:
             for row in await QualityCheck.select(QualityCheck.record).where(QualityCheck.week == name)
         }
         candidates = await ErasureRecord.raw(
-            "SELECT r.id, r.medium, d.batch FROM erasure_record r JOIN device d ON d.id = r.device "
+            "SELECT r.id, r.medium, r.device FROM erasure_record r "
             "LEFT JOIN erasure_review v ON v.record = r.id "
             "WHERE r.category IN ('clear', 'purge') AND r.result = 'success' "
             "AND r.created_at >= {} AND r.created_at < {} AND (r.review = '' OR v.decision = 'approved') "
@@ -185,13 +194,14 @@ async def draw(week: str | None, principal: Principal) -> list[QualityCheckOut]:
             return []
         size = max(1, math.ceil(len(candidates) * rate / 100)) - len(drawn)
         remaining = [row for row in candidates if row["id"] not in drawn]
+        owners = await devices.device_refs([row["device"] for row in remaining])
         now = utcnow()
         for row in _sample.sample(remaining, max(0, min(size, len(remaining)))):
             await QualityCheck.insert(
                 QualityCheck(
                     record=row["id"],
                     medium=row["medium"],
-                    batch=row["batch"],
+                    batch=owners[row["device"]][0].batch_id,
                     week=name,
                     created_at=now,
                     updated_at=now,
@@ -241,7 +251,7 @@ async def record_result(check_id: int, data: QualityResultIn, principal: Princip
                 check=check_id,
                 result=current["result"],
             )
-    return _check_out(await _one(check_id))
+    return (await _check_outs([await _one(check_id)]))[0]
 
 
 async def resolve(check_id: int, note: str, principal: Principal) -> QualityCheckOut:
@@ -256,4 +266,4 @@ async def resolve(check_id: int, note: str, principal: Principal) -> QualityChec
         current = await _one(check_id)
         if current["result"] != "resolved":
             raise Conflict(N_("Only a failed check can be resolved."), code="qc_not_failed")
-    return _check_out(await _one(check_id))
+    return (await _check_outs([await _one(check_id)]))[0]

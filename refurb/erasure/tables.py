@@ -14,14 +14,17 @@ from piccolo.columns import (
     Timestamptz,
     Varchar,
 )
+from piccolo.columns.reference import LazyTableReference
 
 from refurb.accounts.tables import Organisation, User
 from refurb.devices.tables import Device
-from refurb.intake.tables import Batch
 from refurb.stations.tables import Station
 from refurb.timestamps import Timestamped
 
+BATCH = LazyTableReference("Batch", module_path="refurb.intake.tables")  # intake's, named not imported
+
 __all__ = (
+    "TABLES",
     "Certificate",
     "ErasurePolicy",
     "ErasureRecord",
@@ -154,7 +157,7 @@ class QualityCheck(Timestamped):
 
     record = ForeignKey(references=ErasureRecord, on_delete=OnDelete.restrict, null=False, unique=True)
     medium = ForeignKey(references=Medium, on_delete=OnDelete.restrict, null=False)
-    batch = ForeignKey(references=Batch, on_delete=OnDelete.restrict, null=True, index=True)
+    batch = ForeignKey(references=BATCH, on_delete=OnDelete.restrict, null=True, index=True)
     week = Varchar(length=8)  # ISO week the draw was made for, e.g. 2026-W48
     result = Varchar(length=8, default="pending")  # pending, passed, failed
     note = Text(default="")
@@ -168,7 +171,7 @@ class Certificate(Timestamped):
 
     code = Varchar(length=9, unique=True)
     kind = Varchar(length=6)  # device, batch
-    batch = ForeignKey(references=Batch, on_delete=OnDelete.restrict, null=True, index=True)
+    batch = ForeignKey(references=BATCH, on_delete=OnDelete.restrict, null=True, index=True)
     device = ForeignKey(references=Device, on_delete=OnDelete.restrict, null=True, index=True)
     donor = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, null=True, index=True)
     version = Integer(default=1)
@@ -185,3 +188,17 @@ class Certificate(Timestamped):
     status = Varchar(length=10, default="valid")  # valid, superseded, revoked
     status_reason = Text(default="")
     status_changed_at = Timestamptz(null=True, default=None)
+
+
+#: This area's tables, registered with the database by `wiring` (in dependency order).
+TABLES = (
+    Medium,
+    MediumKindDecision,
+    ErasureReport,
+    ErasureRecord,
+    ErasureReview,
+    NoMediaAttestation,
+    ErasurePolicy,
+    QualityCheck,
+    Certificate,
+)

@@ -13,7 +13,7 @@ from refurb.core.errors import BadInput, Forbidden, NotFound
 from refurb.core.i18n import N_
 from refurb.core.lifecycle import State
 from refurb.core.principal import Principal
-from refurb.core.roles import Role
+from refurb.core.roles import WORKSHOP
 from refurb.db import (
     UNIQUE_VIOLATIONS,
     chunked,
@@ -44,7 +44,7 @@ __all__ = (
 )
 
 MAX_REPORT_BYTES = 10 * 1024 * 1024
-UPLOADERS = frozenset({Role.TECHNICIAN, Role.SUPERVISOR, Role.ADMIN})
+UPLOADERS = WORKSHOP
 
 
 _REFUSALS = {
@@ -180,22 +180,26 @@ class _Media:
     @classmethod
     async def load(cls, serials: set[str], hosts: set[int]) -> _Media:
         lock = "" if is_sqlite() else " FOR UPDATE OF m"
-        select = (
-            "SELECT m.*, d.code AS device_code, d.state AS device_state FROM medium m "
-            "JOIN device d ON d.id = m.device WHERE m.absent_reason IS NULL AND "
-        )
+        select = "SELECT m.* FROM medium m WHERE m.absent_reason IS NULL AND "
+        rows: list[dict[str, Any]] = []
+        for chunk in chunked(sorted(serials)):
+            marks = ", ".join("{}" for _ in chunk)
+            rows += await Medium.raw(select + f"m.serial IN ({marks}) ORDER BY m.id" + lock, *chunk)
+        for chunk in chunked(sorted(hosts)):
+            marks = ", ".join("{}" for _ in chunk)
+            rows += await Medium.raw(select + f"m.device IN ({marks}) ORDER BY m.id" + lock, *chunk)
+        owners = await devices.device_refs([row["device"] for row in rows])
         by_serial: dict[str, dict[str, Any]] = {}
         by_device: dict[int, list[dict[str, Any]]] = {host: [] for host in hosts}
-        wanted = sorted(serials)
-        for chunk in chunked(wanted):
-            marks = ", ".join("{}" for _ in chunk)
-            for row in await Medium.raw(select + f"m.serial IN ({marks}) ORDER BY m.id" + lock, *chunk):
-                by_serial.setdefault(row["serial"], dict(row))
-        ids = sorted(hosts)
-        for chunk in chunked(ids):
-            marks = ", ".join("{}" for _ in chunk)
-            for row in await Medium.raw(select + f"m.device IN ({marks}) ORDER BY m.id" + lock, *chunk):
-                by_device[row["device"]].append(by_serial.get(row["serial"] or "", dict(row)))
+        seen: set[int] = set()
+        for row in rows:
+            owner = owners[row["device"]][0]
+            row = {**row, "device_code": owner.code, "device_state": owner.state.value}
+            if row["serial"] is not None:
+                row = by_serial.setdefault(row["serial"], row)
+            if row["device"] in hosts and row["id"] not in seen:
+                by_device[row["device"]].append(row)
+            seen.add(row["id"])
         return cls(by_serial, by_device)
 
     def place(self, parsed: ParsedMedium, host: DeviceRow | None) -> tuple[Any, str, str]:
@@ -421,12 +425,13 @@ async def _report_outs(rows: list[Mapping[str, Any]], *, already: bool = False) 
     ids = list(found)
     for chunk in chunked(ids):
         records = await ErasureRecord.raw(
-            "SELECT r.id, r.report, d.code FROM erasure_record r JOIN device d ON d.id = r.device "  # noqa: S608
+            "SELECT r.id, r.report, r.device FROM erasure_record r "  # noqa: S608
             f"WHERE r.report IN ({', '.join('{}' for _ in chunk)}) ORDER BY r.id",
             *chunk,
         )
+        codes = await devices.codes_of("device", [record["device"] for record in records])
         for record in records:
-            found[record["report"]].append(record)
+            found[record["report"]].append({**record, "code": codes[record["device"]]})
     return [
         ReportOut(
             id=row["id"],

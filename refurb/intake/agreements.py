@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 from refurb.core.codes import parse_code
-from refurb.core.errors import BadInput, Forbidden, GuardRefused, NotFound
+from refurb.core.errors import BadInput, DomainError, Forbidden, GuardRefused, NotFound
 from refurb.core.i18n import N_
 from refurb.core.lifecycle import Check
 from refurb.core.principal import Principal
@@ -203,6 +203,22 @@ async def _agreement_signed(context: CheckContext) -> None:
     await require_agreement(context.device.donor_id, parse_code(context.device.code).display)
 
 
+async def _agreements_signed(contexts: Sequence[CheckContext]) -> dict[int, DomainError]:
+    """The bulk form of `_agreement_signed`: one look per donor for a whole batch."""
+    signed: dict[int, bool] = {}
+    refused: dict[int, DomainError] = {}
+    for context in contexts:
+        donor = context.device.donor_id
+        if donor is not None and donor not in signed:
+            signed[donor] = await current_agreement(donor) is not None
+        if donor is None or not signed[donor]:
+            try:
+                await _agreement_signed(context)
+            except DomainError as error:
+                refused[context.device.id] = error
+    return refused
+
+
 def register() -> None:
     """Declare the checks this area answers."""
-    register_check(Check.AGREEMENT_SIGNED, _agreement_signed)
+    register_check(Check.AGREEMENT_SIGNED, _agreement_signed, bulk=_agreements_signed)

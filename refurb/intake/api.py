@@ -37,6 +37,7 @@ from refurb.intake.schemas import (
     ScheduleIn,
 )
 from refurb.web.context import current_request_id
+from refurb.web.forms import download, uploaded
 
 __all__ = ("AgreementController", "BatchController")
 
@@ -121,13 +122,6 @@ def import_options(form: ManifestUpload | dict[str, Any]) -> imports.ImportOptio
     )
 
 
-def uploaded(value: Any) -> UploadFile:
-    """The file of a multipart form, or a clear refusal."""
-    if not isinstance(value, UploadFile):
-        raise BadInput(N_("Attach the file in the `file` field (multipart/form-data)."), code="file_required")
-    return value
-
-
 class AgreementController(Controller):
     """Donation agreements: read, sign in the portal, upload a signed PDF."""
 
@@ -180,11 +174,7 @@ class AgreementController(Controller):
     async def document(self, request: Request[Any, Any, Any], agreement_id: FromPath[int]) -> Response[bytes]:
         """The uploaded file, as it was uploaded."""
         name, content = await agreements.document(agreement_id, principal_of(request))
-        return Response(
-            content,
-            media_type="application/pdf",
-            headers={"content-disposition": f'inline; filename="{name.replace(chr(34), "")}"'},
-        )
+        return download(content, name, "application/pdf", inline=True)
 
 
 class BatchController(Controller):
@@ -227,7 +217,7 @@ class BatchController(Controller):
         """Needs the pickup address and devices (counts or a manifest); submitting twice changes nothing."""
         principal = principal_of(request)
         batch = await batches.get_batch(code, principal)
-        return await batches.submit(code, principal, await devices.counts_by_batch(batch.code))
+        return await batches.submit(code, principal, await devices.counts_by_batch(batch.id))
 
     @post("/{code:str}/schedule", summary="Set the pickup date", status_code=200)
     async def schedule(

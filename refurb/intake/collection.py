@@ -93,7 +93,7 @@ async def record_collection(
                 code="batch_busy",
                 ref=batch.display_code,
             )
-        moved = await devices.bulk_transition(
+        moved = await devices.transition_batch(
             batch.id, "collect", {"batch": batch.code}, principal, request_id=request_id
         )
         collection = {

@@ -259,7 +259,7 @@ async def import_manifest(
                 tally.created += len(creates)
                 tally.updated += len(updates)
                 if writing and not (options.mode == "all" and tally.invalid_rows):
-                    await _write(batch.id, creates, updates, reader, actor, request_id)
+                    await _write(batch.id, batch.donor_id, creates, updates, reader, actor, request_id)
             if options.mode == "all" and tally.invalid_rows:
                 refused = True
                 raise _Rollback
@@ -286,6 +286,7 @@ class _Rollback(Exception):
 
 async def _write(
     batch_id: int,
+    donor_id: int,
     creates: list[ManifestRow],
     updates: list[tuple[int, ManifestRow]],
     reader: Reader,
@@ -306,7 +307,11 @@ async def _write(
         )
 
     created = await devices.register_many(
-        [described(r) for r in creates], batch_id=batch_id, actor=actor, request_id=request_id
+        [described(r) for r in creates],
+        batch_id=batch_id,
+        donor_id=donor_id,
+        actor=actor,
+        request_id=request_id,
     )
     await devices.update_descriptions([(device_id, described(r)) for device_id, r in updates])
     await erasure.add_declared_media([

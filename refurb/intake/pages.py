@@ -42,21 +42,11 @@ from refurb.intake.api import (
 from refurb.intake.manifest import FIELDS
 from refurb.intake.profiles import PROFILES
 from refurb.intake.schemas import AgreementIn, BatchIn, BatchPatch, BatchState, CollectionIn, ImportReport
+from refurb.web.forms import Form, form_error
 from refurb.web.i18n import gettext, render_error
-from refurb.web.problems import status_of
 from refurb.web.render import page
 
 __all__ = ("AgreementPages", "BatchPages", "CollectPages")
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-
-
-def _error(error: DomainError | ValidationError) -> tuple[str, int]:
-    if isinstance(error, ValidationError):
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return f"{where}: {first.get('msg', '')}", 400
-    return render_error(error), status_of(error)
 
 
 def _batch_form(form: dict[str, Any]) -> dict[str, Any]:
@@ -199,7 +189,7 @@ class BatchPages(Controller):
             values = _batch_form(data)
             batch = await batches.create_for(BatchIn.model_validate(values), principal_of(request))
         except (DomainError, ValidationError) as error:
-            message, status = _error(error)
+            message, status = form_error(error)
             return await self._form(request, values={**data, **values}, error=message, status_code=status)
         return Redirect(path=f"/batches/{batch.code}", status_code=303)
 
@@ -237,7 +227,7 @@ class BatchPages(Controller):
             values.pop("donor", None)
             await batches.update_batch(code, BatchPatch.model_validate(values), principal)
         except (DomainError, ValidationError) as error:
-            message, status = _error(error)
+            message, status = form_error(error)
             return await self._form(
                 request, values={**data, **values}, batch=batch, error=message, status_code=status
             )
@@ -247,7 +237,7 @@ class BatchPages(Controller):
         try:
             await step()
         except (DomainError, ValidationError) as error:
-            message, status = _error(error)
+            message, status = form_error(error)
             return await self._render(request, code, status_code=status, error=message)
         return Redirect(path=f"/batches/{parse_code(code).compact}?done={done}", status_code=303)
 
@@ -258,7 +248,7 @@ class BatchPages(Controller):
 
         async def step() -> None:
             batch = await batches.get_batch(code, principal)
-            await batches.submit(code, principal, await devices.counts_by_batch(batch.code))
+            await batches.submit(code, principal, await devices.counts_by_batch(batch.id))
 
         return await self._step(request, code, step, "submitted")
 
@@ -314,7 +304,7 @@ class BatchPages(Controller):
                 request, code, status_code=422, error=render_error(refused), report=report
             )
         except DomainError as error:
-            message, status = _error(error)
+            message, status = form_error(error)
             return await self._render(request, code, status_code=status, error=message)
         return await self._render(request, code, report=report)
 
@@ -377,7 +367,7 @@ class AgreementPages(Controller):
             )
             await agreements.sign(await donor_of(principal, donor), form, principal)
         except (DomainError, ValidationError) as error:
-            message, status = _error(error)
+            message, status = form_error(error)
             return await self._render(request, donor, status_code=status, error=message)
         suffix = f"&donor={quote(donor)}" if donor else ""
         return Redirect(path=f"/agreement?signed=true{suffix}", status_code=303)
@@ -402,7 +392,7 @@ class AgreementPages(Controller):
                 principal=principal,
             )
         except DomainError as error:
-            message, status = _error(error)
+            message, status = form_error(error)
             return await self._render(request, data.donor, status_code=status, error=message)
         suffix = f"&donor={quote(data.donor)}" if data.donor else ""
         return Redirect(path=f"/agreement?signed=true{suffix}", status_code=303)
@@ -492,6 +482,6 @@ class CollectPages(Controller):
             )
             await collection.record_collection(code, form, principal_of(request))
         except (DomainError, ValidationError) as error:
-            message, status = _error(error)
+            message, status = form_error(error)
             return await self._render(request, code, values=data, error=message, status_code=status)
         return Redirect(path=f"/batches/{parse_code(code).compact}?done=collected", status_code=303)

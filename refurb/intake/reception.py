@@ -8,12 +8,14 @@ manifest". Receiving prints the D-code asset tag on the station's printer.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from refurb.core.codes import CodeType, parse_code
 from refurb.core.errors import Conflict, NotFound
 from refurb.core.i18n import N_, fill
 from refurb.core.kinds import DeviceKind
+from refurb.core.lifecycle import Action
 from refurb.core.stages import Stage
 from refurb.db import is_sqlite, write_transaction
 from refurb.devices import service as devices
@@ -21,8 +23,10 @@ from refurb.devices.schemas import DeviceOut
 from refurb.intake import service as batches
 from refurb.intake.schemas import BatchOut, BatchState
 from refurb.intake.tables import Batch
+from refurb.printing import service as printing
+from refurb.printing.kinds import LabelKind
 from refurb.stations import service as stations
-from refurb.stations.schemas import FieldSpec, FormSpec, ThingOut
+from refurb.stations.schemas import FieldSpec, FormSpec, PrintNote, ThingOut
 from refurb.web.i18n import gettext
 
 __all__ = ("register",)
@@ -113,6 +117,7 @@ async def _add_unexpected(batch: BatchOut, scan: stations.AliasScan) -> DeviceOu
             serial=None if as_tag else scan.text,
             asset_tag=scan.text if as_tag else None,
             batch_id=batch.id,
+            donor_id=batch.donor_id,
             in_manifest=False,
         )
 
@@ -153,8 +158,30 @@ async def mark_received(batch_code: str) -> None:
         await batches.move(row["id"], BatchState.RECEIVED, ARRIVING)
 
 
+async def _print_tag(request: stations.ScanRequest) -> PrintNote | None:
+    """The asset tag on the station's printer, once: receiving needs it printed."""
+    done = await printing.print_once_for_station(
+        request.code.compact,
+        LabelKind.DEVICE,
+        request.principal,
+        base_url=request.base_url,
+        printer_id=request.station.printer_id,
+        station_id=request.station.id,
+        request_id=request.request_id,
+    )
+    if done is None:
+        return None
+    job, printer, reprint = done
+    return PrintNote(kind=LabelKind.DEVICE.value, job=job, printer=printer, reprint=reprint)
+
+
 async def _device_scanned(request: stations.ScanRequest) -> stations.ScanOutcome:
+    printed = None
+    if request.station.printer_id is not None and request.action is Action.RECEIVE:
+        printed = await _print_tag(request)
     outcome = await stations.device_handler(request)
+    if printed is not None and outcome.printed is None:
+        outcome = dataclasses.replace(outcome, printed=printed)
     if outcome.result == "recorded" and outcome.device is not None and outcome.device.batch:
         await mark_received(outcome.device.batch)
     return outcome
@@ -165,3 +192,5 @@ def register() -> None:
     stations.register_handler(CodeType.BATCH, _batch_scanned, stage=Stage.RECEPTION)
     stations.register_handler(CodeType.DEVICE, _device_scanned, stage=Stage.RECEPTION)
     stations.register_alias_resolver(Stage.RECEPTION, _alias_scanned)
+    # the tag prints before the step (receiving needs it), not after
+    stations.register_stage_label(Stage.RECEPTION, LabelKind.DEVICE.value, after_step=False)

@@ -13,7 +13,7 @@ from refurb.core.i18n import N_
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import State
 from refurb.core.principal import Principal
-from refurb.core.roles import Role
+from refurb.core.roles import SUPERVISION
 from refurb.db import is_sqlite, write_transaction
 from refurb.devices import service as devices
 from refurb.intake import service as batches
@@ -22,7 +22,7 @@ from refurb.intake.tables import Batch
 
 __all__ = ("CLOSERS", "close_batch", "reconciliation")
 
-CLOSERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+CLOSERS = SUPERVISION
 _NUMBERS = ("announced", "declared", "collected", "received", "not_in_manifest", "missing", "awaiting")
 # Declared devices that never reached the workshop.
 _NOT_ARRIVED = {State.DECLARED.value, State.COLLECTED.value}
@@ -81,8 +81,12 @@ async def close_batch(batch_code: str, reason: str, principal: Principal) -> Rec
         current = await batches.get_batch(batch_code, principal)
         if current.state is BatchState.CLOSED:
             return await reconciliation(batch_code, principal)
-        await devices.bulk_transition(
-            batch.id, "mark_missing", {"reason": reason, "batch": batch.code}, principal, only=_NOT_ARRIVED
+        await devices.transition_batch(
+            batch.id,
+            "mark_missing",
+            {"reason": reason, "batch": batch.code},
+            principal,
+            only=(State.DECLARED, State.COLLECTED),
         )
         frozen = await _compute(current.model_copy(update={"state": BatchState.CLOSED}))
         frozen = frozen.model_copy(update={"frozen": True})

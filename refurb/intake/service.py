@@ -8,30 +8,37 @@ two clicks or two stations give one change.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from refurb.accounts import service as accounts
 from refurb.codes.service import mint
-from refurb.core.codes import CodeType, parse_code
+from refurb.core.codes import Code, CodeType, parse_code
 from refurb.core.errors import BadInput, Conflict, Forbidden, NotFound
 from refurb.core.i18n import N_
 from refurb.core.principal import Principal
 from refurb.core.roles import Role
 from refurb.db import json_value, write_transaction
+from refurb.devices import service as devices
 from refurb.intake.schemas import BatchIn, BatchOut, BatchPatch, BatchState
 from refurb.intake.tables import Batch
+from refurb.stations import service as stations
+from refurb.stations.schemas import ThingOut
 from refurb.timestamps import utcnow
 
 __all__ = (
     "BATCH_EDITORS",
     "BatchOut",
+    "batch_codes",
+    "batch_id",
     "create_batch",
     "create_for",
     "find_batch",
     "get_batch",
     "list_batches",
     "move",
+    "refuse_state",
+    "register",
     "schedule",
     "submit",
     "update_batch",
@@ -275,3 +282,36 @@ async def schedule(code_text: str, pickup_date: datetime.date, principal: Princi
     if not moved:
         raise refuse_state(batch, N_("Batch {ref} is {state}: its pickup cannot be scheduled."))
     return await get_batch(code_text, principal)
+
+
+async def batch_codes(ids: Sequence[int]) -> dict[int, str]:
+    """Batches' codes by id (for the devices registry)."""
+    if not ids:
+        return {}
+    rows = await Batch.select(Batch.id, Batch.code).where(Batch.id.is_in(list(ids)))
+    return {row["id"]: row["code"] for row in rows}
+
+
+async def batch_id(code_text: str) -> int | None:
+    """A batch's id by its code, None when unknown."""
+    code = parse_code(code_text, expected=CodeType.BATCH)
+    row = await Batch.select(Batch.id).where(Batch.code == code.compact).first()
+    return row["id"] if row else None
+
+
+async def _resolve(code: Code, principal: Principal) -> ThingOut:
+    batch = await get_batch(code.compact, principal)
+    return ThingOut(
+        type="batch",
+        code=batch.code,
+        display_code=batch.display_code,
+        title=batch.donor + (f" — {batch.reference}" if batch.reference else ""),
+        state=batch.state,
+        url=f"/api/v1/devices?batch={batch.code}",
+    )
+
+
+def register() -> None:
+    """What a batch's code means to the spine and the stations."""
+    devices.register_reference("batch", batch_codes, batch_id)
+    stations.register_resolver(CodeType.BATCH, _resolve)

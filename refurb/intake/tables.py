@@ -18,7 +18,7 @@ from piccolo.columns import (
 from refurb.accounts.tables import Organisation, User
 from refurb.timestamps import Timestamped
 
-__all__ = ("Agreement", "Batch", "ManifestImport")
+__all__ = ("TABLES", "Agreement", "Batch", "ManifestImport")
 
 
 class Agreement(Timestamped):
@@ -88,3 +88,7 @@ class ManifestImport(Timestamped):
     created_devices = Integer(default=0)
     updated_devices = Integer(default=0)
     problems = JSON(default=[])
+
+
+#: This area's tables, registered with the database by `wiring` (in dependency order).
+TABLES = (Agreement, Batch, ManifestImport)

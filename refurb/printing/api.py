@@ -10,17 +10,18 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from refurb.accounts.guards import allow, principal_of
 from refurb.core.errors import Forbidden
 from refurb.core.i18n import N_
-from refurb.core.roles import Role
+from refurb.core.roles import STAFF, SUPERVISION, Role
+from refurb.core.stages import Stage, stage_roles
 from refurb.printing import service
 from refurb.printing.pdf import SheetPlacement
 from refurb.printing.render import Format, Rendered
 from refurb.printing.schemas import PrinterIn, PrinterOut, PrintJobIn
 from refurb.web.context import current_request_id
+from refurb.web.forms import download
 
 __all__ = ("LabelController", "PrinterController")
 
-STAFF = tuple(r for r in Role if r is not Role.DONOR)
-PRINTER_ADMINS = (Role.ADMIN, Role.SUPERVISOR)
+PRINTER_ADMINS = SUPERVISION
 
 
 def context_of(request: Request[Any, Any, Any], crates: int = 1) -> service.LabelContext:
@@ -35,16 +36,13 @@ def document(
     rendered: Rendered, name: str, *, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response[bytes]:
     """A rendered document; ZPL downloads, the others open in the browser."""
-    disposition = "attachment" if rendered.extension == "zpl" else "inline"
-    return Response(
+    return download(
         rendered.content,
-        media_type=rendered.media_type,
+        f"{name}.{rendered.extension}",
+        rendered.media_type,
+        inline=rendered.extension != "zpl",
         status_code=status_code,
-        headers={
-            "content-disposition": f'{disposition}; filename="{name}.{rendered.extension}"',
-            "x-label-pages": str(rendered.pages),
-            **(headers or {}),
-        },
+        headers={"x-label-pages": str(rendered.pages), **(headers or {})},
     )
 
 
@@ -110,11 +108,9 @@ class LabelController(Controller):
         if principal.role is Role.DONOR and (data.printer or data.station):
             raise Forbidden(N_("A donor prints labels from the browser, not on the workshop's printers."))
         if data.station:
-            from refurb.stations import service as stations
-
-            station = await stations.station_ref(data.station)
-            if not station.active or not stations.may_use(principal, station.stage):
-                raise Forbidden(N_("You may not print for station {ref}."), ref=station.code.display)
+            station = await service.station_facts(data.station)
+            if not station.active or principal.role not in stage_roles(Stage(station.stage)):
+                raise Forbidden(N_("You may not print for station {ref}."), ref=station.display_code)
             station_id = station.id
         outcome = await service.print_labels(
             data.codes,

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from refurb.core.codes import CodeType, make_code
 from refurb.core.i18n import N_
-from refurb.core.roles import Role
+from refurb.core.roles import WORKSHOP, Role
 
 __all__ = ("KIND_DATA", "KIND_ROLES", "KIND_TYPES", "SAMPLES", "LabelKind")
 
@@ -190,7 +190,7 @@ KIND_TYPES: dict[LabelKind, CodeType] = {
     LabelKind.MANIFEST: CodeType.ROUND,
 }
 
-_WORKSHOP = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.TECHNICIAN})
+_WORKSHOP = WORKSHOP
 _DISTRIBUTION = frozenset({Role.ADMIN, Role.COORDINATOR, Role.BUS_STAFF, Role.SUPERVISOR})
 KIND_ROLES: dict[LabelKind, frozenset[Role]] = {
     LabelKind.BATCH: _WORKSHOP | {Role.DONOR, Role.DRIVER, Role.COORDINATOR},

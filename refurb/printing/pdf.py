@@ -17,7 +17,7 @@ from refurb.printing.resources import font_path
 from refurb.printing.stock import Stock
 from refurb.printing.symbols import bar_runs
 
-__all__ = ("SheetPlacement", "render_pdf", "vector_ops")
+__all__ = ("SheetPlacement", "font_family", "render_pdf", "vector_ops")
 
 PT_PER_MM = 72 / MM_PER_INCH
 _BITS = bytes.maketrans(b"\x00\x01", b"01")
@@ -46,7 +46,8 @@ def _document(width: float, height: float) -> FPDF:
     return pdf
 
 
-def _family(pdf: FPDF, text: str) -> str:
+def font_family(pdf: FPDF, text: str) -> str:
+    """Helvetica for Latin-1 text, else the bundled Unicode font (added to the document once)."""
     try:
         text.encode("latin-1")
     except UnicodeEncodeError:
@@ -112,7 +113,7 @@ def _draw(pdf: FPDF, page: Page, left: float, top: float, page_height: float, st
     unit = MM_PER_INCH / page.dpi
     for item in page.items:
         if isinstance(item, Text):
-            font = (_family(pdf, item.text), "B" if item.bold else "", item.size * unit * PT_PER_MM)
+            font = (font_family(pdf, item.text), "B" if item.bold else "", item.size * unit * PT_PER_MM)
             if state[0] != font or not pdf.current_font_is_set_on_page:
                 pdf.set_font(*font)
                 state[0] = font

@@ -8,8 +8,9 @@ printed label, so nothing half-printed counts as printed.
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import anyio.to_thread
 from pydantic import BaseModel
 
+from refurb.core.choices import parse_choice
 from refurb.core.codes import Code, CodeType, parse_code
 from refurb.core.errors import BadInput, Conflict, Forbidden, NotFound, Unavailable
 from refurb.core.i18n import N_
@@ -35,12 +37,20 @@ from refurb.printing.templates import Catalogue, TemplateError, catalogue
 
 __all__ = (
     "LabelContext",
+    "StationLookup",
     "create_printer",
     "default_kind",
+    "has_label",
     "list_printers",
+    "print_for_station",
     "print_labels",
+    "print_once_for_station",
+    "printer_names",
     "register_provider",
     "render_label",
+    "station_printer",
+    "use_station_lookup",
+    "was_printed",
 )
 
 MAX_LABELS_PER_JOB = 5000
@@ -48,6 +58,7 @@ _LOCK_CODES_SQL = (
     "SELECT pg_advisory_xact_lock(hashtext('label:' || c)) FROM unnest({}::text[]) AS c ORDER BY c"
 )
 DRIVERS = ("zpl-tcp", "pdf")
+_UNKNOWN_KIND = N_("'{kind}' is not a kind of label (known: {known}).")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +105,14 @@ def has_provider(kind: LabelKind) -> bool:
     return kind in _providers
 
 
+def has_label(kind: str) -> bool:
+    """Whether labels of the kind named `kind` can be printed yet (for stations)."""
+    try:
+        return LabelKind(kind) in _providers
+    except ValueError:
+        return False
+
+
 def default_kind(code: Code) -> LabelKind:
     """The usual label of a code."""
     kind = _DEFAULT_KIND.get(code.type)
@@ -108,15 +127,7 @@ def parse_kind(name: str | None, code: Code) -> LabelKind:
     """The requested kind, or the code's usual one."""
     if name is None:
         return default_kind(code)
-    try:
-        return LabelKind(name)
-    except ValueError:
-        raise BadInput(
-            N_("'{kind}' is not a kind of label (known: {known})."),
-            code="unknown_label_kind",
-            kind=name[:40],
-            known=", ".join(LabelKind),
-        ) from None
+    return parse_choice(LabelKind, name, _UNKNOWN_KIND, code="unknown_label_kind", field="kind")
 
 
 def current_catalogue() -> Catalogue:
@@ -165,7 +176,8 @@ async def items_for(
     _check_role(kind, principal)
     if code.type is CodeType.BATCH and kind is LabelKind.DEVICE:
         items: list[BaseModel] = []
-        for device_code in await devices.codes_in_batch(code.compact, principal):
+        batch_id = await devices.id_of("batch", code.compact)
+        for device_code in await devices.codes_in_batch(batch_id, principal) if batch_id is not None else []:
             items.extend(await items_for(parse_code(device_code), kind, principal, context))
         return items
     if KIND_TYPES[kind] is not code.type:
@@ -248,15 +260,7 @@ async def render_sample(
     """A kind drawn with sample data: the preview of a template being edited."""
     from refurb.printing.kinds import SAMPLES
 
-    try:
-        kind = LabelKind(kind_name)
-    except ValueError:
-        raise BadInput(
-            N_("'{kind}' is not a kind of label (known: {known})."),
-            code="unknown_label_kind",
-            kind=kind_name[:40],
-            known=", ".join(LabelKind),
-        ) from None
+    kind = parse_choice(LabelKind, kind_name, _UNKNOWN_KIND, code="unknown_label_kind", field="kind")
     cat = current_catalogue()
     return await _render(
         kind, [SAMPLES[kind]], resolve_stock(kind, stock_name, cat), fmt, dpi, placement, cat
@@ -460,3 +464,110 @@ async def _record(
 async def was_printed(code: str, kind: LabelKind) -> bool:
     """Whether a label of `kind` for `code` has ever been printed (or downloaded)."""
     return await PrintedLabel.exists().where((PrintedLabel.code == code) & (PrintedLabel.kind == kind.value))
+
+
+# --- for stations (wired by `wiring`: printing never imports stations) ---------------
+
+
+async def print_for_station(
+    code: str,
+    kind: str,
+    principal: Principal,
+    *,
+    base_url: str,
+    printer_id: int,
+    station_id: int,
+    request_id: str | None,
+) -> tuple[int, str | None, bool]:
+    """Print a station's label on its printer; (job id, printer name, reprint)."""
+    outcome = await print_labels(
+        [code],
+        kind,
+        principal,
+        LabelContext(base_url=base_url),
+        printer_row_id=printer_id,
+        station_id=station_id,
+        request_id=request_id,
+    )
+    return outcome.job.id, outcome.job.printer, outcome.job.reprint
+
+
+_printing_now: dict[str, asyncio.Lock] = {}
+
+
+async def print_once_for_station(
+    code: str,
+    kind: LabelKind,
+    principal: Principal,
+    *,
+    base_url: str,
+    printer_id: int,
+    station_id: int,
+    request_id: str | None,
+) -> tuple[int, str | None, bool] | None:
+    """Print a label unless it already was (an asset tag): two scans of one device print one tag."""
+    lock = _printing_now.setdefault(code, asyncio.Lock())
+    try:
+        async with lock:
+            if await was_printed(code, kind):
+                return None
+            return await print_for_station(
+                code,
+                kind.value,
+                principal,
+                base_url=base_url,
+                printer_id=printer_id,
+                station_id=station_id,
+                request_id=request_id,
+            )
+    finally:
+        if not lock.locked() and _printing_now.get(code) is lock:
+            del _printing_now[code]
+
+
+async def station_printer(name: str) -> int:
+    """The id of a printer a station may print on by itself: a raw ZPL printer (a PDF needs a click)."""
+    details = await get_printer(name)
+    if details.driver != "zpl-tcp":
+        raise BadInput(
+            N_("A station prints by itself only on a zpl-tcp printer; '{name}' is {driver}."),
+            code="station_printer_not_raw",
+            name=name,
+            driver=details.driver,
+        )
+    return await printer_id(name)
+
+
+async def printer_names(ids: Sequence[int]) -> Mapping[int, str]:
+    """Printers' names by id."""
+    if not ids:
+        return {}
+    rows = await Printer.select(Printer.id, Printer.name).where(Printer.id.is_in(list(ids)))
+    return {row["id"]: row["name"] for row in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class StationFacts:
+    """What printing needs of a station a print job names."""
+
+    id: int
+    display_code: str
+    stage: str
+    active: bool
+
+
+StationLookup = Callable[[str], Awaitable[StationFacts]]
+_station_lookup: StationLookup | None = None
+
+
+def use_station_lookup(lookup: StationLookup) -> None:
+    """How printing reads a station by its code (wired once at start-up)."""
+    global _station_lookup
+    _station_lookup = lookup
+
+
+async def station_facts(code: str) -> StationFacts:
+    """A station a print job names; NotFound when stations are not wired."""
+    if _station_lookup is None:
+        raise NotFound(N_("No station {ref} is known."), ref=code[:20])
+    return await _station_lookup(code)

@@ -7,7 +7,7 @@ from piccolo.columns import JSON, Boolean, ForeignKey, Integer, OnDelete, Text, 
 from refurb.accounts.tables import User
 from refurb.timestamps import Timestamped
 
-__all__ = ("PrintJob", "PrintedLabel", "Printer")
+__all__ = ("TABLES", "PrintJob", "PrintedLabel", "Printer")
 
 
 class Printer(Timestamped):
@@ -45,3 +45,7 @@ class PrintedLabel(Timestamped):
     job = ForeignKey(references=PrintJob, on_delete=OnDelete.restrict, null=False)
     code = Varchar(length=9, index=True)
     kind = Varchar(length=20)
+
+
+#: This area's tables, registered with the database by `wiring` (in dependency order).
+TABLES = (Printer, PrintJob, PrintedLabel)

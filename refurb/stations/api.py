@@ -9,14 +9,12 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 from pydantic import BaseModel
 
 from refurb.accounts.guards import allow, principal_of
-from refurb.core.roles import Role
+from refurb.core.roles import STAFF, SUPERVISION
 from refurb.stations import service
 from refurb.stations.schemas import ScanIn, ScanLogOut, ScanOut, StationOut, ThingOut
 from refurb.web.context import current_request_id
 
 __all__ = ("CodeController", "ScanController", "StationController")
-
-STAFF = tuple(r for r in Role if r is not Role.DONOR)
 
 
 class StationPrinterIn(BaseModel):
@@ -77,7 +75,7 @@ class StationController(Controller):
         """A station by its S code."""
         return await service.get_station(code)
 
-    @put("/{code:str}/printer", summary="Set a station's printer", guards=allow(Role.ADMIN, Role.SUPERVISOR))
+    @put("/{code:str}/printer", summary="Set a station's printer", guards=allow(*SUPERVISION))
     async def set_printer(self, code: FromPath[str], data: JSONBody[StationPrinterIn]) -> StationOut:
         """With a printer, the station's scans print their labels without a click; `null` removes it."""
         return await service.set_printer(code, data.printer)

@@ -11,8 +11,8 @@ from refurb.accounts.guards import allow, principal_of
 from refurb.core.errors import Forbidden
 from refurb.core.i18n import N_
 from refurb.core.lifecycle import TRANSITIONS, Action
+from refurb.core.roles import STAFF
 from refurb.stations import service
-from refurb.stations.api import STAFF
 from refurb.web.i18n import gettext
 from refurb.web.render import page
 

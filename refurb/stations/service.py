@@ -1,18 +1,20 @@
 """Stations and the scan dispatcher.
 
 A scan is (station stage, scanned code) → a handler. Areas register handlers
-for the code types they own (`register_handler`); the foundation registers the
-device handler, which applies the station's action through the devices service.
-Resolvers (`register_resolver`) turn any code into the thing it designates.
+for the code types they own (`register_handler`), resolvers that say what
+their codes designate (`register_resolver`), the label their stage prints
+(`register_stage_label`) and where a station's site is (`register_site_names`);
+this module's own `register()` adds the device and station handlers. Stations
+never import printing: `wiring` hands them a `LabelPrinting`.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from refurb.core.choices import parse_choice
 from refurb.core.codes import Alias, Code, CodeType, parse_code, read_scan
 from refurb.core.errors import BadInput, DomainError, Forbidden, NotFound
 from refurb.core.i18n import N_, fill
@@ -23,25 +25,36 @@ from refurb.core.stages import STAGE_ACTIONS, Stage, stage_roles
 from refurb.db import write_transaction
 from refurb.devices import service as devices
 from refurb.devices.schemas import DeviceOut
-from refurb.intake import service as intake
-from refurb.printing import service as printing
-from refurb.printing.kinds import LabelKind
 from refurb.stations.schemas import FieldSpec, FormSpec, PrintNote, ScanLogOut, ScanOut, StationOut, ThingOut
 from refurb.stations.tables import Scan, Station
-from refurb.stock import service as stock
 from refurb.web.i18n import gettext
 
 __all__ = (
+    "AliasResolution",
+    "AliasScan",
+    "LabelPrinting",
+    "ScanOutcome",
     "ScanRequest",
+    "StationRow",
     "create_station",
+    "device_handler",
+    "device_thing",
     "get_station",
     "list_stations",
+    "may_use",
+    "print_after_step",
     "recent_scans",
+    "register",
     "register_alias_resolver",
     "register_handler",
     "register_resolver",
+    "register_site_names",
+    "register_stage_label",
     "resolve",
     "scan",
+    "set_printer",
+    "station_ref",
+    "use_label_printing",
 )
 
 RECENT_SCANS = 10
@@ -62,20 +75,71 @@ class StationRow:
     printer_id: int | None = None
 
 
-def _station_out(row: Mapping[str, Any]) -> StationOut:
-    code = parse_code(row["code"])
-    stage = Stage(row["stage"])
-    return StationOut(
-        code=code.compact,
-        display_code=code.display,
-        name=row["name"],
-        stage=stage,
-        site=row["site.name"],
-        active=row["active"],
-        actions=[a.value for a in STAGE_ACTIONS[stage]],
-        printer=row["printer.name"],
-        label=STAGE_LABELS.get(stage),
-    )
+@dataclass(frozen=True, slots=True)
+class LabelPrinting:
+    """What stations need of printing, handed over by `wiring` (stations never import printing)."""
+
+    has_label: Callable[[str], bool]
+    #: print `kind` for a code on a printer; (job id, printer name, reprint)
+    print_label: Callable[..., Awaitable[tuple[int, str | None, bool]]]
+    #: the id of a printer a station may print on by itself (refuses others, with why)
+    station_printer: Callable[[str], Awaitable[int]]
+    printer_names: Callable[[Sequence[int]], Awaitable[Mapping[int, str]]]
+
+
+_printing: LabelPrinting | None = None
+SiteNames = Callable[[Sequence[int]], Awaitable[Mapping[int, str]]]
+_site_names: SiteNames | None = None
+#: The label a station's scans print, per stage, and whether it prints once the step is recorded.
+_stage_labels: dict[Stage, tuple[str, bool]] = {}
+
+
+def use_label_printing(printing: LabelPrinting) -> None:
+    """How stations print (wired once at start-up)."""
+    global _printing
+    _printing = printing
+
+
+def register_site_names(names: SiteNames) -> None:
+    """The area that owns locations says what a station's site is called."""
+    global _site_names
+    _site_names = names
+
+
+def register_stage_label(stage: Stage, kind: str, *, after_step: bool = True) -> None:
+    """The label `stage` prints; `after_step=False` when its area prints it before the step itself."""
+    _stage_labels[stage] = (kind, after_step)
+
+
+def stage_label(stage: Stage) -> str | None:
+    """The label kind a stage prints, if any."""
+    found = _stage_labels.get(stage)
+    return found[0] if found else None
+
+
+async def _station_outs(rows: Sequence[Mapping[str, Any]]) -> list[StationOut]:
+    site_ids = [r["site_id"] for r in rows if r["site_id"]]
+    sites = await _site_names(site_ids) if _site_names and site_ids else {}
+    printer_ids = [r["printer_id"] for r in rows if r["printer_id"]]
+    printers = await _printing.printer_names(printer_ids) if _printing and printer_ids else {}
+    outs = []
+    for row in rows:
+        code = parse_code(row["code"])
+        stage = Stage(row["stage"])
+        outs.append(
+            StationOut(
+                code=code.compact,
+                display_code=code.display,
+                name=row["name"],
+                stage=stage,
+                site=sites.get(row["site_id"]),
+                active=row["active"],
+                actions=[a.value for a in STAGE_ACTIONS[stage]],
+                printer=printers.get(row["printer_id"]),
+                label=stage_label(stage),
+            )
+        )
+    return outs
 
 
 _STATION_COLUMNS = (
@@ -83,50 +147,38 @@ _STATION_COLUMNS = (
     Station.code,
     Station.name,
     Station.stage,
-    Station.site.name,
+    Station.site.as_alias("site_id"),
     Station.active,
     Station.printer.as_alias("printer_id"),
-    Station.printer.name,
 )
-# The label a station's scans print, when the station has a printer.
-STAGE_LABELS: Mapping[Stage, LabelKind] = {
-    Stage.RECEPTION: LabelKind.DEVICE,
-    Stage.ERASURE: LabelKind.WIPED,
-    Stage.WORKSHOP: LabelKind.SPEC,
-    Stage.LICENSING: LabelKind.LICENCE,
-    Stage.HANDOVER: LabelKind.RECEIPT,
-}
 
 
-async def create_station(name: str, stage: Stage | str, *, site_code: str | None = None) -> StationOut:
-    """Add a station with a fresh S code."""
+async def create_station(name: str, stage: Stage | str, *, site_id: int | None = None) -> StationOut:
+    """Add a station with a fresh S code (`site_id`: the location it stands in)."""
     from refurb.codes.service import mint
 
-    try:
-        stage = Stage(stage)
-    except ValueError:
-        raise BadInput(
-            N_("'{stage}' is not a station stage (known: {known})."),
-            code="bad_stage",
-            stage=stage,
-            known=", ".join(Stage),
-        ) from None
+    stage = parse_choice(
+        Stage,
+        stage,
+        N_("'{stage}' is not a station stage (known: {known})."),
+        code="bad_stage",
+        field="stage",
+    )
     if not name.strip():
         raise BadInput(N_("The station needs a name."), code="bad_station")
-    site_id = (await stock.get_location(site_code)).id if site_code else None
     async with write_transaction():
         (code,) = await mint(CodeType.STATION, 1)
         await Station.insert(Station(code=code.compact, name=name.strip(), stage=stage.value, site=site_id))
     return await get_station(code.compact)
 
 
-async def _station_row(code_text: str) -> tuple[StationRow, StationOut]:
+async def _station_row(code_text: str) -> tuple[StationRow, Mapping[str, Any]]:
     code = parse_code(code_text, expected=CodeType.STATION)
     row = await Station.select(*_STATION_COLUMNS).where(Station.code == code.compact).first()
     if row is None:
         raise NotFound(N_("No station {ref} is known."), ref=code.display)
     station = StationRow(row["id"], code, row["name"], Stage(row["stage"]), row["active"], row["printer_id"])
-    return station, _station_out(row)
+    return station, row
 
 
 async def station_ref(code_text: str) -> StationRow:
@@ -139,15 +191,9 @@ async def set_printer(code_text: str, printer_name: str | None) -> StationOut:
     station, _ = await _station_row(code_text)
     printer = None
     if printer_name:
-        details = await printing.get_printer(printer_name)
-        if details.driver != "zpl-tcp":
-            raise BadInput(
-                N_("A station prints by itself only on a zpl-tcp printer; '{name}' is {driver}."),
-                code="station_printer_not_raw",
-                name=printer_name,
-                driver=details.driver,
-            )
-        printer = await printing.printer_id(printer_name)
+        if _printing is None:
+            raise BadInput(N_("Printing is not available."), code="printing_unavailable")
+        printer = await _printing.station_printer(printer_name)
     async with write_transaction():
         await Station.update({Station.printer: printer}).where(Station.id == station.id)
     return await get_station(code_text)
@@ -155,19 +201,19 @@ async def set_printer(code_text: str, printer_name: str | None) -> StationOut:
 
 async def get_station(code_text: str) -> StationOut:
     """A station by its code."""
-    return (await _station_row(code_text))[1]
+    return (await _station_outs([(await _station_row(code_text))[1]]))[0]
 
 
 async def find_station(name: str) -> StationOut | None:
     """A station by its exact name, if any."""
     row = await Station.select(*_STATION_COLUMNS).where(Station.name == name).first()
-    return _station_out(row) if row else None
+    return (await _station_outs([row]))[0] if row else None
 
 
 async def list_stations() -> list[StationOut]:
     """Every station, by stage then name."""
     rows = await Station.select(*_STATION_COLUMNS).order_by(Station.stage).order_by(Station.name)
-    return [_station_out(r) for r in rows]
+    return await _station_outs(rows)
 
 
 def may_use(principal: Principal, stage: Stage) -> bool:
@@ -236,38 +282,14 @@ async def _resolve_device(code: Code, principal: Principal) -> ThingOut:
     return _device_thing(await devices.get(code.compact, principal))
 
 
-async def _resolve_batch(code: Code, principal: Principal) -> ThingOut:
-    batch = await intake.get_batch(code.compact, principal)
-    return ThingOut(
-        type="batch",
-        code=batch.code,
-        display_code=batch.display_code,
-        title=batch.donor + (f" — {batch.reference}" if batch.reference else ""),
-        state=batch.state,
-        url=f"/api/v1/devices?batch={batch.code}",
-    )
-
-
-def _internal(principal: Principal, code: Code) -> None:
+def internal(principal: Principal, code: Code) -> None:
     """Donors do not see the workshop's internals: to them these codes do not exist."""
     if principal.scoped_to_organisation:
         raise NotFound(N_("No {kind} {ref} is known."), kind=code.type, ref=code.display)
 
 
-async def _resolve_location(code: Code, principal: Principal) -> ThingOut:
-    _internal(principal, code)
-    location = await stock.get_location(code.compact)
-    return ThingOut(
-        type="location",
-        code=location.code,
-        display_code=location.display_code,
-        title=location.name,
-        details={"kind": location.kind, "parent": location.parent, "capacity": location.capacity},
-    )
-
-
 async def _resolve_station(code: Code, principal: Principal) -> ThingOut:
-    _internal(principal, code)
+    internal(principal, code)
     station = await get_station(code.compact)
     return ThingOut(
         type="station",
@@ -277,12 +299,6 @@ async def _resolve_station(code: Code, principal: Principal) -> ThingOut:
         url=f"/stations/{station.code}",
         details={"stage": station.stage.value},
     )
-
-
-register_resolver(CodeType.DEVICE, _resolve_device)
-register_resolver(CodeType.BATCH, _resolve_batch)
-register_resolver(CodeType.LOCATION, _resolve_location)
-register_resolver(CodeType.STATION, _resolve_station)
 
 
 async def resolve(text: str, principal: Principal) -> ThingOut:
@@ -373,50 +389,26 @@ def _reason_form(action: Action) -> FormSpec:
     )
 
 
-_printing_now: dict[str, asyncio.Lock] = {}
-
-
-async def _print_tag_once(request: ScanRequest) -> PrintNote | None:
-    """Print the asset tag unless it already was; two scans of one device print one tag."""
-    code = request.code.compact
-    lock = _printing_now.setdefault(code, asyncio.Lock())
-    try:
-        async with lock:
-            if await printing.was_printed(code, LabelKind.DEVICE):
-                return None
-            return await _print_at_station(request, LabelKind.DEVICE)
-    finally:
-        if not lock.locked() and _printing_now.get(code) is lock:
-            del _printing_now[code]
-
-
-async def _print_at_station(request: ScanRequest, kind: LabelKind) -> PrintNote:
-    """Print `kind` for the scanned code on the station's printer."""
-    outcome = await printing.print_labels(
-        [request.code.compact],
-        kind.value,
-        request.principal,
-        printing.LabelContext(base_url=request.base_url),
-        printer_row_id=request.station.printer_id,
-        station_id=request.station.id,
-        request_id=request.request_id,
-    )
-    return PrintNote(
-        kind=kind.value, job=outcome.job.id, printer=outcome.job.printer, reprint=outcome.job.reprint
-    )
-
-
-async def print_after_step(request: ScanRequest, kind: LabelKind) -> PrintNote | None:
+async def print_after_step(request: ScanRequest, kind: str) -> PrintNote | None:
     """The label of a step just recorded, on the station's printer if it has one.
 
     The step stands even when printing fails: the note then says why instead.
     """
-    if request.station.printer_id is None or not printing.has_provider(kind):
+    if request.station.printer_id is None or _printing is None or not _printing.has_label(kind):
         return None
     try:
-        return await _print_at_station(request, kind)
+        job, printer, reprint = await _printing.print_label(
+            request.code.compact,
+            kind,
+            request.principal,
+            base_url=request.base_url,
+            printer_id=request.station.printer_id,
+            station_id=request.station.id,
+            request_id=request.request_id,
+        )
     except DomainError as error:
-        return PrintNote(kind=kind.value, job=0, printer=None, reprint=False, error=error.render(gettext))
+        return PrintNote(kind=kind, job=0, printer=None, reprint=False, error=error.render(gettext))
+    return PrintNote(kind=kind, job=job, printer=printer, reprint=reprint)
 
 
 async def _device_handler(request: ScanRequest) -> ScanOutcome:
@@ -439,9 +431,6 @@ async def _device_handler(request: ScanRequest) -> ScanOutcome:
                 form=_reason_form(request.action),
             )
     printed: PrintNote | None = None
-    has_printer = request.station.printer_id is not None
-    if has_printer and request.action is Action.RECEIVE:
-        printed = await _print_tag_once(request)
     result = await devices.transition(
         request.code.compact,
         request.action.value,
@@ -457,14 +446,14 @@ async def _device_handler(request: ScanRequest) -> ScanOutcome:
         message = N_("{ref} is now {state}.")
     else:
         message = N_("{ref} is already {state}: already recorded.")
-    label = STAGE_LABELS.get(request.station.stage)
+    label = _stage_labels.get(request.station.stage)
     if (
         result.outcome == "recorded"
         and label is not None
-        and label is not LabelKind.DEVICE
+        and label[1]
         and request.action is STAGE_ACTIONS[request.station.stage][0]
     ):
-        printed = await print_after_step(request, label)
+        printed = await print_after_step(request, label[0])
     return ScanOutcome(
         result.outcome,
         message,
@@ -477,7 +466,6 @@ async def _device_handler(request: ScanRequest) -> ScanOutcome:
 
 device_handler = _device_handler
 device_thing = _device_thing
-register_handler(CodeType.DEVICE, _device_handler)
 
 
 def _station_action(station: StationRow, name: str | None) -> Action:
@@ -537,7 +525,7 @@ async def scan(
     context: Mapping[str, str] | None = None,
 ) -> ScanOut:
     """Dispatch one scan; the outcome (or the refusal) is logged on the station."""
-    station, station_out = await _station_row(station_code)
+    station, _ = await _station_row(station_code)
     if not station.active:
         raise Forbidden(N_("Station {ref} is disabled."), code="station_disabled", ref=station.code.display)
     if not may_use(principal, station.stage):
@@ -593,14 +581,14 @@ async def scan(
         raise
     message = fill(outcome.message, outcome.params, gettext)
     await _log(station, principal, text, code, chosen, outcome.result, message)
-    label = STAGE_LABELS.get(station.stage)
+    label = stage_label(station.stage)
     reprint = None
     if outcome.result == "already_recorded" and outcome.device is not None and label is not None:
-        reprint = {"code": outcome.device.code, "kind": label.value}
+        reprint = {"code": outcome.device.code, "kind": label}
     return ScanOut(
         result=outcome.result,
         message=message,
-        station=station_out.code,
+        station=station.code.compact,
         thing=outcome.thing,
         device=outcome.device,
         form=outcome.form,
@@ -614,3 +602,10 @@ async def scan(
 def roles_at_stations() -> tuple[Role, ...]:
     """Every role that may work at some station."""
     return tuple(sorted({role for stage in Stage for role in stage_roles(stage)}))
+
+
+def register() -> None:
+    """The codes stations know themselves: devices (the stage's action) and stations."""
+    register_resolver(CodeType.DEVICE, _resolve_device)
+    register_resolver(CodeType.STATION, _resolve_station)
+    register_handler(CodeType.DEVICE, _device_handler)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from piccolo.columns import Boolean, ForeignKey, OnDelete, Text, Varchar
+from piccolo.columns.reference import LazyTableReference
 
 from refurb.accounts.tables import User
 from refurb.core.stages import Stage
-from refurb.printing.tables import Printer
-from refurb.stock.tables import Location
 from refurb.timestamps import Timestamped
 
-__all__ = ("Scan", "Station")
+# Named without importing them: stations never import printing nor a stage area.
+LOCATION = LazyTableReference("Location", module_path="refurb.stock.tables")
+PRINTER = LazyTableReference("Printer", module_path="refurb.printing.tables")
+
+__all__ = ("TABLES", "Scan", "Station")
 
 
 class Station(Timestamped):
@@ -19,9 +22,9 @@ class Station(Timestamped):
     code = Varchar(length=9, unique=True)
     name = Varchar(length=100)
     stage = Varchar(length=16, choices=Stage)
-    site = ForeignKey(references=Location, on_delete=OnDelete.restrict, null=True)
+    site = ForeignKey(references=LOCATION, on_delete=OnDelete.restrict, null=True)
     active = Boolean(default=True)
-    printer = ForeignKey(references=Printer, on_delete=OnDelete.restrict, null=True)
+    printer = ForeignKey(references=PRINTER, on_delete=OnDelete.restrict, null=True)
 
 
 class Scan(Timestamped):
@@ -35,3 +38,7 @@ class Scan(Timestamped):
     result = Varchar(length=24)
     problem_code = Varchar(length=64, null=True, default=None)
     message = Text(default="")
+
+
+#: This area's tables, registered with the database by `wiring` (in dependency order).
+TABLES = (Station, Scan)

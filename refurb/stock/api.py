@@ -9,12 +9,12 @@ from litestar.params import JSONBody
 from pydantic import BaseModel, Field
 
 from refurb.accounts.guards import allow, principal_of
-from refurb.core.roles import Role
+from refurb.core.roles import WORKSHOP, Role
 from refurb.stock import levels
 
 __all__ = ("StockController",)
 
-STOCK_READERS = (Role.TECHNICIAN, Role.SUPERVISOR, Role.ADMIN, Role.COORDINATOR, Role.AUDITOR)
+STOCK_READERS = (*WORKSHOP, Role.COORDINATOR, Role.AUDITOR)
 
 
 class StockTakeIn(BaseModel):
@@ -40,7 +40,7 @@ class StockController(Controller):
         "/takes",
         summary="Compare a location's contents with what was scanned there",
         status_code=200,
-        guards=allow(Role.TECHNICIAN, Role.SUPERVISOR, Role.ADMIN),
+        guards=allow(*WORKSHOP),
     )
     async def stock_take(
         self, request: Request[Any, Any, Any], data: JSONBody[StockTakeIn]

@@ -13,6 +13,7 @@ from refurb.core.errors import DomainError
 from refurb.core.lifecycle import State
 from refurb.core.principal import Principal
 from refurb.devices import service as devices
+from refurb.stock import holdings
 from refurb.stock import service as stock
 from refurb.stock.tables import Location
 from refurb.timestamps import as_utc, utcnow
@@ -93,7 +94,7 @@ def _earliest(a: datetime.datetime | None, b: datetime.datetime | None) -> datet
 async def levels() -> Levels:
     """Two queries whatever the stock: the grouped counts, and the location names."""
     now = utcnow()
-    grouped = await devices.stock_levels(IN_STOCK, older_than=now - datetime.timedelta(days=OLD_AFTER_DAYS))
+    grouped = await holdings.grouped(IN_STOCK, older_than=now - datetime.timedelta(days=OLD_AFTER_DAYS))
     paths = await _paths()
     merged: dict[tuple[str, str | None], LevelRow] = {}
     by_kind, by_location = defaultdict(int), defaultdict(int)
@@ -172,7 +173,7 @@ class StockTake(BaseModel):
 async def stock_take(location_text: str, scanned: Sequence[str], principal: Principal) -> StockTake:
     """Compare what a location should hold with what was scanned; changes nothing."""
     location = await stock.get_location(location_text)
-    expected = set(await devices.at_location(location.id, IN_STOCK))
+    expected = set(await holdings.at_location(location.id, IN_STOCK))
     seen: list[str] = []
     unreadable: list[str] = []
     for text in scanned:

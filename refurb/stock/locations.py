@@ -18,7 +18,7 @@ from refurb.core.codes import CodeType, parse_code
 from refurb.core.errors import BadInput, Conflict
 from refurb.core.i18n import N_
 from refurb.db import write_transaction
-from refurb.devices import service as devices
+from refurb.stock import holdings
 from refurb.stock import service as stock
 from refurb.stock.putaway import OCCUPYING
 from refurb.stock.service import LOCATION_KINDS, LocationOut
@@ -81,7 +81,7 @@ def _rank(kind: str) -> int:
 async def _held_by_location() -> dict[int, int]:
     """Devices that take a place, per location id, from one grouped query."""
     held: dict[int, int] = defaultdict(int)
-    for row in await devices.stock_levels(OCCUPYING, older_than=utcnow()):
+    for row in await holdings.grouped(OCCUPYING, older_than=utcnow()):
         if row["location_id"] is not None:
             held[int(row["location_id"])] += int(row["count"])
     return held
@@ -232,7 +232,7 @@ async def update_location(
             await _name_free(changes[Location.name], parent_id, other_than=location.id)
         if Location.capacity in changes:
             await stock.lock_location(location.id)  # a put-away in flight waits, then sees the new capacity
-            held = await devices.count_at(location.id, OCCUPYING)
+            held = await holdings.count_at(location.id, OCCUPYING)
             if capacity is not None and capacity < held:
                 raise Conflict(
                     N_(

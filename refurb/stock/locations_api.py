@@ -9,7 +9,7 @@ from litestar.params import FromPath, JSONBody
 from pydantic import BaseModel, Field
 
 from refurb.accounts.guards import allow
-from refurb.core.roles import Role
+from refurb.core.roles import SUPERVISION
 from refurb.stock import locations
 from refurb.stock.api import STOCK_READERS
 from refurb.stock.locations import LocationNode
@@ -17,7 +17,7 @@ from refurb.stock.service import LOCATION_KINDS, LocationOut
 
 __all__ = ("LOCATION_WRITERS", "LocationController")
 
-LOCATION_WRITERS = (Role.SUPERVISOR, Role.ADMIN)
+LOCATION_WRITERS = SUPERVISION
 
 
 class LocationIn(BaseModel):

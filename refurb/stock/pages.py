@@ -6,27 +6,26 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
 
 from refurb.accounts.guards import allow
 from refurb.core.errors import BadInput, DomainError
 from refurb.core.i18n import N_
-from refurb.core.roles import Role
+from refurb.core.roles import WORKSHOP
 from refurb.printing.kinds import KIND_ROLES, LabelKind
 from refurb.stock import levels, locations
 from refurb.stock import service as stock
 from refurb.stock.api import STOCK_READERS
 from refurb.stock.locations_api import LOCATION_WRITERS
 from refurb.stock.service import LOCATION_KINDS
+from refurb.web.forms import Form
 from refurb.web.i18n import gettext, render_error
 from refurb.web.problems import status_of
 from refurb.web.render import page
 
 __all__ = ("StockPages",)
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 DONE = {"added": N_("Location added."), "saved": N_("Location saved.")}
 
 
@@ -71,7 +70,7 @@ class StockPages(Controller):
         """Counts by kind and location, the longest waiting first in each row."""
         return page(request, "stock/levels.html", levels=await levels.levels())
 
-    @get("/take", guards=allow(Role.TECHNICIAN, Role.SUPERVISOR, Role.ADMIN))
+    @get("/take", guards=allow(*WORKSHOP))
     async def take_page(
         self, request: Request[Any, Any, Any], location: Annotated[str | None, QueryParameter()] = None
     ) -> Response[Any]:

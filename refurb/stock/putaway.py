@@ -17,8 +17,10 @@ from refurb.devices import service as devices
 from refurb.devices.service import CheckContext, register_check
 from refurb.stations import service as stations
 from refurb.stations.schemas import ThingOut
+from refurb.stock import holdings
 from refurb.stock import service as stock
 from refurb.stock.service import LocationOut
+from refurb.timestamps import utcnow
 
 __all__ = ("register",)
 
@@ -40,7 +42,7 @@ def _thing(location: LocationOut) -> ThingOut:
 async def _room(location: LocationOut) -> int:
     """Lock the location and say how many devices it holds; refuse when it is full."""
     await stock.lock_location(location.id)
-    held = await devices.count_at(location.id, OCCUPYING)
+    held = await holdings.count_at(location.id, OCCUPYING)
     if location.capacity is not None and held >= location.capacity:
         raise GuardRefused(
             N_("{name} ({ref}) is full: {held} of {capacity} places taken. Scan another location."),
@@ -65,10 +67,17 @@ async def _location_capacity(context: CheckContext) -> None:
     await _room(await stock.get_location(text))
 
 
+async def _place(context: CheckContext) -> dict[str, int]:
+    """The effect of `stock`: the device is where the scanned location says (checked by its capacity)."""
+    location = await stock.get_location(str(context.payload.get("location", "")))
+    await devices.place(context.device.id, location.id, stocked_at=utcnow())
+    return {"location_id": location.id}
+
+
 async def _location_scanned(request: stations.ScanRequest) -> stations.ScanOutcome:
     """A location label: the next devices scanned go there."""
     location = await stock.get_location(request.code.compact)
-    held = await devices.count_at(location.id, OCCUPYING)
+    held = await holdings.count_at(location.id, OCCUPYING)
     capacity = "∞" if location.capacity is None else str(location.capacity)
     return stations.ScanOutcome(
         "found",
@@ -140,5 +149,6 @@ async def _device_scanned(request: stations.ScanRequest) -> stations.ScanOutcome
 def register() -> None:
     """Location labels and devices mean something at the put-away station."""
     register_check(Check.LOCATION_CAPACITY, _location_capacity)
+    devices.register_effect(Action.STOCK, _place)
     stations.register_handler(CodeType.LOCATION, _location_scanned, stage=Stage.STOCK)
     stations.register_handler(CodeType.DEVICE, _device_scanned, stage=Stage.STOCK)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel
 
 from refurb.codes.service import mint
-from refurb.core.codes import CodeType, parse_code
+from refurb.core.codes import Code, CodeType, parse_code
 from refurb.core.errors import BadInput, NotFound
 from refurb.core.i18n import N_
+from refurb.core.principal import Principal
 from refurb.db import is_sqlite, write_transaction
+from refurb.devices import service as devices
+from refurb.stations import service as stations
+from refurb.stations.schemas import ThingOut
 from refurb.stock.tables import Location
 
 __all__ = (
@@ -17,8 +23,12 @@ __all__ = (
     "create_location",
     "find_location",
     "get_location",
+    "location_codes",
+    "location_id",
+    "location_names",
     "location_path",
     "lock_location",
+    "register",
 )
 
 LOCATION_KINDS = ("site", "zone", "shelf", "bin")
@@ -102,3 +112,45 @@ async def get_location(code_text: str) -> LocationOut:
         parent=row["parent.code"],
         capacity=row["capacity"],
     )
+
+
+async def location_codes(ids: Sequence[int]) -> dict[int, str]:
+    """Locations' codes by id (for the devices registry)."""
+    if not ids:
+        return {}
+    rows = await Location.select(Location.id, Location.code).where(Location.id.is_in(list(ids)))
+    return {row["id"]: row["code"] for row in rows}
+
+
+async def location_names(ids: Sequence[int]) -> dict[int, str]:
+    """Locations' names by id (a station's site)."""
+    if not ids:
+        return {}
+    rows = await Location.select(Location.id, Location.name).where(Location.id.is_in(list(ids)))
+    return {row["id"]: row["name"] for row in rows}
+
+
+async def location_id(code_text: str) -> int | None:
+    """A location's id by its code, None when unknown."""
+    code = parse_code(code_text, expected=CodeType.LOCATION)
+    row = await Location.select(Location.id).where(Location.code == code.compact).first()
+    return row["id"] if row else None
+
+
+async def _resolve(code: Code, principal: Principal) -> ThingOut:
+    stations.internal(principal, code)
+    location = await get_location(code.compact)
+    return ThingOut(
+        type="location",
+        code=location.code,
+        display_code=location.display_code,
+        title=location.name,
+        details={"kind": location.kind, "parent": location.parent, "capacity": location.capacity},
+    )
+
+
+def register() -> None:
+    """What a location's code means to the spine and the stations, and what a site is called."""
+    devices.register_reference("location", location_codes, location_id)
+    stations.register_resolver(CodeType.LOCATION, _resolve)
+    stations.register_site_names(location_names)

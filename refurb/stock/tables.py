@@ -6,7 +6,7 @@ from piccolo.columns import ForeignKey, Integer, OnDelete, Varchar
 
 from refurb.timestamps import Timestamped
 
-__all__ = ("Location",)
+__all__ = ("TABLES", "Location")
 
 
 class Location(Timestamped):
@@ -17,3 +17,7 @@ class Location(Timestamped):
     kind = Varchar(length=10, default="bin")
     parent = ForeignKey(references="self", on_delete=OnDelete.restrict, null=True)
     capacity = Integer(null=True, default=None)
+
+
+#: This area's tables, registered with the database by `wiring` (in dependency order).
+TABLES = (Location,)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from piccolo.columns import JSON, ForeignKey, Integer, OnDelete, Text, Varchar
+from piccolo.columns.reference import LazyTableReference
 
-from refurb.accounts.tables import User
 from refurb.timestamps import Timestamped
 
-__all__ = ("IdempotencyRecord",)
+USER = LazyTableReference("User", module_path="refurb.accounts.tables")  # accounts sit above the web helpers
+
+__all__ = ("TABLES", "IdempotencyRecord")
 
 
 class IdempotencyRecord(Timestamped):
@@ -17,7 +19,7 @@ class IdempotencyRecord(Timestamped):
     cannot add constraints to an existing table.
     """
 
-    user = ForeignKey(references=User, on_delete=OnDelete.cascade, null=False)
+    user = ForeignKey(references=USER, on_delete=OnDelete.cascade, null=False)
     key = Varchar(length=255)
     fingerprint = Varchar(length=64)
     state = Varchar(length=10, default="in_flight")
@@ -25,3 +27,7 @@ class IdempotencyRecord(Timestamped):
     response_content_type = Varchar(length=100, null=True, default=None)
     response_body = Text(null=True, default=None)
     response_headers = JSON(default={})
+
+
+#: This area's tables, registered with the database by `wiring` (in dependency order).
+TABLES = (IdempotencyRecord,)

@@ -9,7 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from pydantic import BaseModel
 
 from refurb.accounts.guards import allow, principal_of
-from refurb.core.roles import Role
+from refurb.core.roles import SUPERVISION, WORKSHOP, Role
 from refurb.devices.api import IdempotencyKey
 from refurb.web.context import current_request_id
 from refurb.workshop import choices, overview
@@ -27,9 +27,7 @@ from refurb.workshop.schemas import (
 
 __all__ = ("WorkshopController",)
 
-BENCH = (Role.TECHNICIAN, Role.SUPERVISOR, Role.ADMIN)
-MANAGERS = (Role.SUPERVISOR, Role.ADMIN)
-READERS = (*BENCH, Role.COORDINATOR, Role.AUDITOR)
+READERS = (*WORKSHOP, Role.COORDINATOR, Role.AUDITOR)
 
 
 class ChoicePatch(BaseModel):
@@ -50,7 +48,7 @@ class WorkshopController(Controller):
         """Functions (optional ones may be `absent`), battery measures, grades with their definitions."""
         return await workshop.checklist(kind)
 
-    @post("/reconditionings", summary="Record a pass over the bench", guards=allow(*BENCH))
+    @post("/reconditionings", summary="Record a pass over the bench", guards=allow(*WORKSHOP))
     async def record(
         self,
         request: Request[Any, Any, Any],
@@ -79,12 +77,12 @@ class WorkshopController(Controller):
         """`which`: os_image or software_profile. Withdrawn entries stay for past passes."""
         return await choices.list_choices(which)
 
-    @post("/choices", summary="Add an OS image or a software profile", guards=allow(*MANAGERS))
+    @post("/choices", summary="Add an OS image or a software profile", guards=allow(*SUPERVISION))
     async def add_choice(self, data: JSONBody[ChoiceIn]) -> ChoiceOut:
         """A name already in the list is refused (409 `choice_exists`)."""
         return await choices.add(data)
 
-    @patch("/choices/{choice_id:int}", summary="Withdraw or restore an entry", guards=allow(*MANAGERS))
+    @patch("/choices/{choice_id:int}", summary="Withdraw or restore an entry", guards=allow(*SUPERVISION))
     async def set_choice(self, choice_id: FromPath[int], data: JSONBody[ChoicePatch]) -> ChoiceOut:
         """Withdrawn entries are no longer offered."""
         return await choices.set_active(choice_id, data.active)

@@ -12,9 +12,10 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from refurb.accounts.guards import allow, principal_of
 from refurb.core.errors import BadInput
 from refurb.core.i18n import N_
-from refurb.core.roles import Role
+from refurb.core.roles import SUPERVISION, Role
 from refurb.devices.api import IdempotencyKey
 from refurb.web.context import current_request_id
+from refurb.web.forms import download
 from refurb.web.i18n import gettext
 from refurb.web.spreadsheet import csv_bytes
 from refurb.workshop import key_files, licences
@@ -31,7 +32,6 @@ from refurb.workshop.licence_schemas import (
 
 __all__ = ("LicenceController", "LicencePoolController", "read_key_upload", "report_csv")
 
-SUPERVISION = (Role.SUPERVISOR, Role.ADMIN)
 LICENSERS = (Role.TECHNICIAN, *SUPERVISION)
 REPORT_READERS = (*SUPERVISION, Role.COORDINATOR, Role.AUDITOR)
 KEY_BODY_LIMIT = key_files.MAX_KEY_FILE_BYTES + 65_536
@@ -188,9 +188,5 @@ class LicenceController(Controller):
         """`format=csv`: `;`-separated, UTF-8 with BOM, for Excel and the refurbisher programme."""
         rows = await licences.report(pool_id=pool)
         if format == "csv":
-            return Response(
-                report_csv(rows, request.app.state.settings.tzinfo),
-                media_type="text/csv; charset=utf-8",
-                headers={"content-disposition": 'attachment; filename="licences.csv"'},
-            )
+            return download(report_csv(rows, request.app.state.settings.tzinfo), "licences.csv", "text/csv")
         return Response(rows)

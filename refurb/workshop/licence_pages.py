@@ -11,25 +11,23 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
 from pydantic import ValidationError
 
 from refurb.accounts.guards import allow
 from refurb.core.errors import BadInput, DomainError
 from refurb.core.i18n import N_
-from refurb.intake.pages import _error
+from refurb.core.roles import SUPERVISION
+from refurb.web.forms import Form, MultipartForm, form_error
 from refurb.web.i18n import gettext
 from refurb.web.render import page
 from refurb.workshop import key_files, licences
-from refurb.workshop.licence_api import REPORT_READERS, SUPERVISION
+from refurb.workshop.licence_api import REPORT_READERS
 from refurb.workshop.licence_schemas import PoolIn
 
 __all__ = ("LicencePages",)
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 DONE = {
     "pool": N_("Pool created."),
     "keys": N_("Keys imported."),
@@ -97,7 +95,7 @@ class LicencePages(Controller):
         try:
             await licences.create_pool(_pool_form(data))
         except (DomainError, ValidationError) as failure:
-            message, status = _error(failure)
+            message, status = form_error(failure)
             return await self._render(request, status_code=status, error=message)
         return Redirect(path="/licences?done=pool", status_code=303)
 
@@ -108,7 +106,7 @@ class LicencePages(Controller):
         request_max_body_size=key_files.MAX_KEY_FILE_BYTES + 65_536,
     )
     async def import_keys(
-        self, request: Request[Any, Any, Any], pool_id: FromPath[int], data: Upload
+        self, request: Request[Any, Any, Any], pool_id: FromPath[int], data: MultipartForm
     ) -> Response[Any]:
         """The key file; any wrong row imports nothing and lists the rows."""
         dry_run = data.get("dry_run") in ("on", "true", "1")
@@ -118,7 +116,7 @@ class LicencePages(Controller):
                 raise BadInput(N_("Choose the CSV file of keys."), code="file_required")
             report = await licences.import_keys(pool_id, await file.read(), dry_run=dry_run)
         except DomainError as failure:
-            message, status = _error(failure)
+            message, status = form_error(failure)
             problems = failure.extra.get("report", {}).get("errors", [])
             return await self._render(
                 request, status_code=status, error=message, problems=problems, failed_pool=pool_id

@@ -142,4 +142,5 @@ async def licence_labels(code: Code, principal: Principal, context: LabelContext
 def register() -> None:
     """Devices scanned at a licensing station, and the licence label."""
     stations.register_handler(CodeType.DEVICE, _device_scanned, stage=Stage.LICENSING)
+    stations.register_stage_label(Stage.LICENSING, LabelKind.LICENCE.value)
     register_provider(LabelKind.LICENCE, licence_labels)

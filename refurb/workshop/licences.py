@@ -301,8 +301,8 @@ async def import_keys(pool_ref: int | str, content: bytes, *, dry_run: bool = Fa
     ]
     try:
         async with write_transaction():
-            for start in range(0, len(records), INSERT_CHUNK):
-                await LicenceKey.insert(*records[start : start + INSERT_CHUNK])
+            for chunk in chunked(records, INSERT_CHUNK):
+                await LicenceKey.insert(*chunk)
     except UNIQUE_VIOLATIONS as error:
         if "unique" not in str(error).lower():
             raise
@@ -623,12 +623,9 @@ def _report_row(row: Mapping[str, Any], code: str, hand_over: tuple[Any, dict[st
 
 
 def register() -> None:
-    """The licence check, the reject effect, the licensing station and the licence label."""
-    from refurb.workshop import licence_station
-
+    """The licence check and the reject effect (the station registers itself: `licence_station`)."""
     devices.register_check(Check.LICENCE_ASSIGNED, _licence_assigned)
     devices.register_effect(Action.REJECT, _free_on_reject)
-    licence_station.register()
 
 
 def assigned_pools(rows: Sequence[PoolOut], os: str) -> list[PoolOut]:

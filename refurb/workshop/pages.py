@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Redirect
 from pydantic import ValidationError
 
 from refurb.accounts.guards import allow, principal_of
 from refurb.core.errors import DomainError
+from refurb.core.roles import SUPERVISION
+from refurb.web.forms import Form
 from refurb.web.i18n import gettext, render_error
 from refurb.web.problems import status_of
 from refurb.web.render import page
 from refurb.workshop import checklists, choices, overview
-from refurb.workshop.api import MANAGERS, READERS
+from refurb.workshop.api import READERS
 from refurb.workshop.schemas import ChoiceIn
 
 __all__ = ("WorkshopPages",)
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 class WorkshopPages(Controller):
@@ -41,7 +40,7 @@ class WorkshopPages(Controller):
             view=await overview.view(14, settings.tzinfo),
             lists=await choices.list_choices(),
             grades=[(g.value, gettext(rule.definition)) for g, rule in checklists.GRADES.items()],
-            may_edit=principal_of(request).role in MANAGERS,
+            may_edit=principal_of(request).role in SUPERVISION,
             error=error,
             status_code=status,
         )
@@ -51,7 +50,7 @@ class WorkshopPages(Controller):
         """The last 14 days."""
         return await self._page(request)
 
-    @post("/choices", guards=allow(*MANAGERS), status_code=303)
+    @post("/choices", guards=allow(*SUPERVISION), status_code=303)
     async def add_choice(self, request: Request[Any, Any, Any], data: Form) -> Any:
         """A new OS image or software profile."""
         try:
@@ -64,7 +63,7 @@ class WorkshopPages(Controller):
             return await self._page(request, gettext("Give a name of at most 100 characters."), 400)
         return Redirect("/workshop#lists", status_code=303)
 
-    @post("/choices/{choice_id:int}", guards=allow(*MANAGERS), status_code=303)
+    @post("/choices/{choice_id:int}", guards=allow(*SUPERVISION), status_code=303)
     async def toggle_choice(
         self, request: Request[Any, Any, Any], choice_id: FromPath[int], data: Form
     ) -> Any:

@@ -10,8 +10,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from pydantic import BaseModel, Field
 
 from refurb.accounts.guards import allow, principal_of
-from refurb.core.roles import Role
+from refurb.core.roles import SUPERVISION, Role
 from refurb.web.context import current_request_id
+from refurb.web.forms import download
 from refurb.workshop import recycling
 
 __all__ = (
@@ -22,7 +23,7 @@ __all__ = (
     "WasteRegisterController",
 )
 
-LOT_WRITERS = (Role.SUPERVISOR, Role.ADMIN)
+LOT_WRITERS = SUPERVISION
 LOT_READERS = (*LOT_WRITERS, Role.AUDITOR)
 REGISTER_READERS = (*LOT_READERS, Role.COORDINATOR)
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
@@ -129,9 +130,5 @@ class WasteRegisterController(Controller):
                 + (f"-{start.isoformat()}" if start else "")
                 + (f"-{end.isoformat()}" if end else "")
             )
-            return Response(
-                recycling.register_csv(rows),
-                media_type=CSV_MEDIA_TYPE,
-                headers={"content-disposition": f'attachment; filename="{name}.csv"'},
-            )
+            return download(recycling.register_csv(rows), f"{name}.csv", CSV_MEDIA_TYPE)
         return Response(rows)

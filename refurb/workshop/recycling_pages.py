@@ -11,8 +11,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
 from pydantic import ValidationError
 
@@ -21,15 +20,14 @@ from refurb.core.codes import parse_code
 from refurb.core.errors import BadInput, DomainError
 from refurb.core.i18n import N_
 from refurb.core.lifecycle import State
-from refurb.web.i18n import gettext, render_error
-from refurb.web.problems import status_of
+from refurb.web.forms import Form, form_error
+from refurb.web.i18n import gettext
 from refurb.web.render import page
 from refurb.workshop import recycling
 from refurb.workshop.recycling_api import LOT_READERS, LOT_WRITERS, REGISTER_READERS, today_of
 
 __all__ = ("RecyclingPages",)
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 HANDOVER_FIELDS = (
     "recycler", "recycler_siret", "eco_organism", "carrier", "handed_over_on", "weight_kg", "waste_code",
     "treatment_code", "bsd",
@@ -40,14 +38,6 @@ NOTICES = {
     "removed": N_("{ref} was taken off the lot."),
     "handed_over": N_("Lot handed over: its devices are recycled."),
 }
-
-
-def _error(error: DomainError | ValidationError) -> tuple[str, int]:
-    if isinstance(error, ValidationError):
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return f"{where}: {first.get('msg', '')}", 400
-    return render_error(error), status_of(error)
 
 
 def _handover_in(form: dict[str, Any]) -> recycling.HandoverIn:
@@ -165,7 +155,7 @@ class RecyclingPages(Controller):
         try:
             added = await recycling.add_device(reference, str(data.get("text", "")), principal_of(request))
         except DomainError as error:
-            message, status = _error(error)
+            message, status = form_error(error)
             return await self._lot(request, reference, status_code=status, scan_error=message)
         return Redirect(
             path=f"/recycling/{added.lot}?done={added.outcome}&device={added.device.code}", status_code=303
@@ -179,7 +169,7 @@ class RecyclingPages(Controller):
         try:
             await recycling.remove_device(reference, code, principal_of(request))
         except DomainError as error:
-            message, status = _error(error)
+            message, status = form_error(error)
             return await self._lot(request, reference, status_code=status, scan_error=message)
         return Redirect(
             path=f"/recycling/{quote(reference)}?done=removed&device={quote(code)}", status_code=303
@@ -196,7 +186,7 @@ class RecyclingPages(Controller):
                 reference, _handover_in(data), principal_of(request), today=today_of(request)
             )
         except (DomainError, ValidationError) as error:
-            message, status = _error(error)
+            message, status = form_error(error)
             refused = error.extra.get("refused", []) if isinstance(error, DomainError) else []
             return await self._lot(
                 request, reference, status_code=status, handover_error=message, refused=refused, values=values

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from refurb.core.choices import parse_choice
 from refurb.core.codes import Alias, CodeType, parse_code, read_scan
 from refurb.core.errors import BadInput, Forbidden, GuardRefused
 from refurb.core.i18n import N_, fill
@@ -43,15 +44,13 @@ async def checklist(kind: str) -> ChecklistOut:
     """What a bench tests on a device of `kind`, the grades and the lists to pick from."""
     from refurb.core.kinds import DeviceKind
 
-    try:
-        device_kind = DeviceKind(kind)
-    except ValueError:
-        raise BadInput(
-            N_("'{kind}' is not a kind of device (known: {known})."),
-            code="bad_kind",
-            kind=kind[:40],
-            known=", ".join(DeviceKind),
-        ) from None
+    device_kind = parse_choice(
+        DeviceKind,
+        kind,
+        N_("'{kind}' is not a kind of device (known: {known})."),
+        code="bad_kind",
+        field="kind",
+    )
     lists = await choices.active()
     return ChecklistOut(
         kind=device_kind,

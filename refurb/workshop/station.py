@@ -316,3 +316,4 @@ async def _scanned(request: stations.ScanRequest) -> stations.ScanOutcome:
 def register() -> None:
     """Device scans at a workshop station open the checklist."""
     stations.register_handler(CodeType.DEVICE, _scanned, stage=Stage.WORKSHOP)
+    stations.register_stage_label(Stage.WORKSHOP, LabelKind.SPEC.value)

@@ -21,6 +21,7 @@ from refurb.stations.tables import Station
 from refurb.timestamps import Timestamped
 
 __all__ = (
+    "TABLES",
     "LicenceAssignment",
     "LicenceKey",
     "LicencePool",
@@ -141,3 +142,16 @@ class RecyclingLotDevice(Timestamped):
 
     lot = ForeignKey(references=RecyclingLot, on_delete=OnDelete.restrict, null=False, index=True)
     device = ForeignKey(references=Device, on_delete=OnDelete.restrict, null=False, unique=True)
+
+
+#: This area's tables, registered with the database by `wiring` (in dependency order).
+TABLES = (
+    WorkshopChoice,
+    Reconditioning,
+    Part,
+    LicencePool,
+    LicenceKey,
+    LicenceAssignment,
+    RecyclingLot,
+    RecyclingLotDevice,
+)

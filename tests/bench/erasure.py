@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from refurb.wiring import wire
-from tests.bench.intake import _database, _drop, _prepare
+from tests.bench.common import database, drop, prepare
 from tests.fixtures.erasure.make_nwipe_log import Drive, LogSpec, render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,6 +158,7 @@ async def _setup(devices: int, media: int, drives: int) -> dict[str, Any]:
             model="Latitude 5490",
             serial=host,
             batch_id=batch.id,
+            donor_id=batch.donor_id,
             state=State.RECEIVED,
             reason="bench",
         )
@@ -226,9 +227,9 @@ async def bench(engine: str, devices: int, media: int, drives: int, runs: int, m
 
     results: list[dict[str, float]] = []
     for run in range(runs):
-        database_url = await _database(engine, Path(tempfile.mkdtemp()))
+        database_url = await database(engine, Path(tempfile.mkdtemp()))
         try:
-            await _prepare(database_url)
+            await prepare(database_url)
             wire()
             certificates.configure(Settings(database_url=database_url, signing_key=SIGNING_KEY))
             timings = await _run(devices, media, drives, mode)
@@ -241,7 +242,7 @@ async def bench(engine: str, devices: int, media: int, drives: int, runs: int, m
         finally:
             if database_url.startswith("postgresql"):
                 await db.current_engine().close_connection_pool()
-            await _drop(database_url)
+            await drop(database_url)
     medians = {key: round(statistics.median(r[key] for r in results), 3) for key in results[0]}
     return {
         "runs": [{k: round(v, 3) for k, v in r.items()} for r in results],

@@ -45,14 +45,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 
-from tests.bench.transitions import _admin_url, _db_url, _env, _free_port
+from tests.bench.common import SECRET, database, drop, env, free_port, prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "tests" / "bench" / "results" / "intake.json"
-SECRET = "bench-secret-" + "i" * 40
 HEADER = [
     "Nom", "Fabricant", "Numéro de série", "Type", "Modèle", "Numéro d'inventaire", "Composants - Processeur",
     "Composants - Mémoire", "Composants - Disque dur : Numéro de série", "Lieu",
@@ -77,41 +75,6 @@ def manifest(rows: int, tag: str) -> Path:
         text.flush()
         text.detach()
     return path
-
-
-async def _database(engine: str, folder: Path) -> str:
-    if engine == "sqlite":
-        return f"sqlite:///{folder / 'bench.sqlite3'}"
-    name = f"refurb_bench_intake_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(_admin_url())
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return _db_url(name)
-
-
-async def _drop(database_url: str) -> None:
-    if database_url.startswith("postgresql"):
-        admin = await asyncpg.connect(_admin_url())
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{database_url.rsplit("/", 1)[1]}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
-async def _prepare(database_url: str) -> None:
-    """Migrate and point the tables at the database (this process)."""
-    from refurb import db
-    from refurb.settings import parse_database_url
-
-    engine = db.engine_for(parse_database_url(database_url))
-    db.use_engine(engine)
-    if database_url.startswith("postgresql"):
-        await engine.start_connection_pool(min_size=2, max_size=10)
-    else:
-        db.prepare_sqlite_file(Path(database_url.removeprefix("sqlite:///")))
-    await db.upgrade()
 
 
 async def _donor(name: str) -> Any:
@@ -142,9 +105,9 @@ async def _import(path: Path, principal: Any) -> tuple[float, Any]:
 
 async def bench_import(engine: str, rows: int, runs: int) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp())
-    database_url = await _database(engine, folder)
+    database_url = await database(engine, folder)
     try:
-        await _prepare(database_url)
+        await prepare(database_url)
         times = []
         for run in range(runs):
             path = manifest(rows, f"R{run}")
@@ -169,7 +132,7 @@ async def bench_import(engine: str, rows: int, runs: int) -> dict[str, Any]:
 
         if database_url.startswith("postgresql"):
             await db.current_engine().close_connection_pool()
-        await _drop(database_url)
+        await drop(database_url)
     return {
         "rows": rows,
         "runs": [round(t, 3) for t in times],
@@ -274,23 +237,23 @@ def _percentile(values: list[float], share: float) -> float:
 
 async def bench_reception(engine: str, stations: int, scans: int, runs: int, pace: float) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp())
-    database_url = await _database(engine, folder)
+    database_url = await database(engine, folder)
     zebras = [FakeZebra() for _ in range(stations)]
     servers = [await z.start() for z in zebras]
     process = None
     try:
-        await _prepare(database_url)
+        await prepare(database_url)
         setup = await _reception_setup(stations, scans, runs * 2, zebras)
         from refurb import db
 
         if database_url.startswith("postgresql"):
             await db.current_engine().close_connection_pool()
-        port = _free_port()
+        port = free_port()
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             *("-m", "uvicorn", "refurb.app:create_app", "--factory", "--port", str(port)),
             *("--log-level", "warning", "--no-access-log"),
-            env={**_env(database_url), "REFURB_SECRET_KEY": SECRET, "REFURB_DB_POOL_MAX": "20"},
+            env={**env(database_url), "REFURB_SECRET_KEY": SECRET, "REFURB_DB_POOL_MAX": "20"},
             cwd=ROOT,
         )
         url = f"http://127.0.0.1:{port}"
@@ -336,7 +299,7 @@ async def bench_reception(engine: str, stations: int, scans: int, runs: int, pac
             await process.wait()
         for server in servers:
             server.close()
-        await _drop(database_url)
+        await drop(database_url)
 
     def summary(runs_of_load: list[dict[str, Any]]) -> dict[str, Any]:
         return {

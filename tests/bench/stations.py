@@ -44,8 +44,7 @@ import httpx
 
 from refurb.core.lifecycle import State
 from refurb.core.stages import Stage
-from tests.bench.intake import _database, _drop, _prepare
-from tests.bench.transitions import LICENCE_KEY, SECRET, _start_server
+from tests.bench.common import LICENCE_KEY, SECRET, database, drop, prepare, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "tests" / "bench" / "results" / "stations.json"
@@ -431,15 +430,15 @@ async def main() -> None:
     load_before = round(os.getloadavg()[0], 2)  # a busy machine shows in the tail latencies
     sink = Sink()
     sink.start()
-    database_url = await _database("postgres", Path(tempfile.mkdtemp()))
+    database_url = await database("postgres", Path(tempfile.mkdtemp()))
     server = None
     try:
-        await _prepare(database_url)
+        await prepare(database_url)
         licence_keys.configure(
             Settings(database_url=database_url, secret_key=SECRET, licence_key=LICENCE_KEY)
         )
         token, stations = await _setup(args.stations, stages, sink.port)
-        server, url = _start_server(database_url, args.workers)
+        server, url = start_server(database_url, args.workers)
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in stages}
         for run in range(args.runs):
             for name in stages:
@@ -494,7 +493,7 @@ async def main() -> None:
             server.terminate()
             server.wait(timeout=10)
         await db.current_engine().close_connection_pool()
-        await _drop(database_url)
+        await drop(database_url)
 
 
 if __name__ == "__main__":

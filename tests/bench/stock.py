@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from refurb.db import is_sqlite as db_is_sqlite
-from tests.bench.intake import _database, _drop, _prepare
+from tests.bench.common import database, drop, prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "tests" / "bench" / "results" / "stock.json"
@@ -107,9 +107,9 @@ async def bench(engine: str, devices: int, bins: int, runs: int) -> dict[str, An
     from refurb.stock import levels
 
     folder = Path(tempfile.mkdtemp())
-    database_url = await _database(engine, folder)
+    database_url = await database(engine, folder)
     try:
-        await _prepare(database_url)
+        await prepare(database_url)
         await _seed(devices, bins)
         await accounts.create_organisation("Ville bench", OrganisationKind.COORDINATOR, None)
         await accounts.create_user("coord", Role.COORDINATOR, "Ville bench", password="bench-pass-1")
@@ -138,7 +138,7 @@ async def bench(engine: str, devices: int, bins: int, runs: int) -> dict[str, An
     finally:
         if database_url.startswith("postgresql"):
             await db.current_engine().close_connection_pool()
-        await _drop(database_url)
+        await drop(database_url)
     return {
         "devices": devices,
         "bins": bins,

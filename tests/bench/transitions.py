@@ -25,7 +25,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,47 +32,21 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-import httpx
+
+from tests.bench.common import admin_url, db_url, env, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "tests" / "bench" / "results" / "transitions.json"
-SECRET = "bench-secret-" + "b" * 40
 DEVICES_PER_SECOND = 10_000  # more than any scenario can use, so no device is asked twice
 WRK_THREADS = 2
-
-
-def _admin_url() -> str:
-    return (
-        os.environ.get("REFURB_BENCH_POSTGRES_URL")
-        or os.environ.get("REFURB_TEST_POSTGRES_URL")
-        or "postgresql://postgres@127.0.0.1:5432/postgres"
-    )
-
-
-def _db_url(name: str) -> str:
-    return urlunsplit(urlsplit(_admin_url())._replace(path=f"/{name}"))
-
-
-LICENCE_KEY = "YmVuY2gtbGljZW5jZS1rZXktMzItYnl0ZXMtbG9uZyE="  # a Fernet key: 32 bytes, urlsafe base64
-
-
-def _env(database_url: str) -> dict[str, str]:
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("REFURB_")},
-        "REFURB_DATABASE_URL": database_url,
-        "REFURB_SECRET_KEY": SECRET,
-        "REFURB_LICENCE_KEY": LICENCE_KEY,
-        "PYTHONPATH": str(ROOT),
-    }
 
 
 def _refurb(args: list[str], database_url: str) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "refurb", *args],
-        env=_env(database_url),
+        env=env(database_url),
         capture_output=True,
         text=True,
         check=True,
@@ -135,35 +108,6 @@ async def _seed(database_url: str, count: int) -> list[tuple[int, str]]:
     finally:
         await connection.close()
     return [(r[0], r[1]) for r in rows]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _start_server(database_url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            *("-m", "uvicorn", "tests.bench.benchapp:create_bench_app", "--factory"),
-            *("--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"),
-        ],
-        env=_env(database_url),
-        cwd=ROOT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/bench/noop", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("the bench server did not start")
 
 
 _WRK_SCRIPT = """
@@ -269,7 +213,7 @@ def main() -> None:
         raise SystemExit("wrk is needed as the load generator: apt install wrk")
 
     name = f"refurb_bench_{uuid.uuid4().hex[:8]}"
-    database_url = _db_url(name)
+    database_url = db_url(name)
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     server = None
     try:
@@ -291,7 +235,7 @@ def main() -> None:
             database_url,
         )
         token = _refurb(["token", "create", "--username", "bench"], database_url)
-        server, url = _start_server(database_url, options.workers)
+        server, url = start_server(database_url, options.workers)
         results: dict[str, list[dict[str, float]]] = {
             "transitions": [],
             "trivial_endpoint": [],
@@ -365,7 +309,7 @@ def main() -> None:
 
 
 async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(_admin_url())
+    connection = await asyncpg.connect(admin_url())
     try:
         await connection.execute(sql)
     finally:

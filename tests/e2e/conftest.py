@@ -18,6 +18,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
 from refurb import db
+from refurb.core.stages import Stage
 from tests.conftest import (
     LICENCE_KEY,
     PASSWORD,
@@ -29,6 +30,7 @@ from tests.conftest import (
     _pg_admin,
     _pg_url,
 )
+from tests.helpers import new_station
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -146,3 +148,25 @@ async def login(page, username: str) -> None:
     await page.fill("input[name=password]", PASSWORD)
     await page.click("button[type=submit]")
     await page.wait_for_url("**/")
+
+
+# --- driving a station page as a keyboard-wedge scanner does --------------------------------
+
+SCAN_DELAY_MS = 8  # a wedge scanner types a character every few milliseconds
+
+
+async def scan(page, text: str, end: str = "Enter") -> None:
+    await page.keyboard.type(text, delay=SCAN_DELAY_MS)
+    await page.keyboard.press(end)
+
+
+async def focused_id(page) -> str:
+    return await page.evaluate("document.activeElement && document.activeElement.id")
+
+
+async def open_station(page, stage: Stage, username: str = "technician"):
+    station = await new_station(stage, f"{stage.value} e2e")
+    await login(page, username)
+    await page.goto(f"/stations/{station.code}")
+    await page.wait_for_function("document.activeElement && document.activeElement.id === 'scan-input'")
+    return station

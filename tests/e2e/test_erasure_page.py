@@ -11,8 +11,7 @@ from refurb.core.lifecycle import State
 from tests.conftest import bearer
 from tests.e2e.conftest import TABLET, login
 from tests.fixtures.erasure.make_nwipe_log import make_log
-from tests.helpers import device_row
-from tests.integration.test_erasure import I5, received, unknown_model_log
+from tests.helpers import I5, device_row, received, unknown_model_log
 
 pytestmark = pytest.mark.e2e
 

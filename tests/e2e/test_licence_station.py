@@ -11,7 +11,7 @@ from refurb.workshop import licence_keys, licences
 from refurb.workshop.licence_keys import KeyCipher
 from refurb.workshop.licence_schemas import PoolIn
 from tests.conftest import LICENCE_KEY
-from tests.e2e.test_station_page import focused_id, open_station, scan
+from tests.e2e.conftest import focused_id, open_station, scan
 from tests.helpers import device_row, new_device
 
 pytestmark = pytest.mark.e2e

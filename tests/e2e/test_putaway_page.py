@@ -8,8 +8,7 @@ from refurb.core.lifecycle import State
 from refurb.core.stages import Stage
 from refurb.devices import service as devices
 from refurb.stock import service as stock
-from tests.e2e.conftest import login
-from tests.e2e.test_station_page import open_station, scan
+from tests.e2e.conftest import login, open_station, scan
 from tests.helpers import device_row, new_device, principal
 
 pytestmark = pytest.mark.e2e

@@ -15,8 +15,7 @@ from refurb.intake.schemas import CollectionIn
 from refurb.printing import service as printing
 from refurb.printing.schemas import PrinterIn
 from refurb.stations import service as stations
-from tests.e2e.conftest import login
-from tests.e2e.test_station_page import scan
+from tests.e2e.conftest import login, scan
 from tests.helpers import event_rows, new_station, principal, signed_agreement, submitted_batch
 
 pytestmark = pytest.mark.e2e

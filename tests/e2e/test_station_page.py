@@ -9,29 +9,10 @@ import pytest
 from refurb.core.lifecycle import State
 from refurb.core.stages import Stage
 from refurb.stations.tables import Scan
-from tests.e2e.conftest import login
-from tests.helpers import device_row, event_rows, new_device, new_station
+from tests.e2e.conftest import focused_id, open_station, scan
+from tests.helpers import device_row, event_rows, new_device
 
 pytestmark = pytest.mark.e2e
-
-SCAN_DELAY_MS = 8  # a wedge scanner types a character every few milliseconds
-
-
-async def scan(page, text: str, end: str = "Enter") -> None:
-    await page.keyboard.type(text, delay=SCAN_DELAY_MS)
-    await page.keyboard.press(end)
-
-
-async def focused_id(page) -> str:
-    return await page.evaluate("document.activeElement && document.activeElement.id")
-
-
-async def open_station(page, stage: Stage, username: str = "technician"):
-    station = await new_station(stage, f"{stage.value} e2e")
-    await login(page, username)
-    await page.goto(f"/stations/{station.code}")
-    await page.wait_for_function("document.activeElement && document.activeElement.id === 'scan-input'")
-    return station
 
 
 async def test_reject_mode_asks_a_reason_then_records(page) -> None:

@@ -7,7 +7,7 @@ import pytest
 from refurb.core.lifecycle import State
 from refurb.core.stages import Stage
 from refurb.workshop.tables import Reconditioning
-from tests.e2e.test_station_page import open_station, scan
+from tests.e2e.conftest import open_station, scan
 from tests.helpers import device_row, new_device
 
 pytestmark = pytest.mark.e2e

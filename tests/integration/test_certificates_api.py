@@ -16,8 +16,19 @@ from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import State
 from refurb.core.stages import Stage
 from refurb.erasure.signing import canonical_bytes
-from tests.helpers import event_rows, new_batch, new_device, new_station, signed_agreement
-from tests.integration.test_erasure import I5, MANUAL, read, received, sheet, upload
+from tests.helpers import (
+    I5,
+    MANUAL,
+    event_rows,
+    new_batch,
+    new_device,
+    new_station,
+    read,
+    received,
+    sheet,
+    signed_agreement,
+    upload,
+)
 
 
 async def wiped(client: Any, headers: dict[str, str], batch: Any, serial: str) -> str:

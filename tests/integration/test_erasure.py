@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,63 +13,27 @@ from refurb.core.lifecycle import State
 from refurb.devices.tables import Device
 from refurb.erasure.service import DeclaredMedia, add_declared_media
 from refurb.erasure.tables import ErasureRecord, ErasureReport, Medium, MediumKindDecision
-from tests.fixtures.erasure.make_nwipe_log import Drive, LogSpec, make_log, render
-from tests.helpers import device_row, event_rows, new_batch, new_device, new_station
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "erasure"
-ACER = FIXTURES / "workbench" / "acer-happy.snapshot.json"  # HDD WD-WX11A80W7430, EraseBasic, no verification
-I5 = FIXTURES / "workbench" / "erased-i5.v10.json"  # HDD 6RX7AWEZ, EraseSectors zeros+random, verified
-USODY_OK = FIXTURES / "usody" / "2023-07-22_120312E2M3121K00UN6S.json"
-USODY_FAILED = FIXTURES / "usody" / "2023-07-22_152D00539000.json"
-SYNTHETIC = FIXTURES / "nwipe-synthetic"
-
-
-async def received(
-    serials: list[str | None],
-    *,
-    kind: DeviceKind = DeviceKind.LAPTOP,
-    batch: Any = None,
-    serial: str | None = None,
-) -> str:
-    """A received device whose donor declared these disks (None: a disk without its serial)."""
-    device = await new_device(State.RECEIVED, kind=kind, batch=batch, serial=serial)
-    row = await device_row(device.code)
-    if serials:
-        await add_declared_media(
-            [DeclaredMedia(row["id"], len(serials), [s for s in serials if s is not None])]
-        )
-    return device.code
-
-
-async def upload(
-    client: Any,
-    headers: dict[str, str],
-    path: Path | bytes,
-    *,
-    device: str | None = None,
-    name: str | None = None,
-) -> Any:
-    content = read(path) if isinstance(path, Path) else path
-    filename = name or (path.name if isinstance(path, Path) else "report.log")
-    data = {"device": device} if device else {}
-    return await client.post(
-        "/api/v1/erasure-reports", data=data, files={"file": (filename, content)}, headers=headers
-    )
-
-
-def read(path: Path) -> bytes:
-    return path.read_bytes()
-
-
-async def sheet(client: Any, headers: dict[str, str], code: str) -> dict[str, Any]:
-    response = await client.get(f"/api/v1/devices/{code}/erasure", headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-async def sanitize(client: Any, headers: dict[str, str], code: str) -> Any:
-    return await client.post(f"/api/v1/devices/{code}/actions/sanitize", headers=headers)
-
+from tests.fixtures.erasure.make_nwipe_log import make_log
+from tests.helpers import (
+    ACER,
+    I5,
+    MANUAL,
+    NO_FLAG,
+    SYNTHETIC,
+    USODY_FAILED,
+    USODY_OK,
+    device_row,
+    event_rows,
+    new_batch,
+    new_device,
+    new_station,
+    read,
+    received,
+    sanitize,
+    sheet,
+    unknown_model_log,
+    upload,
+)
 
 # --- reports ------------------------------------------------------------------------------------
 
@@ -298,18 +261,6 @@ async def test_a_folder_of_reports_is_imported_at_once_and_a_bad_file_refuses_it
 
 
 # --- the gate -----------------------------------------------------------------------------------
-
-MANUAL = {
-    "medium_kind": "hdd",
-    "technique": "overwrite",
-    "method_label": "Zero fill, 1 pass",
-    "tool": "hdparm",
-    "tool_version": "9.65",
-    "passes": 1,
-    "verification": "all",
-    "verification_result": "passed",
-    "result": "success",
-}
 
 
 async def test_an_ssd_wiped_by_overwrite_only_cannot_be_sanitized_until_destroyed(client, as_user) -> None:
@@ -644,17 +595,6 @@ async def test_repeated_fields_and_impossible_weeks_are_refused(client, as_user)
 
 
 # --- hard disk or flash: the medium's kind ---------------------------------------------------------
-
-NO_FLAG = SYNTHETIC / "ssd-without-flag-and-failed-drive.log"  # nwipe 0.37 without smartctl: no "-SSD"
-TRAVELSTAR = Drive("sda", " ATA    ", "IC25N040ATCS04-0", "CSL407D3GKRT6A", 40_007_761_920, 30_000_000)
-
-
-def unknown_model_log() -> bytes:
-    """A verified overwrite of a hard disk whose model no table lists, nwipe without smartctl."""
-    spec = LogSpec(
-        start=datetime.datetime(2026, 12, 2, 9, 0), drives=[TRAVELSTAR], smartctl=False, erasure_summary=False
-    )
-    return render(spec).encode()
 
 
 def codes(items: list[dict[str, Any]]) -> list[str]:

@@ -89,7 +89,7 @@ async def pool_of(client: Any, as_user: Any, pool_id: int) -> dict[str, Any]:
 async def database_text() -> str:
     """Every row of every table as text, idempotency answers decoded."""
     parts = []
-    for table in db.table_classes():
+    for table in db.APP_CONFIG.table_classes:
         parts.append(repr(await table.select()))
     for record in await IdempotencyRecord.select(IdempotencyRecord.response_body):
         parts.append(base64.b64decode(record["response_body"] or "").decode("utf-8", "replace"))

@@ -10,7 +10,7 @@ import zxingcpp
 from refurb.core.codes import CodeType, make_code
 from refurb.core.lifecycle import State
 from refurb.core.stages import Stage
-from refurb.devices import service as devices_service
+from refurb.stock import holdings
 from refurb.stock.tables import Location
 from tests.helpers import new_device, new_station
 
@@ -82,7 +82,7 @@ async def test_a_supervisor_builds_the_tree_and_everyone_in_the_workshop_reads_i
     async def no_count_per_location(*_: Any, **__: Any) -> int:
         raise AssertionError("the tree counts with one grouped query, not one per location")
 
-    monkeypatch.setattr(devices_service, "count_at", no_count_per_location)
+    monkeypatch.setattr(holdings, "count_at", no_count_per_location)
     for reader in ("technician", "coordinator", "auditor", "supervisor", "admin"):
         response = await client.get(API, headers=as_user(reader))
         assert response.status_code == 200, (reader, response.text)

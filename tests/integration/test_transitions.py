@@ -9,8 +9,8 @@ import pytest
 
 from refurb.core.lifecycle import Action, State
 from refurb.devices.tables import DeviceEvent
+from tests.fixtures.lifecycle import DESIGN
 from tests.helpers import device_row, event_count, event_rows, new_device
-from tests.unit.test_lifecycle import DESIGN
 
 # Checks already answered by a built area, and their refusal when the evidence is missing.
 ANSWERED_CHECKS = {

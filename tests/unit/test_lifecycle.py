@@ -8,38 +8,9 @@ from refurb.core.errors import BadInput, Forbidden, InvalidTransition
 from refurb.core.lifecycle import TRANSITIONS, Action, Check, State, plan
 from refurb.core.roles import Role
 from refurb.core.stages import STAGE_ACTIONS, Stage, stage_roles
+from tests.fixtures.lifecycle import DESIGN
 
 S = State
-IN_CUSTODY = {
-    S.RECEIVED,
-    S.SANITIZED,
-    S.REFURBISHED,
-    S.LICENSED,
-    S.IN_STOCK,
-    S.RESERVED,
-    S.DISPATCHED,
-    S.RETURNED,
-    S.REJECTED,
-}
-
-# action: (from states, to state, needs evidence from another area, needs a reason)
-DESIGN = {
-    Action.COLLECT: ({S.DECLARED}, S.COLLECTED, True, False),
-    Action.RECEIVE: ({S.DECLARED, S.COLLECTED, S.RETURNED}, S.RECEIVED, True, False),
-    Action.SANITIZE: ({S.RECEIVED}, S.SANITIZED, True, False),
-    Action.REFURBISH: ({S.SANITIZED}, S.REFURBISHED, True, False),
-    Action.LICENSE: ({S.REFURBISHED}, S.LICENSED, True, False),
-    Action.STOCK: ({S.LICENSED}, S.IN_STOCK, True, False),
-    Action.RESERVE: ({S.IN_STOCK}, S.RESERVED, True, False),
-    Action.RELEASE: ({S.RESERVED}, S.IN_STOCK, True, False),
-    Action.DISPATCH: ({S.RESERVED}, S.DISPATCHED, True, False),
-    Action.UNLOAD: ({S.DISPATCHED}, S.RESERVED, True, False),
-    Action.HAND_OVER: ({S.DISPATCHED, S.RESERVED}, S.HANDED_OVER, True, False),
-    Action.RETURN: ({S.HANDED_OVER}, S.RETURNED, False, True),
-    Action.REJECT: ({S.RECEIVED, S.SANITIZED, S.REFURBISHED, S.RETURNED}, S.REJECTED, False, True),
-    Action.RECYCLE: ({S.REJECTED}, S.RECYCLED, True, False),
-    Action.MARK_MISSING: ({S.DECLARED, S.COLLECTED} | IN_CUSTODY, S.MISSING, False, True),
-}
 
 
 def test_the_table_is_the_design() -> None:

@@ -1,4 +1,4 @@
-"""The home page, the language switch, health, and problem type pages."""
+"""The home page, the language switch, health, and problem type pages (on top: they read every area)."""
 
 from __future__ import annotations
 
