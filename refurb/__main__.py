@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -10,7 +11,7 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
-from refurb.settings import ConfigError, Settings
+from refurb.settings import EVERY_ADDRESS, ConfigError, Settings, served_base_url
 
 T = TypeVar("T")
 
@@ -95,8 +96,16 @@ def serve(host: str, port: int, demo: bool, workers: int) -> None:
         return []
 
     logins = _run(settings, prepare)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - only for the printed URL
-    click.echo(f"\nRefurb is starting at http://{shown}:{port}/  (database: {settings.database.redacted})")
+    served = served_base_url(host, port)
+    click.echo(f"\nRefurb is starting at {served}/  (database: {settings.database.redacted})")
+    if "base_url" not in settings.model_fields_set:
+        # The app (each worker) reads its settings from the environment: links and QR codes use this port.
+        os.environ["REFURB_BASE_URL"] = served
+        if host in EVERY_ADDRESS:
+            click.echo(
+                f"QR codes on labels point to {served}, which only this computer opens: "
+                "set REFURB_BASE_URL to the address phones and other computers use."
+            )
     if logins:
         _print_logins(logins)
     uvicorn.run(
