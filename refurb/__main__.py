@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -43,6 +44,14 @@ def _run(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     except OSError as error:
         raise click.ClickException(
             f"cannot reach the database {settings.database.redacted}: {error}"
+        ) from None
+    except sqlite3.OperationalError:
+        folder = settings.database.sqlite_path.parent.absolute() if settings.database.sqlite_path else None
+        if folder is None or folder.is_dir():
+            raise
+        raise click.ClickException(  # only upgrade (and serve, demo) create it: a typo must not
+            f"the SQLite database {settings.database.redacted} cannot be opened: "
+            f"its folder {folder} does not exist (`refurb db upgrade` creates it)"
         ) from None
 
 

@@ -56,6 +56,24 @@ async def test_db_upgrade_then_status(empty_database: str, tmp_path: Path) -> No
     assert after.stdout.strip().endswith("up to date")
 
 
+def test_a_missing_sqlite_folder_is_one_line(tmp_path: Path) -> None:
+    """`db status` and the other commands say it plainly and create nothing; `db upgrade` creates it."""
+    url = f"sqlite:///{tmp_path}/nowhere/sub/x.db"
+    message = (
+        f"Error: the SQLite database {url} cannot be opened: "
+        f"its folder {tmp_path}/nowhere/sub does not exist (`refurb db upgrade` creates it)\n"
+    )
+    status = refurb(["db", "status"], url, tmp_path)
+    assert (status.returncode, status.stdout, status.stderr) == (1, "", message)
+    listed = refurb(["token", "list", "--username", "lea"], url, tmp_path)
+    assert (listed.returncode, listed.stderr) == (1, message)
+    assert not (tmp_path / "nowhere").exists()
+    upgrade = refurb(["db", "upgrade"], url, tmp_path)
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert (tmp_path / "nowhere" / "sub" / "x.db").is_file()
+    assert refurb(["db", "status"], url, tmp_path).stdout.strip().endswith("up to date")
+
+
 async def test_serve_refuses_pending_migrations_on_postgres(
     engine, empty_database: str, tmp_path: Path
 ) -> None:
