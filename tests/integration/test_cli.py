@@ -177,7 +177,7 @@ async def test_demo_is_idempotent(database: str, tmp_path: Path) -> None:
     assert {"declared", "received", "sanitized", "in_stock", "handed_over", "missing"} <= states
     batches = await Batch.select(Batch.reference, Batch.state).order_by(Batch.reference)
     assert batches == [
-        {"reference": "DEMO-2026-001", "state": "draft"},
+        {"reference": "DEMO-2026-001", "state": "received"},  # its devices are received and beyond
         {"reference": "DEMO-2026-002", "state": "submitted"},
     ]
     assert await Agreement.count() == 1  # the demo donor signed: its pickup batch can be collected
