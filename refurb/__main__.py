@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -10,7 +12,7 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
-from refurb.settings import ConfigError, Settings
+from refurb.settings import EVERY_ADDRESS, ConfigError, Settings, served_base_url
 
 T = TypeVar("T")
 
@@ -25,12 +27,31 @@ def _settings() -> Settings:
         raise click.ClickException(f"bad configuration: {problems}") from None
 
 
-def _run(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
-    """Point the tables at the configured database and run `work`, reporting refusals plainly."""
+def _missing_folder(settings: Settings) -> click.ClickException | None:
+    """The refusal for a SQLite file whose folder does not exist (only upgrade, serve and demo make it)."""
+    path = settings.database.sqlite_path
+    folder = path.parent.absolute() if path else None
+    if folder is None or folder.is_dir():
+        return None
+    return click.ClickException(
+        f"the SQLite database {settings.database.redacted} cannot be opened: "
+        f"its folder {folder} does not exist (`refurb db upgrade` creates it)"
+    )
+
+
+def _run(settings: Settings, work: Callable[[], Awaitable[T]], *, creates: bool = False) -> T:
+    """Point the tables at the configured database and run `work`, reporting refusals plainly.
+
+    `creates`: the command makes the SQLite file and its folder; others refuse
+    a missing folder before opening anything (a typo must not create one).
+    """
     from refurb.core.errors import DomainError
     from refurb.db import MigrationError, engine_for, use_engine
     from refurb.wiring import wire
 
+    missing = None if creates else _missing_folder(settings)
+    if missing is not None:
+        raise missing
     wire()
     use_engine(engine_for(settings.database))
     try:
@@ -43,6 +64,11 @@ def _run(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
         raise click.ClickException(
             f"cannot reach the database {settings.database.redacted}: {error}"
         ) from None
+    except sqlite3.OperationalError:
+        missing = _missing_folder(settings)  # removed while running
+        if missing is None:
+            raise
+        raise missing from None
 
 
 @click.group()
@@ -94,9 +120,17 @@ def serve(host: str, port: int, demo: bool, workers: int) -> None:
             return await load_demo(secret_key)
         return []
 
-    logins = _run(settings, prepare)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - only for the printed URL
-    click.echo(f"\nRefurb is starting at http://{shown}:{port}/  (database: {settings.database.redacted})")
+    logins = _run(settings, prepare, creates=True)
+    served = served_base_url(host, port)
+    click.echo(f"\nRefurb is starting at {served}/  (database: {settings.database.redacted})")
+    if "base_url" not in settings.model_fields_set:
+        # The app (each worker) reads its settings from the environment: links and QR codes use this port.
+        os.environ["REFURB_BASE_URL"] = served
+        if host in EVERY_ADDRESS:
+            click.echo(
+                f"QR codes on labels point to {served}, which only this computer opens: "
+                "set REFURB_BASE_URL to the address phones and other computers use."
+            )
     if logins:
         _print_logins(logins)
     uvicorn.run(
@@ -130,7 +164,7 @@ def db_upgrade() -> None:
     from refurb import db
 
     settings = _settings()
-    applied = _run(settings, db.upgrade)
+    applied = _run(settings, db.upgrade, creates=True)
     for migration in applied:
         click.echo(f"applied migration {migration}")
     click.echo(f"database {settings.database.redacted} is up to date ({len(applied)} applied now)")
@@ -393,7 +427,7 @@ def demo() -> None:
         licence_keys.configure(settings)
         return await load_demo(settings.resolved_secret_key())
 
-    _print_logins(_run(settings, work))
+    _print_logins(_run(settings, work, creates=True))
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from refurb.core.lifecycle import State
 from refurb.core.principal import Principal
 from refurb.core.roles import OrganisationKind, Role
 from refurb.core.stages import Stage
+from refurb.db import write_transaction
 from refurb.devices import service as devices
 from refurb.devices.tables import Device
 from refurb.erasure.service import DeclaredMedia, add_declared_media
@@ -166,6 +167,8 @@ async def load_demo(secret_key: str) -> list[DemoLogin]:
                     reason=None if state is State.DECLARED else "demo data",
                 )
         await _wipe_waiting(batch.id, donor_id, system, workshop)
+    async with write_transaction():  # its devices are at the workshop and beyond: the batch was received
+        await intake.move(batch.id, BatchState.RECEIVED, [BatchState.DRAFT])
     await _pickup_batch(donor_id)
     await _licence_pools()
     return logins

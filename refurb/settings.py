@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ("ConfigError", "DatabaseUrl", "Settings", "parse_database_url")
+__all__ = ("EVERY_ADDRESS", "ConfigError", "DatabaseUrl", "Settings", "parse_database_url", "served_base_url")
 
 DEFAULT_DATABASE_URL = "sqlite:///var/refurb.sqlite3"
+EVERY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104 - what `serve --host` may listen on, not a bind here
 
 
 class ConfigError(Exception):
@@ -56,6 +57,19 @@ def parse_database_url(url: str) -> DatabaseUrl:
     if scheme in {"postgresql", "postgres"}:
         return DatabaseUrl("postgres", "postgresql://" + rest)
     raise ConfigError(f"REFURB_DATABASE_URL scheme {scheme!r} is not supported (use sqlite or postgresql)")
+
+
+def served_base_url(host: str, port: int) -> str:
+    """The address `refurb serve --host --port` answers on, for links and QR codes without REFURB_BASE_URL.
+
+    Listening on every address (0.0.0.0, ::) gives 127.0.0.1: the one address
+    sure to reach the service, where guessing a network address could print
+    labels that point nowhere.
+    """
+    shown = "127.0.0.1" if host in EVERY_ADDRESS else host
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"  # an IPv6 address in a URL
+    return f"http://{shown}:{port}"
 
 
 class Settings(BaseSettings):

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from refurb.accounts import service as accounts
 from refurb.accounts.guards import allow, principal_of
-from refurb.core.codes import CodeType, parse_code
+from refurb.core.codes import parse_code
 from refurb.core.errors import BadInput, DomainError
 from refurb.core.i18n import N_
 from refurb.core.kinds import DeviceKind
@@ -409,21 +409,21 @@ class CollectPages(Controller):
     async def collect_list(
         self, request: Request[Any, Any, Any], code: Annotated[str | None, QueryParameter()] = None
     ) -> Response[Any]:
-        """Scan (or type) a batch label, or pick from the batches waiting for a pickup."""
-        error = None
+        """Scan (or type) a batch label or the donor's reference, or pick from the batches waiting."""
+        error, status = None, 200
         if code:
             try:
-                parsed = parse_code(code, expected=CodeType.BATCH)
-                return Redirect(path=f"/collect/{parsed.compact}", status_code=303)
+                found = await batches.get_batch_by_code_or_reference(code, principal_of(request))
+                return Redirect(path=f"/collect/{found.code}", status_code=303)
             except DomainError as problem:
-                error = render_error(problem)
+                error, status = form_error(problem)
         waiting = await collection.collectable(principal_of(request))
         return page(
             request,
             "intake/collect_list.html",
             batches=waiting,
             error=error,
-            status_code=400 if error else 200,
+            status_code=status,
         )
 
     async def _render(

@@ -11,9 +11,12 @@ import datetime
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from piccolo.query.functions.string import Lower
+
 from refurb.accounts import service as accounts
 from refurb.codes.service import mint
-from refurb.core.codes import Code, CodeType, parse_code
+from refurb.core.aliases import normal_text
+from refurb.core.codes import Code, CodeType, parse_code, read_scan
 from refurb.core.errors import BadInput, Conflict, Forbidden, NotFound
 from refurb.core.i18n import N_
 from refurb.core.principal import Principal
@@ -35,6 +38,7 @@ __all__ = (
     "create_for",
     "find_batch",
     "get_batch",
+    "get_batch_by_code_or_reference",
     "list_batches",
     "move",
     "refuse_state",
@@ -48,6 +52,7 @@ BATCH_EDITORS = frozenset({Role.DONOR, Role.COORDINATOR, Role.ADMIN})
 SCHEDULERS = frozenset({Role.COORDINATOR, Role.SUPERVISOR, Role.ADMIN})
 # States in which the donor may still change what it declares (form and manifest).
 EDITABLE = frozenset({BatchState.DRAFT, BatchState.SUBMITTED, BatchState.SCHEDULED})
+AMBIGUOUS_SHOWN = 5  # batch codes named when a reference is on several batches
 _STAMPS = {
     BatchState.SUBMITTED: Batch.submitted_at,
     BatchState.SCHEDULED: Batch.scheduled_at,
@@ -189,6 +194,35 @@ async def get_batch(code_text: str, principal: Principal | None) -> BatchOut:
     if row is None:
         raise NotFound(N_("No batch {ref} is known."), ref=code.display)
     return _batch_out(row)
+
+
+async def get_batch_by_code_or_reference(text: str, principal: Principal | None) -> BatchOut:
+    """A batch by its B code or by the donor's reference (what a driver has on paper).
+
+    Text shaped like a Refurb code is a code and must pass its check digit. A
+    reference matches without case; one filed on two batches names neither.
+    """
+    scanned = read_scan(text)
+    if isinstance(scanned, Code):
+        return await get_batch(scanned.compact, principal)
+    reference = normal_text(scanned.text)
+    rows = (
+        await Batch.select(*_COLUMNS)
+        .where(_scope(Lower(Batch.reference) == reference.lower(), principal))
+        .order_by(Batch.id)
+        .limit(AMBIGUOUS_SHOWN + 1)
+    )
+    if not rows:
+        raise NotFound(N_("No batch has the code or the reference '{text}'."), text=reference[:60])
+    if len(rows) > 1:
+        codes = [parse_code(row["code"]).display for row in rows[:AMBIGUOUS_SHOWN]]
+        raise Conflict(
+            N_("The reference '{text}' is on several batches ({codes}): scan or type the batch's code."),
+            code="batch_reference_ambiguous",
+            text=reference[:60],
+            codes=", ".join(codes) + (", …" if len(rows) > AMBIGUOUS_SHOWN else ""),
+        )
+    return _batch_out(rows[0])
 
 
 async def list_batches(

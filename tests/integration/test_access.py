@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from refurb.core.codes import CodeType, make_code
 from refurb.core.lifecycle import State
+from refurb.core.roles import Role
 from refurb.core.stages import Stage
 from refurb.intake.agreements import TERMS_VERSION
 from tests.conftest import CAST
@@ -468,3 +471,14 @@ async def test_an_unknown_and_a_foreign_device_look_the_same(client, as_user) ->
     unknown = await client.get(f"/api/v1/devices/{unknown_code}", headers=as_user("donor"))
     assert foreign.status_code == unknown.status_code == 404
     assert foreign.json()["code"] == unknown.json()["code"] == "not_found"
+
+
+def test_the_readme_names_who_may_sign_the_agreement() -> None:
+    """The README's agreement line lists exactly the roles the table lets sign, no more ("staff")."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    roles = re.search(r"\*\*Donation agreement\*\* \(`/agreement`, ([^;)]*)", readme).group(1)
+    named = {role.value for role in Role if re.search(rf"\b{role.value}s?\b", roles)}
+    assert "staff" not in roles
+    for method in ("GET", "POST"):
+        (expected,) = [statuses for m, path, statuses in TABLE if (m, path) == (method, "/agreement")]
+        assert named == {name for name, status in expected.items() if status != 403}

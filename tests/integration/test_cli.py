@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+import zxingcpp
+from PIL import Image
 
 from tests.conftest import SECRET_KEY
 
@@ -48,6 +54,24 @@ async def test_db_upgrade_then_status(empty_database: str, tmp_path: Path) -> No
     after = refurb(["db", "status"], empty_database, tmp_path)
     assert after.returncode == 0
     assert after.stdout.strip().endswith("up to date")
+
+
+def test_a_missing_sqlite_folder_is_one_line(tmp_path: Path) -> None:
+    """`db status` and the other commands say it plainly and create nothing; `db upgrade` creates it."""
+    url = f"sqlite:///{tmp_path}/nowhere/sub/x.db"
+    message = (
+        f"Error: the SQLite database {url} cannot be opened: "
+        f"its folder {tmp_path}/nowhere/sub does not exist (`refurb db upgrade` creates it)\n"
+    )
+    status = refurb(["db", "status"], url, tmp_path)
+    assert (status.returncode, status.stdout, status.stderr) == (1, "", message)
+    listed = refurb(["token", "list", "--username", "lea"], url, tmp_path)
+    assert (listed.returncode, listed.stderr) == (1, message)
+    assert not (tmp_path / "nowhere").exists()
+    upgrade = refurb(["db", "upgrade"], url, tmp_path)
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert (tmp_path / "nowhere" / "sub" / "x.db").is_file()
+    assert refurb(["db", "status"], url, tmp_path).stdout.strip().endswith("up to date")
 
 
 async def test_serve_refuses_pending_migrations_on_postgres(
@@ -153,7 +177,7 @@ async def test_demo_is_idempotent(database: str, tmp_path: Path) -> None:
     assert {"declared", "received", "sanitized", "in_stock", "handed_over", "missing"} <= states
     batches = await Batch.select(Batch.reference, Batch.state).order_by(Batch.reference)
     assert batches == [
-        {"reference": "DEMO-2026-001", "state": "draft"},
+        {"reference": "DEMO-2026-001", "state": "received"},  # its devices are received and beyond
         {"reference": "DEMO-2026-002", "state": "submitted"},
     ]
     assert await Agreement.count() == 1  # the demo donor signed: its pickup batch can be collected
@@ -169,13 +193,22 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_serve_demo_on_a_fresh_folder(tmp_path: Path) -> None:
-    """What the README's first command does: no configuration at all."""
-    port = _free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("REFURB_")}
+@dataclass
+class Served:
+    """A `refurb serve` running in a folder: where it answers, and what it printed once stopped."""
+
+    port: int
+    output: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def serving(folder: Path, *args: str, **env: str) -> Iterator[Served]:
+    """`refurb serve` on a free port with no REFURB_* variable but `env`, until the block ends."""
+    served = Served(_free_port())
+    environment = {**{k: v for k, v in os.environ.items() if not k.startswith("REFURB_")}, **env}
     process = subprocess.Popen(
-        [sys.executable, "-m", "refurb", "serve", "--demo", "--port", str(port)],
-        cwd=tmp_path,
+        [sys.executable, "-m", "refurb", "serve", "--port", str(served.port), *args],
+        cwd=folder,
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -185,21 +218,57 @@ def test_serve_demo_on_a_fresh_folder(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{served.port}/health", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.3)
         else:
             pytest.fail("the service did not answer within 60 s")
-        page = httpx.get(f"http://127.0.0.1:{port}/login")
-        assert page.status_code == 200
+        yield served
     finally:
         process.terminate()
-        output = process.communicate(timeout=30)[0]
-    assert f"http://127.0.0.1:{port}/" in output
-    assert "technician" in output
+        served.output.append(process.communicate(timeout=30)[0])
+
+
+def qr_of_a_device_tag(port: int, token: str) -> str:
+    """The URL in the QR code of the first demo device's asset tag, as the service renders it."""
+    headers = {"authorization": f"Bearer {token}"}
+    base = f"http://127.0.0.1:{port}"
+    code = httpx.get(f"{base}/api/v1/devices", headers=headers).json()["items"][0]["code"]
+    png = httpx.get(f"{base}/api/v1/labels/{code}", params={"format": "png"}, headers=headers)
+    assert png.status_code == 200
+    (url,) = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content))) if "/D/" in r.text]
+    assert url.endswith(f"/D/{code}")
+    return url.removesuffix(f"/D/{code}")
+
+
+def test_serve_demo_on_a_fresh_folder(tmp_path: Path) -> None:
+    """What the README's first command does: no configuration at all."""
+    with serving(tmp_path, "--demo") as served:
+        page = httpx.get(f"http://127.0.0.1:{served.port}/login")
+        assert page.status_code == 200
+    assert f"http://127.0.0.1:{served.port}/" in served.output[0]
+    assert "technician" in served.output[0]
     assert (tmp_path / "var" / "refurb.sqlite3").exists()
     assert (tmp_path / "var" / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_qr_codes_point_where_serve_listens(tmp_path: Path) -> None:
+    """Without REFURB_BASE_URL, links and QR codes use serve's own port; a set REFURB_BASE_URL wins."""
+    with serving(tmp_path, "--demo") as first:
+        created = refurb(
+            ["token", "create", "--username", "technician"], "sqlite:///var/refurb.sqlite3", tmp_path
+        )
+        assert created.returncode == 0, created.stderr
+        token = created.stdout.strip()
+        assert qr_of_a_device_tag(first.port, token) == f"HTTP://127.0.0.1:{first.port}"
+    assert "QR codes on labels" not in first.output[0]
+    with serving(tmp_path, "--host", "0.0.0.0") as everywhere:  # noqa: S104 - listening everywhere is the case
+        assert qr_of_a_device_tag(everywhere.port, token) == f"HTTP://127.0.0.1:{everywhere.port}"
+    assert f"QR codes on labels point to http://127.0.0.1:{everywhere.port}, " in everywhere.output[0]
+    with serving(tmp_path, "--host", "0.0.0.0", REFURB_BASE_URL="https://refurb.example.org/") as given:  # noqa: S104
+        assert qr_of_a_device_tag(given.port, token) == "HTTPS://REFURB.EXAMPLE.ORG"
+    assert "QR codes on labels" not in given.output[0]
 
 
 def test_signing_key_prints_a_key_that_signs_and_can_be_retired(tmp_path: Path) -> None:

@@ -97,3 +97,31 @@ async def test_driver_collects_from_the_phone_page(client, as_user) -> None:
     assert row["state"] == "collected"
     collection = row["collection"] if isinstance(row["collection"], dict) else json.loads(row["collection"])
     assert (collection["seals"], collection["vehicle"]) == (["S1", "S2"], "AB-123-CD")
+
+
+async def test_driver_opens_a_pickup_by_the_donor_reference(client, as_user) -> None:
+    """The driver has the donor's reference on paper: it opens the batch like its B code does."""
+    batch = await submitted_batch(reference="DEMO-2026-002")
+    driver = as_user("driver", **{"accept-language": "en"})
+    listing = await client.get("/collect", headers=driver)
+    assert f"{batch.display_code}</code> Donor One — DEMO-2026-002" in listing.text
+    for typed in ("DEMO-2026-002", " demo-2026-002 "):
+        opened = await client.get("/collect", params={"code": typed}, headers=driver)
+        assert (opened.status_code, opened.headers["location"]) == (303, f"/collect/{batch.code}")
+    unknown = await client.get("/collect", params={"code": "DEMO-2026-003"}, headers=driver)
+    assert unknown.status_code == 404
+    assert "No batch has the code or the reference &#39;DEMO-2026-003&#39;." in unknown.text
+    wrong_digit = batch.display_code[:-1] + str((int(batch.display_code[-1]) + 1) % 10)
+    typo = await client.get("/collect", params={"code": wrong_digit}, headers=driver)
+    assert typo.status_code == 400
+    assert "wrong check digit" in typo.text
+
+    other = await submitted_batch("Donor Two", reference="demo-2026-002")
+    ambiguous = await client.get("/collect", params={"code": "DEMO-2026-002"}, headers=driver)
+    assert ambiguous.status_code == 409
+    assert (
+        f"The reference &#39;DEMO-2026-002&#39; is on several batches ({batch.display_code}, "
+        f"{other.display_code}): scan or type the batch&#39;s code." in ambiguous.text
+    )
+    by_code = await client.get("/collect", params={"code": other.display_code}, headers=driver)
+    assert (by_code.status_code, by_code.headers["location"]) == (303, f"/collect/{other.code}")
