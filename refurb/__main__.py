@@ -139,7 +139,9 @@ def serve(host: str, port: int, demo: bool, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # an X-Forwarded-For is believed only from the configured proxies (none by default)
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
         log_level="info",
     )
 

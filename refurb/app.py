@@ -67,6 +67,7 @@ from refurb.web.content import require_json_body
 from refurb.web.context import RequestContextMiddleware
 from refurb.web.idempotency import IdempotencyMiddleware
 from refurb.web.problems import exception_handlers
+from refurb.web.security import SecurityHeadersMiddleware
 from refurb.wiring import wire
 from refurb.workshop import licence_keys
 from refurb.workshop.api import WorkshopController
@@ -301,4 +302,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.secret_key = secret_key
     # Outside the router, so even a 404 gets a request id and the reader's language.
     app.asgi_handler = RequestContextMiddleware(app.asgi_handler, default_locale=settings.locale)
+    https = settings.base_url.startswith("https:")
+    app.asgi_handler = SecurityHeadersMiddleware(app.asgi_handler, https=https)
     return app

@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     session_hours: int = Field(default=12, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
+    trusted_proxies: str = ""  # addresses of reverse proxies whose X-Forwarded-For is believed
     print_household_names: bool = False
     signing_key: SecretStr | None = None  # Ed25519 seed (base64) that signs erasure certificates
     signing_keys_retired: str = ""  # public keys (base64, comma-separated) of earlier certificates

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import logging
 import re
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote_plus
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -52,7 +52,17 @@ def bearer_token(scope: Scope) -> str | None:
     return credentials.strip() if scheme.lower() == "bearer" else ""
 
 
-_TOKEN_IN_QUERY = re.compile(r"(?<=[?&]token=)[^&\s]+")
+_QUERY_PAIR = re.compile(r"(?<=[?&])([^=&\s]*)=([^&\s]*)")
+
+
+def _mask_tokens(text: str) -> str:
+    """`token=***` whatever way the name is spelt: parse_qs decodes `%74oken` to `token` too."""
+
+    def mask(pair: re.Match[str]) -> str:
+        name = unquote_plus(pair.group(1))
+        return f"{pair.group(1)}=***" if name == "token" else pair.group(0)
+
+    return _QUERY_PAIR.sub(mask, text) if "?" in text else text
 
 
 class RedactQueryTokens(logging.Filter):
@@ -61,9 +71,7 @@ class RedactQueryTokens(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the logged path; never drop the line."""
         if isinstance(record.args, tuple):
-            record.args = tuple(
-                _TOKEN_IN_QUERY.sub("***", arg) if isinstance(arg, str) else arg for arg in record.args
-            )
+            record.args = tuple(_mask_tokens(arg) if isinstance(arg, str) else arg for arg in record.args)
         return True
 
 

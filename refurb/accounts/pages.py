@@ -20,6 +20,10 @@ from refurb.web.render import page
 
 __all__ = ("LoginController", "safe_next")
 
+#: "This browser logged in as …": its own failures count, not the username's (OWASP, device cookies).
+DEVICE_COOKIE = "refurb_device"
+DEVICE_COOKIE_DAYS = 180
+
 
 @dataclass
 class LoginForm:
@@ -63,8 +67,10 @@ class LoginController(Controller):
             window=datetime.timedelta(minutes=settings.login_window_minutes),
         )
         ip = request.client.host if request.client else ""
+        key = request.app.state.secret_key
+        device = service.known_device(request.cookies.get(DEVICE_COOKIE), data.username, key)
         try:
-            principal = await service.authenticate(data.username, data.password, ip, policy)
+            principal = await service.authenticate(data.username, data.password, ip, policy, device=device)
         except (NotAuthenticated, RateLimited) as error:
             status = 429 if isinstance(error, RateLimited) else 401
             headers = {"retry-after": str(error.retry_after)} if isinstance(error, RateLimited) else None
@@ -97,7 +103,16 @@ class LoginController(Controller):
                     secure=settings.secure_cookies,
                     max_age=int(lifetime.total_seconds()),
                     path="/",
-                )
+                ),
+                Cookie(
+                    key=DEVICE_COOKIE,
+                    value=service.device_cookie(principal.username, key),
+                    httponly=True,
+                    samesite="lax",
+                    secure=settings.secure_cookies,
+                    max_age=DEVICE_COOKIE_DAYS * 24 * 3600,
+                    path="/login",
+                ),
             ],
         )
 

@@ -36,9 +36,11 @@ __all__ = (
     "create_session",
     "create_token",
     "create_user",
+    "device_cookie",
     "donor_organisation",
     "donor_organisations",
     "end_session",
+    "known_device",
     "principal_for_session",
     "principal_for_token",
 )
@@ -281,34 +283,45 @@ async def _verify(password_hash: str, password: str) -> bool:
     return await anyio.to_thread.run_sync(check)
 
 
-async def authenticate(username: str, password: str, ip: str, policy: LoginPolicy) -> Principal:
-    """Check credentials, refusing when this username or address failed too often.
+async def authenticate(
+    username: str, password: str, ip: str, policy: LoginPolicy, *, device: str | None = None
+) -> Principal:
+    """Check credentials, refusing when this username, address or device failed too often.
 
-    The attempt is recorded *before* the password is checked and counted with
-    the others, so a burst of parallel guesses cannot slip under the limit; it
-    is forgotten again when the password was right.
+    OWASP's advice against lock-out abuse: a browser where this user logged in
+    before carries a signed device cookie (`device`); its own failures count,
+    not the username's, so nobody can lock the administrator out of her own
+    browser by failing on purpose from elsewhere. An address over its limit is
+    refused before anything is recorded, so its refusals never count against a
+    username. The attempt is recorded *before* the password is checked and
+    counted with the others (parallel guesses cannot slip under the limit);
+    it is forgotten again when the password was right.
     """
     username = username.strip().lower()[:80]
+    ip = ip[:64]
     since = utcnow() - policy.window
+    refused = RateLimited(
+        N_("Too many failed logins. Try again in {minutes} minutes."),
+        minutes=int(policy.window.total_seconds() // 60),
+        retry_after=int(policy.window.total_seconds()),
+    )
     async with write_transaction():
         if not is_sqlite():  # SQLite's IMMEDIATE transaction already serialises writers
             await LoginFailure.raw("SELECT pg_advisory_xact_lock(hashtext({}))", f"login:{username}")
-        attempt = await LoginFailure.insert(LoginFailure(username=username, ip=ip[:64])).returning(
-            LoginFailure.id
-        )
-        by_user = await LoginFailure.count().where(
-            (LoginFailure.username == username) & (LoginFailure.created_at > since)
-        )
-        by_ip = await LoginFailure.count().where(
-            (LoginFailure.ip == ip[:64]) & (LoginFailure.created_at > since)
-        )
+        by_ip = await LoginFailure.count().where((LoginFailure.ip == ip) & (LoginFailure.created_at > since))
+        if by_ip >= policy.max_failures_per_address:
+            raise refused
+        attempt = await LoginFailure.insert(
+            LoginFailure(username=username, ip=ip, device=(device or "")[:64])
+        ).returning(LoginFailure.id)
+        if device:
+            counted = (LoginFailure.device == device[:64]) & (LoginFailure.username == username)
+        else:
+            counted = (LoginFailure.username == username) & (LoginFailure.device == "")
+        tries = await LoginFailure.count().where(counted & (LoginFailure.created_at > since))
         await LoginFailure.delete().where(LoginFailure.created_at < utcnow() - FAILURE_RETENTION)
-    if by_user > policy.max_failures or by_ip > policy.max_failures_per_address:
-        raise RateLimited(
-            N_("Too many failed logins. Try again in {minutes} minutes."),
-            minutes=int(policy.window.total_seconds() // 60),
-            retry_after=int(policy.window.total_seconds()),
-        )
+    if tries > policy.max_failures:
+        raise refused
     row = (
         await User.select(User.id, User.password_hash)
         .where((User.username == username) & (User.active.eq(True)))
@@ -324,6 +337,23 @@ async def authenticate(username: str, password: str, ip: str, policy: LoginPolic
         if _hasher.check_needs_rehash(row["password_hash"]):
             await User.update({User.password_hash: _hasher.hash(password)}).where(User.id == row["id"])
     return await principal_for_user(row["id"])
+
+
+def device_cookie(username: str, key: str) -> str:
+    """A signed "this browser logged in as `username`" cookie (random id, username, signature)."""
+    token = f"{secrets.token_urlsafe(12)}.{username.strip().lower()[:80]}"
+    return f"{token}.{_sign('device:' + token, key)}"
+
+
+def known_device(cookie: str | None, username: str, key: str) -> str | None:
+    """The device id a valid device cookie gives for `username`, else None."""
+    if not cookie or cookie.count(".") < 2:
+        return None
+    token, _, signature = cookie.rpartition(".")
+    if not hmac.compare_digest(signature, _sign("device:" + token, key)):
+        return None
+    device, _, owner = token.partition(".")
+    return device if owner == username.strip().lower()[:80] else None
 
 
 # --- sessions ----------------------------------------------------------------

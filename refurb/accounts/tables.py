@@ -53,10 +53,11 @@ class UserSession(Timestamped):
 
 
 class LoginFailure(Timestamped):
-    """One failed login, counted per username and per address for rate limiting."""
+    """One failed login, counted per username, per address and per known device for rate limiting."""
 
     username = Varchar(length=80, index=True)
     ip = Varchar(length=64, index=True)
+    device = Varchar(length=64, default="", index=True)  # the browser's device cookie id, "" if none
 
 
 #: This area's tables, registered with the database by `wiring` (in dependency order).

@@ -205,10 +205,10 @@ async def _custody(batch_code: str, principal: Principal) -> tuple[dict[str, Any
     collection = batch.collection or {}
     custody = {
         "agreement_signed_at": agreement.signed_at.isoformat() if agreement else "",
-        "collected_at": str(collection.get("collected_at", "")),
+        "collected_at": batch.collected_at.isoformat() if batch.collected_at else "",
         "collected_by": str(collection.get("driver", "")),
         "seals": [str(s) for s in collection.get("seals", [])],
-        "received_at": "",
+        "received_at": batch.received_at.isoformat() if batch.received_at else "",
         "declared": numbers.total.declared,
         "received": numbers.total.received,
         "missing": numbers.total.missing,

@@ -8,10 +8,12 @@ runs is a 409. Keys are per user and kept for a day.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime
 import hashlib
 import json
+import logging
 import random
 import re
 from typing import Any
@@ -23,6 +25,7 @@ from refurb.core.i18n import N_
 from refurb.core.principal import Principal
 from refurb.db import write_transaction
 from refurb.timestamps import utcnow
+from refurb.web.problems import is_outage
 from refurb.web.tables import IdempotencyRecord
 
 __all__ = ("IDEMPOTENCY_HEADER", "IdempotencyMiddleware")
@@ -34,7 +37,8 @@ REPLAYED_HEADERS = frozenset({"content-disposition", "location", "x-print-job", 
 _VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 RETENTION = datetime.timedelta(hours=24)
-IN_FLIGHT_TIMEOUT = datetime.timedelta(seconds=60)
+IN_FLIGHT_TIMEOUT = datetime.timedelta(seconds=60)  # an owner that died (kill -9) frees its keys then
+log = logging.getLogger("refurb.idempotency")
 PURGE_PROBABILITY = 0.01  # about one keyed request in a hundred sweeps expired keys
 
 
@@ -196,20 +200,23 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, receive, capture)
         finally:
-            async with write_transaction():
-                if no_store or _transient(status, content_type, b"".join(body)):
-                    await IdempotencyRecord.delete().where(IdempotencyRecord.id == record_id)
-                else:
-                    await IdempotencyRecord.update(
-                        {
-                            IdempotencyRecord.state: "done",
-                            IdempotencyRecord.response_status: status,
-                            IdempotencyRecord.response_content_type: content_type,
-                            # base64: a replayed PDF or PNG must be byte for byte the first one
-                            IdempotencyRecord.response_body: base64.b64encode(b"".join(body)).decode(),
-                            IdempotencyRecord.response_headers: kept,
-                        }
-                    ).where(IdempotencyRecord.id == record_id)
+            if no_store or _transient(status, content_type, b"".join(body)):
+                outcome: dict[Any, Any] | None = None  # released: a retry runs again
+            else:
+                outcome = {
+                    IdempotencyRecord.state: "done",
+                    IdempotencyRecord.response_status: status,
+                    IdempotencyRecord.response_content_type: content_type,
+                    # base64: a replayed PDF or PNG must be byte for byte the first one
+                    IdempotencyRecord.response_body: base64.b64encode(b"".join(body)).decode(),
+                    IdempotencyRecord.response_headers: kept,
+                }
+            try:
+                await _settle(record_id, outcome)
+            except Exception as error:
+                if not is_outage(error):
+                    raise
+                _later(record_id, outcome)  # the database is down: settle it as soon as it is back
 
     async def _replay(self, record: dict[str, Any], send: Send) -> None:
         body = base64.b64decode(record["response_body"] or "")
@@ -221,3 +228,42 @@ class IdempotencyMiddleware:
             headers.append((name.encode("latin-1"), value.encode("latin-1")))
         await send({"type": "http.response.start", "status": record["response_status"], "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def _settle(record_id: int, outcome: dict[Any, Any] | None) -> None:
+    """Store the answer to replay, or release the key (None) so that a retry runs again."""
+    async with write_transaction():
+        if outcome is None:
+            await IdempotencyRecord.delete().where(IdempotencyRecord.id == record_id)
+        else:
+            await IdempotencyRecord.update(outcome).where(IdempotencyRecord.id == record_id)
+
+
+#: Keys whose answer could not be stored because the database was down, by record id.
+_unsettled: dict[int, dict[Any, Any] | None] = {}
+_settling: asyncio.Task[None] | None = None
+SETTLE_EVERY_S = 0.5
+
+
+def _later(record_id: int, outcome: dict[Any, Any] | None) -> None:
+    """Settle a key once the database answers again, so that a client's retry is not told "in flight"."""
+    global _settling
+    _unsettled[record_id] = outcome
+    if _settling is None or _settling.done():
+        _settling = asyncio.get_running_loop().create_task(_settle_when_back())
+
+
+async def _settle_when_back() -> None:
+    while _unsettled:
+        for record_id, outcome in list(_unsettled.items()):
+            try:
+                await _settle(record_id, outcome)
+            except Exception as error:
+                if not is_outage(error):
+                    log.exception("could not settle Idempotency-Key record %s", record_id)
+                    _unsettled.pop(record_id, None)
+                break
+            _unsettled.pop(record_id, None)
+        else:
+            continue
+        await asyncio.sleep(SETTLE_EVERY_S)

@@ -8,6 +8,8 @@ text is in the reader's language, the code never changes.
 from __future__ import annotations
 
 import logging
+import socket
+import sqlite3
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
@@ -41,7 +43,14 @@ from refurb.core.i18n import N_
 from refurb.web.i18n import current_locale, gettext, render_error
 from refurb.web.render import page
 
-__all__ = ("PROBLEM_JSON", "exception_handlers", "is_api_request", "problem_response", "status_of")
+__all__ = (
+    "PROBLEM_JSON",
+    "exception_handlers",
+    "is_api_request",
+    "is_outage",
+    "problem_response",
+    "status_of",
+)
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("refurb.errors")
@@ -105,6 +114,7 @@ TITLES: dict[str, str] = {
     "batch_state": N_("Not possible in this batch state"),
     "batch_closed": N_("Batch closed"),
     "internal_error": N_("Internal error"),
+    "database_unavailable": N_("Database unavailable"),
 }
 
 
@@ -250,8 +260,59 @@ def _unstorable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     )
 
 
+#: SQLite's words for a database it cannot write now (busy past the timeout, a full disk, a read-only file).
+_SQLITE_UNAVAILABLE = (
+    "database is locked",
+    "database or disk is full",
+    "attempt to write a readonly database",
+    "disk i/o error",
+    "unable to open database file",
+)
+RETRY_AFTER_SECONDS = 5
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached or written now (not that the request is wrong)."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return any(words in str(exc).lower() for words in _SQLITE_UNAVAILABLE)
+    return isinstance(
+        exc,
+        ConnectionError
+        | socket.gaierror
+        | TimeoutError
+        | asyncpg.PostgresConnectionError
+        | asyncpg.InterfaceError
+        | asyncpg.exceptions.OperatorInterventionError
+        | asyncpg.exceptions.InsufficientResourcesError,
+    )
+
+
+def _database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The database is restarting, unreachable, full or read-only: 503 with Retry-After, not a 500.
+
+    Nothing was acknowledged: a client retries with the same Idempotency-Key.
+    """
+    if not is_outage(exc):
+        return _unexpected(request, exc)
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return problem_response(
+        request,
+        503,
+        "database_unavailable",
+        gettext("The database is not available right now; nothing was recorded. Try again in a few seconds."),
+        headers={"retry-after": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 exception_handlers: dict[type[Exception] | int, Any] = {
     DomainError: _domain_error,
+    OSError: _database_unavailable,
+    TimeoutError: _database_unavailable,
+    sqlite3.OperationalError: _database_unavailable,
+    asyncpg.PostgresConnectionError: _database_unavailable,
+    asyncpg.InterfaceError: _database_unavailable,
+    asyncpg.exceptions.OperatorInterventionError: _database_unavailable,
+    asyncpg.exceptions.InsufficientResourcesError: _database_unavailable,
     HTTPException: _http_error,
     asyncpg.exceptions.DataError: _unstorable,  # raised by the server (SQLSTATE class 22)
     asyncpg.exceptions._base.DataError: _unstorable,  # raised by asyncpg encoding an argument
