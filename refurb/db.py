@@ -62,6 +62,7 @@ APP_NAME = "refurb"
 # What a unique index violation raises on each engine.
 UNIQUE_VIOLATIONS = (asyncpg.UniqueViolationError, sqlite3.IntegrityError)
 SQLITE_BUSY_TIMEOUT_S = 15
+POOL_CLOSE_TIMEOUT_S = 5
 
 
 class MigrationError(Exception):
@@ -253,7 +254,11 @@ async def connection_pool(settings: Settings) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            await engine.close_connection_pool()
+            try:  # a connection broken mid-query is never released: do not wait for it forever
+                await asyncio.wait_for(engine.close_connection_pool(), timeout=POOL_CLOSE_TIMEOUT_S)
+            except TimeoutError:
+                if engine.pool is not None:
+                    engine.pool.terminate()
     else:
         try:
             yield

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import datetime
 import hashlib
 import json
@@ -213,10 +214,9 @@ class IdempotencyMiddleware:
                 }
             try:
                 await _settle(record_id, outcome)
-            except Exception as error:
-                if not is_outage(error):
-                    raise
-                _later(record_id, outcome)  # the database is down: settle it as soon as it is back
+            except Exception as error:  # the database went away under us: settle it as soon as it is back
+                log.warning("Idempotency-Key record %s not settled yet: %s", record_id, type(error).__name__)
+                _later(record_id, outcome)
 
     async def _replay(self, record: dict[str, Any], send: Send) -> None:
         body = base64.b64decode(record["response_body"] or "")
@@ -243,6 +243,8 @@ async def _settle(record_id: int, outcome: dict[Any, Any] | None) -> None:
 _unsettled: dict[int, dict[Any, Any] | None] = {}
 _settling: asyncio.Task[None] | None = None
 SETTLE_EVERY_S = 0.5
+SETTLE_ATTEMPTS = 120
+SETTLE_TIMEOUT_S = 5
 
 
 def _later(record_id: int, outcome: dict[Any, Any] | None) -> None:
@@ -250,20 +252,24 @@ def _later(record_id: int, outcome: dict[Any, Any] | None) -> None:
     global _settling
     _unsettled[record_id] = outcome
     if _settling is None or _settling.done():
-        _settling = asyncio.get_running_loop().create_task(_settle_when_back())
+        # a fresh context: nothing of the failed request (its transaction) may leak into the retries
+        _settling = asyncio.get_running_loop().create_task(_settle_when_back(), context=contextvars.Context())
 
 
 async def _settle_when_back() -> None:
-    while _unsettled:
+    """Retry every half second; a key no retry could settle in a minute is left to its in-flight timeout."""
+    attempts = 0
+    while _unsettled and attempts < SETTLE_ATTEMPTS:
+        attempts += 1
         for record_id, outcome in list(_unsettled.items()):
             try:
-                await _settle(record_id, outcome)
+                await asyncio.wait_for(_settle(record_id, outcome), timeout=SETTLE_TIMEOUT_S)
             except Exception as error:
                 if not is_outage(error):
-                    log.exception("could not settle Idempotency-Key record %s", record_id)
-                    _unsettled.pop(record_id, None)
+                    log.warning("Idempotency-Key record %s: %s", record_id, type(error).__name__)
                 break
             _unsettled.pop(record_id, None)
         else:
             continue
         await asyncio.sleep(SETTLE_EVERY_S)
+    _unsettled.clear()

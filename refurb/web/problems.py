@@ -282,6 +282,7 @@ def is_outage(exc: BaseException) -> bool:
         | TimeoutError
         | asyncpg.PostgresConnectionError
         | asyncpg.InterfaceError
+        | asyncpg.exceptions._base.InternalClientError  # a connection left mid-operation by a dead server
         | asyncpg.exceptions.OperatorInterventionError
         | asyncpg.exceptions.InsufficientResourcesError,
     )
@@ -311,6 +312,7 @@ exception_handlers: dict[type[Exception] | int, Any] = {
     sqlite3.OperationalError: _database_unavailable,
     asyncpg.PostgresConnectionError: _database_unavailable,
     asyncpg.InterfaceError: _database_unavailable,
+    asyncpg.exceptions._base.InternalClientError: _database_unavailable,
     asyncpg.exceptions.OperatorInterventionError: _database_unavailable,
     asyncpg.exceptions.InsufficientResourcesError: _database_unavailable,
     HTTPException: _http_error,
