@@ -128,6 +128,7 @@ class Server:
         self.database_url = database_url
         self.var_dir = var_dir
         self.process: subprocess.Popen[bytes] | None = None
+        self.log = var_dir.parent / f"serve-{self.port}.log"  # what the server said, for a failed test
 
     def start(self) -> None:
         """Start and wait for /health."""
@@ -136,8 +137,9 @@ class Server:
             env=_env(self.database_url, REFURB_VAR_DIR=str(self.var_dir)),
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-            stderr=open(self.var_dir.parent / f"serve-{self.port}.log", "wb"),  # noqa: SIM115 - lives with the process
+            stderr=self._log_file(),
         )
+        self._stderr.close()  # the child keeps its own copy
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
@@ -147,6 +149,11 @@ class Server:
                 raise RuntimeError("refurb serve exited at start")
             time.sleep(0.2)
         raise RuntimeError("refurb serve did not answer /health")
+
+    def _log_file(self) -> Any:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self._stderr = self.log.open("ab")
+        return self._stderr
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, no last write."""
