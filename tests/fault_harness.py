@@ -31,7 +31,17 @@ from typing import Any
 import asyncpg
 import httpx
 
-__all__ = ("Cluster", "LoadResult", "Server", "missing_postgres_binaries", "run_load", "seed", "verify")
+__all__ = (
+    "Cluster",
+    "LoadResult",
+    "Server",
+    "manifest_csv",
+    "missing_postgres_binaries",
+    "run_load",
+    "seed",
+    "snapshot_folder",
+    "verify",
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "fault-secret-" + "f" * 40
@@ -187,13 +197,14 @@ class Server:
 # --- seeding (in a subprocess: its own engine, nothing shared with the caller) --------------------
 
 
-async def _seed(database_url: str, count: int) -> dict[str, Any]:
+async def _seed(database_url: str, count: int, labelled: int = 0) -> dict[str, Any]:
     from refurb import db
     from refurb.accounts import service as accounts
     from refurb.codes.service import mint
     from refurb.core.codes import CodeType
     from refurb.core.roles import OrganisationKind, Role
     from refurb.core.stages import Stage
+    from refurb.intake import service as intake
     from refurb.settings import parse_database_url
     from refurb.stations import service as stations
     from refurb.timestamps import utcnow
@@ -204,33 +215,67 @@ async def _seed(database_url: str, count: int) -> dict[str, Any]:
     db.use_engine(engine)
     await db.upgrade()
     await accounts.create_organisation("Atelier", OrganisationKind.WORKSHOP)
+    donor = await accounts.create_organisation("Donneur", OrganisationKind.DONOR)
     tokens = {}
-    for username, role in (("tech", Role.TECHNICIAN), ("boss", Role.SUPERVISOR)):
-        await accounts.create_user(username, role, "Atelier", password="fault-pass-1")
+    for username, role, organisation in (
+        ("tech", Role.TECHNICIAN, "Atelier"),
+        ("boss", Role.SUPERVISOR, "Atelier"),
+        ("don", Role.DONOR, "Donneur"),
+    ):
+        await accounts.create_user(username, role, organisation, password="fault-pass-1")
         tokens[username] = await accounts.create_token(username, "faults")
     station = await stations.create_station("Réception fautes", Stage.RECEPTION)
-    # setup, not the product: `count` received devices with their import event, in two statements
-    now = utcnow()
-    async with db.write_transaction():
-        codes = [code.compact for code in await mint(CodeType.DEVICE, count)]
-        rows = await db.insert_many(
-            "device",
-            ("code", "kind", "serial", "state", "version", "created_at", "updated_at"),
-            [(code, "laptop", f"FAULT{n:06d}", "received", 1, now, now) for n, code in enumerate(codes)],
-            returning="id",
-        )
-        await db.insert_many(
-            "device_event",
-            ("device", "action", "to_state", "actor_name", "payload", "created_at", "updated_at"),
-            [(row["id"], "import", "received", "seed", '{"reason": "faults"}', now, now) for row in rows],
-        )
-    return {"tokens": tokens, "station": station.code, "codes": codes}
+    empty = await intake.create_batch(donor, "PO-FAULT-IMPORT")
+    labels = await intake.create_batch(donor, "PO-FAULT-LABELS")
+
+    async def devices(how_many: int, prefix: str, batch_id: int | None) -> list[str]:
+        # setup, not the product: received devices with their import event, in two statements
+        now = utcnow()
+        async with db.write_transaction():
+            codes = [code.compact for code in await mint(CodeType.DEVICE, how_many)]
+            rows = await db.insert_many(
+                "device",
+                ("code", "kind", "serial", "batch", "donor", "state", "version", "created_at", "updated_at"),
+                [
+                    (
+                        code,
+                        "laptop",
+                        f"{prefix}{n:06d}",
+                        batch_id,
+                        donor if batch_id else None,
+                        "received",
+                        1,
+                        now,
+                        now,
+                    )
+                    for n, code in enumerate(codes)
+                ],
+                returning="id",
+            )
+            await db.insert_many(
+                "device_event",
+                ("device", "action", "to_state", "actor_name", "payload", "created_at", "updated_at"),
+                [(row["id"], "import", "received", "seed", '{"reason": "faults"}', now, now) for row in rows],
+            )
+        return codes
+
+    codes = await devices(count, "FAULT", None) if count else []
+    if labelled:
+        await devices(labelled, "LABEL", labels.id)
+    return {
+        "tokens": tokens,
+        "station": station.code,
+        "codes": codes,
+        "import_batch": empty.code,
+        "label_batch": labels.code,
+    }
 
 
-def seed(database_url: str, count: int) -> dict[str, Any]:
-    """Migrate a fresh database and make a technician, a station and `count` received devices."""
+def seed(database_url: str, count: int, labelled: int = 0) -> dict[str, Any]:
+    """Migrate a fresh database; make a technician, a supervisor, a donor, a station, `count` received
+    devices, an empty batch to import a manifest into and a batch of `labelled` devices to print."""
     result = subprocess.run(
-        [sys.executable, "-m", "tests.fault_harness", "seed", database_url, str(count)],
+        [sys.executable, "-m", "tests.fault_harness", "seed", database_url, str(count), str(labelled)],
         env=_env(database_url),
         cwd=ROOT,
         capture_output=True,
@@ -373,4 +418,35 @@ async def verify(database_url: str, result: LoadResult) -> dict[str, int]:
 
 if __name__ == "__main__":
     if sys.argv[1] == "seed":
-        print(json.dumps(asyncio.run(_seed(sys.argv[2], int(sys.argv[3])))))
+        print(json.dumps(asyncio.run(_seed(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))))
+
+
+# --- files a killed server was busy with ------------------------------------------------------------
+
+
+def manifest_csv(rows: int, tag: str) -> bytes:
+    """A donor's asset list: `;`-separated, French headers, two disks per machine."""
+    lines = ["Numéro de série;Type;Fabricant;Modèle;Numéros de série des disques"]
+    lines += [f"{tag}{n:07d};Portable;Dell;Latitude 5490;S{tag}{n:07d},W{tag}{n:07d}" for n in range(rows)]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def snapshot_folder(count: int, tag: str) -> list[tuple[str, bytes]]:
+    """`count` Workbench v11 snapshots of machines nobody declared (each becomes an unmatched report)."""
+    files = []
+    for n in range(count):
+        snapshot = {
+            "type": "Snapshot", "software": "Workbench", "version": "11.0b11", "uuid": str(uuid.uuid4()),
+            "closed": True, "endTime": "2026-11-20T09:35:00+00:00", "elapsed": 5700,
+            "device": {"type": "Laptop", "manufacturer": "Dell Inc.", "model": "Latitude 5490",
+                       "serialNumber": f"H{tag}{n:06d}", "actions": []},
+            "components": [{
+                "type": "HardDrive", "interface": "ATA", "size": "500107.0 MB",
+                "serialNumber": f"D{tag}{n:06d}", "model": "ST500LM021-1KJ152", "manufacturer": "Seagate",
+                "actions": [{"type": "EraseBasic", "severity": "Info", "steps": [],
+                             "startTime": "2026-11-20T08:00:00+00:00",
+                             "endTime": "2026-11-20T09:35:00+00:00"}],
+            }],
+        }  # fmt: skip
+        files.append((f"snapshot-{n:05d}.json", json.dumps(snapshot).encode()))
+    return files

@@ -8,12 +8,28 @@ is recorded has exactly one event — none lost, none doubled.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
+import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
+import asyncpg
+import httpx
 import pytest
 
-from tests.fault_harness import Cluster, Server, missing_postgres_binaries, run_load, seed, verify
+from tests.fault_harness import (
+    Cluster,
+    Server,
+    manifest_csv,
+    missing_postgres_binaries,
+    run_load,
+    seed,
+    snapshot_folder,
+    verify,
+)
 
 CI = os.environ.get("CI", "").lower() == "true"
 
@@ -89,3 +105,114 @@ async def test_replayed_after_the_outage_a_key_gives_the_stored_answer(cluster, 
     assert again.json() == first.json()
     figures = await verify(cluster.url, type("R", (), {"acknowledged": [(code, "k")]})())
     assert (figures["events"], figures["doubled"]) == (1, 0)
+
+
+# --- kill -9 in the middle of long work ------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def fault_database(request, tmp_path):
+    """A fresh database on each engine: a SQLite file, or a throwaway PostgreSQL cluster."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/faults.sqlite3"
+        return
+    why = missing_postgres_binaries()
+    if why is not None:
+        if CI:
+            pytest.fail(f"CI must run the kill -9 test on PostgreSQL: {why}")
+        pytest.skip(f"no throwaway PostgreSQL cluster: {why}")
+    made = Cluster()
+    made.start()
+    yield made.url
+    made.stop()
+
+
+async def _counts(url: str, queries: dict[str, str]) -> dict[str, int]:
+    if url.startswith("sqlite"):
+        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as connection:
+            return {name: connection.execute(sql).fetchone()[0] for name, sql in queries.items()}
+    connection = await asyncpg.connect(url)
+    try:
+        return {name: await connection.fetchval(sql) for name, sql in queries.items()}
+    finally:
+        await connection.close()
+
+
+def _kill_during(server: Server, send: Callable[[], Any], after: float) -> None:
+    """Send a request from a thread and SIGKILL the server `after` seconds later."""
+
+    def attempt() -> None:
+        with contextlib.suppress(httpx.HTTPError):  # the connection dies with the server
+            send()
+
+    worker = threading.Thread(target=attempt)
+    worker.start()
+    time.sleep(after)
+    server.kill()
+    worker.join(timeout=30)
+
+
+async def test_a_killed_server_leaves_nothing_half_done(fault_database, tmp_path) -> None:
+    url = fault_database
+    made = seed(url, 0, labelled=300)
+    donor = {"authorization": f"Bearer {made['tokens']['don']}"}
+    tech = {"authorization": f"Bearer {made['tokens']['tech']}"}
+    rows = 5000
+    manifest = manifest_csv(rows, "KILL")
+    folder = snapshot_folder(300, "KILL")
+    server = Server(url, tmp_path / "var")
+
+    def post(path: str, headers: dict[str, str], **kwargs: Any) -> httpx.Response:
+        return httpx.post(f"{server.url}{path}", headers=headers, timeout=120, **kwargs)
+
+    def import_manifest() -> httpx.Response:
+        files = {"file": ("inventaire.csv", manifest, "text/csv")}
+        return post(
+            f"/api/v1/batches/{made['import_batch']}/manifest", donor, data={"mode": "all"}, files=files
+        )
+
+    def upload_folder() -> httpx.Response:
+        files = [("file", (name, content, "application/json")) for name, content in folder]
+        return post("/api/v1/erasure-reports/folder", tech, files=files)
+
+    def print_tags() -> httpx.Response:
+        return post(
+            "/api/v1/labels/print-jobs", tech, json={"codes": [made["label_batch"]], "kind": "device"}
+        )
+
+    counts = {
+        "devices": "SELECT count(*) FROM device WHERE serial LIKE 'KILL%'",
+        "declared": "SELECT count(*) FROM medium WHERE serial LIKE 'SKILL%' OR serial LIKE 'WKILL%'",
+        "imports": "SELECT count(*) FROM manifest_import WHERE status = 'imported'",
+        "reports": "SELECT count(*) FROM erasure_report",
+        "jobs": "SELECT count(*) FROM print_job WHERE status = 'printed'",
+        "labels": "SELECT count(*) FROM printed_label",
+        "notes": "SELECT count(*) FROM device_event WHERE action = 'label_printed'",
+        "orphan_events": "SELECT count(*) FROM device_event e "
+        "WHERE NOT EXISTS (SELECT 1 FROM device d WHERE d.id = e.device)",
+    }
+    for send, after in ((import_manifest, 0.5), (upload_folder, 0.2), (print_tags, 0.3)):
+        server.start()
+        _kill_during(server, send, after)
+    seen = await _counts(url, counts)
+    assert seen["devices"] in (0, rows), seen
+    assert seen["declared"] == 2 * seen["devices"], seen
+    assert seen["imports"] == (1 if seen["devices"] else 0), seen
+    assert seen["reports"] in (0, 300), seen
+    assert (seen["jobs"], seen["labels"], seen["notes"]) in ((0, 0, 0), (1, 300, 300)), seen
+    assert seen["orphan_events"] == 0
+    # after a restart, the same uploads again succeed, or are recognised; nothing is doubled
+    server.start()
+    try:
+        assert import_manifest().status_code == 201
+        again = upload_folder()
+        assert again.status_code in (200, 201), again.text
+        assert sorted({r["already_imported"] for r in again.json()["reports"]}) == (
+            [True] if seen["reports"] else [False]
+        )
+        assert print_tags().status_code == 201
+    finally:
+        server.stop()
+    after = await _counts(url, counts)
+    assert (after["devices"], after["declared"], after["reports"]) == (rows, 2 * rows, 300), after
+    assert after["orphan_events"] == 0
