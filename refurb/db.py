@@ -120,11 +120,15 @@ class PooledSQLiteEngine(SQLiteEngine):
         await connection.execute("PRAGMA foreign_keys = 1")
         return connection
 
-    async def release(self, connection: aiosqlite.Connection) -> None:
-        """Keep a connection for the next query, or close it when it is not clean or not needed."""
+    async def release(self, connection: aiosqlite.Connection, *, failed: BaseException | None = None) -> None:
+        """Keep a connection for the next query, or close it when it is not clean or not needed.
+
+        A connection that met an I/O error (a full disk) is never kept: SQLite may
+        leave it unusable, and the next read must get a fresh one.
+        """
         worker = getattr(connection, "_thread", None)
         clean = worker is not None and worker.daemon and not connection.in_transaction
-        if clean and len(self._idle) < self._max_idle:
+        if clean and failed is None and len(self._idle) < self._max_idle:
             self._idle.append(connection)
         else:
             await connection.close()
@@ -143,11 +147,15 @@ class PooledSQLiteEngine(SQLiteEngine):
         table: type[Table] | None = None,
     ) -> Any:
         connection = await self.get_connection()
+        failed: BaseException | None = None
         try:
             async with connection.execute(query, args or []) as cursor:
                 return await cursor.fetchall()
+        except sqlite3.OperationalError as error:
+            failed = error
+            raise
         finally:
-            await self.release(connection)
+            await self.release(connection, failed=failed)
 
     def transaction(
         self, transaction_type: TransactionType = TransactionType.deferred, allow_nested: bool = True
@@ -170,7 +178,8 @@ class _PooledTransaction(SQLiteTransaction):
             elif not self._committed and not self._rolled_back:
                 await self.commit()
         finally:
-            await self.engine.release(self.connection)
+            failed = exception if isinstance(exception, sqlite3.OperationalError) else None
+            await self.engine.release(self.connection, failed=failed)
             self.engine.current_transaction.reset(self.context)
         return exception is None
 

@@ -10,9 +10,11 @@ import base64
 import datetime
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import anyio.to_thread
 from argon2 import PasswordHasher
@@ -28,6 +30,7 @@ from refurb.core.principal import Principal
 from refurb.core.roles import OrganisationKind, Role
 from refurb.db import is_sqlite, write_transaction
 from refurb.timestamps import utcnow
+from refurb.web.problems import is_outage
 
 __all__ = (
     "LoginPolicy",
@@ -45,6 +48,7 @@ __all__ = (
     "principal_for_token",
 )
 
+log = logging.getLogger("refurb.accounts")
 TOKEN_PREFIX = "rfb_"  # noqa: S105 - a marker, not a secret
 MIN_PASSWORD_LENGTH = 10
 MAX_DISPLAY_NAME = 80  # it is copied into every event the user records
@@ -283,6 +287,20 @@ async def _verify(password_hash: str, password: str) -> bool:
     return await anyio.to_thread.run_sync(check)
 
 
+async def _touch(update: Any) -> None:
+    """Bookkeeping (a session slides, a token's last use) that must not block a read.
+
+    A full or read-only database would turn every request into a 503: its failure is only logged.
+    """
+    try:
+        async with write_transaction():
+            await update
+    except Exception as error:
+        if not is_outage(error):
+            raise
+        log.warning("not recorded (database unavailable): %s", type(error).__name__)
+
+
 async def authenticate(
     username: str, password: str, ip: str, policy: LoginPolicy, *, device: str | None = None
 ) -> Principal:
@@ -407,10 +425,9 @@ async def principal_for_session(cookie: str, *, key: str, lifetime: datetime.tim
     if principal is None:
         return None
     if row["expires_at"] - now < lifetime - SESSION_TOUCH_INTERVAL:
-        async with write_transaction():
-            await UserSession.update({UserSession.expires_at: now + lifetime}).where(
-                UserSession.id == row["id"]
-            )
+        await _touch(
+            UserSession.update({UserSession.expires_at: now + lifetime}).where(UserSession.id == row["id"])
+        )
     return principal
 
 
@@ -520,8 +537,7 @@ async def principal_for_token(token: str) -> Principal | None:
     row = rows[0]
     now = utcnow()
     if row["last_used_at"] is None or now - row["last_used_at"] > TOKEN_TOUCH_INTERVAL:
-        async with write_transaction():
-            await ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == row["token_id"])
+        await _touch(ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == row["token_id"]))
     return Principal(
         user_id=row["id"],
         username=row["username"],

@@ -295,7 +295,8 @@ def _database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Re
     """
     if not is_outage(exc):
         return _unexpected(request, exc)
-    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    where = f"{request.method} {request.url.path}"
+    log.warning("database unavailable on %s: %s: %s", where, type(exc).__name__, exc)
     return problem_response(
         request,
         503,

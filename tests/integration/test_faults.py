@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -216,3 +217,52 @@ async def test_a_killed_server_leaves_nothing_half_done(fault_database, tmp_path
     after = await _counts(url, counts)
     assert (after["devices"], after["declared"], after["reports"]) == (rows, 2 * rows, 300), after
     assert after["orphan_events"] == 0
+
+
+# --- a full disk under SQLite ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 16 MiB tmpfs to fill (mounting needs root, as CI runs; elsewhere the test says why it skips)."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(folder)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        if CI:
+            pytest.fail(f"CI must run the full-disk test: mount refused ({mounted.stderr.strip()})")
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_full_disk_refuses_writes_with_503_and_reads_go_on(small_disk, tmp_path) -> None:
+    url = f"sqlite:///{small_disk}/refurb.sqlite3"
+    made = seed(url, 5)
+    headers = {"authorization": f"Bearer {made['tokens']['tech']}"}
+    server = Server(url, tmp_path / "var")
+    server.start()
+    filler = small_disk / "filler"
+    try:
+        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
+            assert http.get("/api/v1/devices").status_code == 200  # at work before the disk fills up
+            filler.write_bytes(b"")
+            with contextlib.suppress(OSError), filler.open("ab") as out:  # fill the disk to the last byte
+                while True:
+                    out.write(b"\0" * 1_048_576)
+            refused = http.post(f"/api/v1/devices/{made['codes'][0]}/actions/reject", json={"reason": "r"})
+            assert refused.status_code == 503, refused.text
+            assert (refused.json()["code"], refused.headers["retry-after"]) == ("database_unavailable", "5")
+            listed = http.get("/api/v1/devices")
+            assert (listed.status_code, listed.json()["total"]) == (200, 5)
+            filler.unlink()  # room again: the same request goes through, once
+            accepted = http.post(f"/api/v1/devices/{made['codes'][0]}/actions/reject", json={"reason": "r"})
+            assert accepted.status_code == 201, accepted.text
+            events = http.get(f"/api/v1/devices/{made['codes'][0]}/events").json()
+            assert [e["action"] for e in events] == ["import", "reject"]
+    finally:
+        server.stop()
+    with contextlib.closing(sqlite3.connect(small_disk / "refurb.sqlite3")) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
