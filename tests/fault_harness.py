@@ -197,7 +197,9 @@ class Server:
 # --- seeding (in a subprocess: its own engine, nothing shared with the caller) --------------------
 
 
-async def _seed(database_url: str, count: int, labelled: int = 0) -> dict[str, Any]:
+async def _seed(
+    database_url: str, count: int, labelled: int = 0, labelled_state: str = "received"
+) -> dict[str, Any]:
     from refurb import db
     from refurb.accounts import service as accounts
     from refurb.codes.service import mint
@@ -228,7 +230,7 @@ async def _seed(database_url: str, count: int, labelled: int = 0) -> dict[str, A
     empty = await intake.create_batch(donor, "PO-FAULT-IMPORT")
     labels = await intake.create_batch(donor, "PO-FAULT-LABELS")
 
-    async def devices(how_many: int, prefix: str, batch_id: int | None) -> list[str]:
+    async def devices(how_many: int, prefix: str, batch_id: int | None, state: str = "received") -> list[str]:
         # setup, not the product: received devices with their import event, in two statements
         now = utcnow()
         async with db.write_transaction():
@@ -243,7 +245,7 @@ async def _seed(database_url: str, count: int, labelled: int = 0) -> dict[str, A
                         f"{prefix}{n:06d}",
                         batch_id,
                         donor if batch_id else None,
-                        "received",
+                        state,
                         1,
                         now,
                         now,
@@ -255,27 +257,38 @@ async def _seed(database_url: str, count: int, labelled: int = 0) -> dict[str, A
             await db.insert_many(
                 "device_event",
                 ("device", "action", "to_state", "actor_name", "payload", "created_at", "updated_at"),
-                [(row["id"], "import", "received", "seed", '{"reason": "faults"}', now, now) for row in rows],
+                [(row["id"], "import", state, "seed", '{"reason": "faults"}', now, now) for row in rows],
             )
         return codes
 
     codes = await devices(count, "FAULT", None) if count else []
-    if labelled:
-        await devices(labelled, "LABEL", labels.id)
+    labelled_codes = await devices(labelled, "LABEL", labels.id, labelled_state) if labelled else []
     return {
         "tokens": tokens,
         "station": station.code,
         "codes": codes,
         "import_batch": empty.code,
         "label_batch": labels.code,
+        "labelled": labelled_codes,
     }
 
 
-def seed(database_url: str, count: int, labelled: int = 0) -> dict[str, Any]:
+def seed(
+    database_url: str, count: int, labelled: int = 0, labelled_state: str = "received"
+) -> dict[str, Any]:
     """Migrate a fresh database; make a technician, a supervisor, a donor, a station, `count` received
     devices, an empty batch to import a manifest into and a batch of `labelled` devices to print."""
     result = subprocess.run(
-        [sys.executable, "-m", "tests.fault_harness", "seed", database_url, str(count), str(labelled)],
+        [
+            sys.executable,
+            "-m",
+            "tests.fault_harness",
+            "seed",
+            database_url,
+            str(count),
+            str(labelled),
+            labelled_state,
+        ],
         env=_env(database_url),
         cwd=ROOT,
         capture_output=True,
@@ -418,7 +431,7 @@ async def verify(database_url: str, result: LoadResult) -> dict[str, int]:
 
 if __name__ == "__main__":
     if sys.argv[1] == "seed":
-        print(json.dumps(asyncio.run(_seed(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))))
+        print(json.dumps(asyncio.run(_seed(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]))))
 
 
 # --- files a killed server was busy with ------------------------------------------------------------

@@ -226,12 +226,6 @@ async def import_manifest(
         )
     except ManifestError as error:
         raise _bad_file(error) from None
-    known = await devices.donor_devices(batch.donor_id)
-    codes = {
-        r["id"]: r["code"]
-        for r in await Batch.select(Batch.id, Batch.code).where(Batch.donor == batch.donor_id)
-    }
-    index = _Index(known, codes)
     tally = _Tally()
     actor = devices.Actor.of(principal)
     writing = options.mode != "dry_run"
@@ -240,6 +234,17 @@ async def import_manifest(
         async with write_transaction() if writing else contextlib.nullcontext():
             if writing:
                 await _lock_editable(batch)
+                if not is_sqlite():  # one import per donor at a time: matching by serial spans its batches
+                    lock = f"manifest:{batch.donor_id}"
+                    await Batch.raw("SELECT pg_advisory_xact_lock(hashtext({}))", lock)
+            # read what the donor already has only now, under the locks: two imports of one file at
+            # the same moment (two replicas) must not both see "new" and both create
+            known = await devices.donor_devices(batch.donor_id)
+            codes = {
+                r["id"]: r["code"]
+                for r in await Batch.select(Batch.id, Batch.code).where(Batch.donor == batch.donor_id)
+            }
+            index = _Index(known, codes)
             async for items in _chunks(reader):
                 creates: list[ManifestRow] = []
                 updates: list[tuple[int, ManifestRow]] = []

@@ -493,6 +493,7 @@ async def print_for_station(
 
 
 _printing_now: dict[str, asyncio.Lock] = {}
+_LOCK_TAG_SQL = "SELECT pg_advisory_xact_lock(hashtext({}))"
 
 
 async def print_once_for_station(
@@ -505,7 +506,26 @@ async def print_once_for_station(
     station_id: int,
     request_id: str | None,
 ) -> tuple[int, str | None, bool] | None:
-    """Print a label unless it already was (an asset tag): two scans of one device print one tag."""
+    """Print a label unless it already was (an asset tag): two scans of one device print one tag.
+
+    On PostgreSQL the guard is a transaction-scoped advisory lock, so two replicas
+    behind a load balancer agree too; SQLite runs one process, and its writers
+    must not wait on a printer, so an in-process lock is the guard there.
+    """
+    if not is_sqlite():
+        async with write_transaction():
+            await PrintedLabel.raw(_LOCK_TAG_SQL, f"print-once:{kind.value}:{code}")
+            if await was_printed(code, kind):
+                return None
+            return await print_for_station(
+                code,
+                kind.value,
+                principal,
+                base_url=base_url,
+                printer_id=printer_id,
+                station_id=station_id,
+                request_id=request_id,
+            )
     lock = _printing_now.setdefault(code, asyncio.Lock())
     try:
         async with lock:

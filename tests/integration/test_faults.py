@@ -8,6 +8,7 @@ is recorded has exactly one event — none lost, none doubled.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sqlite3
@@ -266,3 +267,85 @@ def test_a_full_disk_refuses_writes_with_503_and_reads_go_on(small_disk, tmp_pat
         server.stop()
     with contextlib.closing(sqlite3.connect(small_disk / "refurb.sqlite3")) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+# --- two replicas, one database --------------------------------------------------------------------------
+
+
+async def test_two_replicas_scan_print_and_import_once(cluster, tmp_path) -> None:
+    made = seed(cluster.url, 0, labelled=20, labelled_state="declared")
+    received: list[bytes] = []
+
+    async def printer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await reader.read())
+        writer.close()
+
+    zebra = await asyncio.start_server(printer, "127.0.0.1", 0)
+    port = zebra.sockets[0].getsockname()[1]
+    replicas = [Server(cluster.url, tmp_path / f"var{n}") for n in (1, 2)]
+    for replica in replicas:
+        replica.start()
+    tech = {"authorization": f"Bearer {made['tokens']['tech']}"}
+    boss = {"authorization": f"Bearer {made['tokens']['boss']}"}
+    donor = {"authorization": f"Bearer {made['tokens']['don']}"}
+    try:
+        async with (
+            zebra,
+            httpx.AsyncClient(base_url=replicas[0].url, timeout=60) as one,
+            httpx.AsyncClient(base_url=replicas[1].url, timeout=60) as two,
+        ):
+            zpl = {"name": "Zebra", "driver": "zpl-tcp", "host": "127.0.0.1", "port": port, "stock": "57x32"}
+            assert (await one.post("/api/v1/printers", json=zpl, headers=boss)).status_code == 201
+            station = made["station"]
+            put = await two.put(
+                f"/api/v1/stations/{station}/printer", json={"printer": "Zebra"}, headers=boss
+            )
+            assert put.status_code == 200, put.text
+            # the same device scanned at the same moment on both replicas, ten times over
+            for code in made["labelled"][:10]:
+                answers = await asyncio.gather(
+                    *(
+                        http.post("/api/v1/scans", json={"station": station, "text": code}, headers=tech)
+                        for http in (one, two, one, two)
+                    )
+                )
+                assert sorted(a.json()["result"] for a in answers) == ["already_recorded"] * 3 + [
+                    "recorded"
+                ], [a.text for a in answers]
+            # the same manifest imported at the same moment on both replicas
+            manifest = manifest_csv(300, "TWIN")
+            path = f"/api/v1/batches/{made['import_batch']}/manifest"
+            imports = await asyncio.gather(
+                *(
+                    http.post(path, data={"mode": "all"}, files={"file": ("a.csv", manifest)}, headers=donor)
+                    for http in (one, two)
+                )
+            )
+            assert [i.status_code for i in imports] == [201, 201], [i.text for i in imports]
+            # the same folder of reports sent to both
+            folder = [("file", (name, content)) for name, content in snapshot_folder(20, "TWIN")]
+            uploads = await asyncio.gather(
+                *(
+                    http.post("/api/v1/erasure-reports/folder", files=folder, headers=tech)
+                    for http in (one, two)
+                )
+            )
+            assert sorted(u.status_code for u in uploads) in ([200, 201], [201, 201]), [
+                u.text for u in uploads
+            ]
+        await asyncio.sleep(0.2)
+    finally:
+        for replica in replicas:
+            replica.stop()
+    seen = await _counts(
+        cluster.url,
+        {
+            "receive_events": "SELECT count(*) FROM device_event WHERE action = 'receive'",
+            "tags": "SELECT count(*) FROM printed_label WHERE kind = 'device'",
+            "twins": "SELECT count(*) FROM device WHERE serial LIKE 'TWIN%'",
+            "twin_disks": "SELECT count(*) FROM medium WHERE serial LIKE 'STWIN%' OR serial LIKE 'WTWIN%'",
+            "reports": "SELECT count(*) FROM erasure_report",
+        },
+    )
+    assert seen == {"receive_events": 10, "tags": 10, "twins": 300, "twin_disks": 600, "reports": 20}
+    assert len(received) == 10  # ten tags went to the printer, not twenty
