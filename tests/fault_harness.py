@@ -198,7 +198,11 @@ class Server:
 
 
 async def _seed(
-    database_url: str, count: int, labelled: int = 0, labelled_state: str = "received"
+    database_url: str,
+    count: int,
+    labelled: int = 0,
+    labelled_state: str = "received",
+    refurbished: int = 0,
 ) -> dict[str, Any]:
     from refurb import db
     from refurb.accounts import service as accounts
@@ -263,6 +267,7 @@ async def _seed(
 
     codes = await devices(count, "FAULT", None) if count else []
     labelled_codes = await devices(labelled, "LABEL", labels.id, labelled_state) if labelled else []
+    licensable = await devices(refurbished, "LIC", None, "refurbished") if refurbished else []
     return {
         "tokens": tokens,
         "station": station.code,
@@ -270,14 +275,20 @@ async def _seed(
         "import_batch": empty.code,
         "label_batch": labels.code,
         "labelled": labelled_codes,
+        "refurbished": licensable,
     }
 
 
 def seed(
-    database_url: str, count: int, labelled: int = 0, labelled_state: str = "received"
+    database_url: str,
+    count: int,
+    labelled: int = 0,
+    labelled_state: str = "received",
+    refurbished: int = 0,
 ) -> dict[str, Any]:
     """Migrate a fresh database; make a technician, a supervisor, a donor, a station, `count` received
-    devices, an empty batch to import a manifest into and a batch of `labelled` devices to print."""
+    devices, an empty batch to import a manifest into, a batch of `labelled` devices to print and
+    `refurbished` devices ready for a licence."""
     result = subprocess.run(
         [
             sys.executable,
@@ -288,6 +299,7 @@ def seed(
             str(count),
             str(labelled),
             labelled_state,
+            str(refurbished),
         ],
         env=_env(database_url),
         cwd=ROOT,
@@ -429,11 +441,6 @@ async def verify(database_url: str, result: LoadResult) -> dict[str, int]:
     }
 
 
-if __name__ == "__main__":
-    if sys.argv[1] == "seed":
-        print(json.dumps(asyncio.run(_seed(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]))))
-
-
 # --- files a killed server was busy with ------------------------------------------------------------
 
 
@@ -463,3 +470,10 @@ def snapshot_folder(count: int, tag: str) -> list[tuple[str, bytes]]:
         }  # fmt: skip
         files.append((f"snapshot-{n:05d}.json", json.dumps(snapshot).encode()))
     return files
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "seed":
+        database, count, labelled, state, refurbished = sys.argv[2:7]
+        made = _seed(database, int(count), int(labelled), state, int(refurbished))
+        print(json.dumps(asyncio.run(made)))

@@ -23,7 +23,6 @@ import datetime
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -35,12 +34,12 @@ from pathlib import Path
 
 import asyncpg
 
+from tests.bench import wrk
 from tests.bench.common import admin_url, db_url, env, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "tests" / "bench" / "results" / "transitions.json"
 DEVICES_PER_SECOND = 10_000  # more than any scenario can use, so no device is asked twice
-WRK_THREADS = 2
 
 
 def _refurb(args: list[str], database_url: str) -> str:
@@ -53,106 +52,6 @@ def _refurb(args: list[str], database_url: str) -> str:
         cwd=ROOT,
     )
     return result.stdout.strip()
-
-
-async def _seed(database_url: str, count: int) -> list[tuple[int, str]]:
-    """`count` received devices (with their import event), straight in with COPY: setup, not the product."""
-    from refurb.core.codes import CodeType, make_code
-
-    connection = await asyncpg.connect(database_url)
-    try:
-        start = await connection.fetchval("SELECT coalesce(max(id), 0) FROM device") + 1
-        now = datetime.datetime.now(tz=datetime.UTC)
-        rows = [
-            (
-                start + i,
-                make_code(CodeType.DEVICE, start + i).compact,
-                "laptop",
-                "Dell",
-                "Latitude",
-                "received",
-                1,
-                now,
-                now,
-            )
-            for i in range(count)
-        ]
-        await connection.copy_records_to_table(
-            "device",
-            records=rows,
-            columns=[
-                "id",
-                "code",
-                "kind",
-                "manufacturer",
-                "model",
-                "state",
-                "version",
-                "created_at",
-                "updated_at",
-            ],
-        )
-        await connection.copy_records_to_table(
-            "device_event",
-            records=[(r[0], "import", "received", "bench", '{"reason": "bench"}', now, now) for r in rows],
-            columns=["device", "action", "to_state", "actor_name", "payload", "created_at", "updated_at"],
-        )
-        await connection.execute("SELECT setval(pg_get_serial_sequence('device', 'id'), $1)", start + count)
-        await connection.execute(
-            "INSERT INTO code_counter (letter, last_serial, created_at, updated_at) "
-            "VALUES ('D', $1, now(), now()) "
-            "ON CONFLICT (letter) DO UPDATE SET last_serial = EXCLUDED.last_serial",
-            start + count,
-        )
-        await connection.execute("ANALYZE")
-    finally:
-        await connection.close()
-    return [(r[0], r[1]) for r in rows]
-
-
-_WRK_SCRIPT = """
--- Each wrk thread takes every THREADS-th code, so no device is asked twice.
-local codes = {%(codes)s}
-local token = "%(token)s"
-local threads = %(threads)d
-local started = 0
-function setup(thread)
-  thread:set("first", started)
-  started = started + 1
-end
-local counter = nil
-request = function()
-  counter = (counter or first) + threads
-  local code = codes[(counter %% #codes) + 1]
-  return wrk.format("POST", "/api/v1/devices/" .. code .. "/actions/reject",
-    {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"},
-    '{"reason": "bench"}')
-end
-"""
-
-
-def _parse_wrk(output: str) -> dict[str, float]:
-    def ms(text: str) -> float:
-        value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {
-        "per_second": rate,
-        "p50_ms": ms(latency["50"]),
-        "p99_ms": ms(latency["99"]),
-        "non_2xx": int(errors.group(1)) if errors else 0,
-    }
-
-
-def _wrk(url: str, clients: int, seconds: int, script: Path | None = None) -> dict[str, float]:
-    command = ["wrk", f"-t{WRK_THREADS}", f"-c{clients}", f"-d{seconds}s", "--latency"]
-    if script is not None:
-        command += ["-s", str(script)]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    return _parse_wrk(output)
 
 
 async def _raw_asyncpg(
@@ -243,22 +142,18 @@ def main() -> None:
         }
         with tempfile.TemporaryDirectory() as folder:
             for run in range(options.runs):
-                devices = asyncio.run(_seed(database_url, DEVICES_PER_SECOND * options.seconds))
-                script = Path(folder) / f"run{run}.lua"
-                script.write_text(
-                    _WRK_SCRIPT
-                    % {
-                        "codes": ",".join(f'"{code}"' for _, code in devices),
-                        "token": token,
-                        "threads": WRK_THREADS,
-                    }
+                devices = asyncio.run(wrk.seed_received(database_url, DEVICES_PER_SECOND * options.seconds))
+                script = wrk.write_reject_script(
+                    Path(folder) / f"run{run}.lua", [code for _, code in devices], token
                 )
-                _wrk(url + "/bench/noop", options.clients, 2)  # warm-up
+                wrk.run(url + "/bench/noop", options.clients, 2)  # warm-up
                 results["trivial_endpoint"].append(
-                    _wrk(url + "/bench/noop", options.clients, options.seconds)
+                    wrk.run(url + "/bench/noop", options.clients, options.seconds)
                 )
-                results["transitions"].append(_wrk(url, options.clients, options.seconds, script))
-                raw_devices = asyncio.run(_seed(database_url, DEVICES_PER_SECOND * options.seconds))
+                results["transitions"].append(wrk.run(url, options.clients, options.seconds, script))
+                raw_devices = asyncio.run(
+                    wrk.seed_received(database_url, DEVICES_PER_SECOND * options.seconds)
+                )
                 results["raw_asyncpg"].append(
                     asyncio.run(_raw_asyncpg(database_url, raw_devices, options.clients, options.seconds))
                 )

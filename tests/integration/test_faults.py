@@ -273,7 +273,7 @@ def test_a_full_disk_refuses_writes_with_503_and_reads_go_on(small_disk, tmp_pat
 
 
 async def test_two_replicas_scan_print_and_import_once(cluster, tmp_path) -> None:
-    made = seed(cluster.url, 0, labelled=20, labelled_state="declared")
+    made = seed(cluster.url, 0, labelled=20, labelled_state="declared", refurbished=20)
     received: list[bytes] = []
 
     async def printer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -333,6 +333,34 @@ async def test_two_replicas_scan_print_and_import_once(cluster, tmp_path) -> Non
             assert sorted(u.status_code for u in uploads) in ([200, 201], [201, 201]), [
                 u.text for u in uploads
             ]
+            # two licensing stations, one on each replica, drawing from one pool of 16 keys
+            windows = {"name": "Windows 11 Pro", "os": "Windows 11 Pro", "licence_type": "MAR Citizenship"}
+            pool = await one.post("/api/v1/licence-pools", json=windows, headers=boss)
+            assert pool.status_code == 201, pool.text
+            keys = "key\r\n" + "".join(f"TWINK-{n:05d}-QQQQQ-RRRRR-SSSSS\r\n" for n in range(16))
+            loaded = await two.post(
+                f"/api/v1/licence-pools/{pool.json()['id']}/keys",
+                content=keys.encode(),
+                headers={**boss, "content-type": "text/csv"},
+            )
+            assert loaded.status_code == 201, loaded.text
+            licensed = await asyncio.gather(
+                *(
+                    (one, two)[n % 2].post(
+                        "/api/v1/licences", json={"device": code, "pool": pool.json()["id"]}, headers=tech
+                    )
+                    for n, code in enumerate([*made["refurbished"], made["refurbished"][0]])
+                )
+            )
+            given = [answer.json()["key"] for answer in licensed if answer.status_code == 201]
+            refused = [a.json()["code"] for a in licensed if a.status_code >= 400]
+            assert len(given) == len(set(given)) == 16, [a.text for a in licensed]
+            first, again = licensed[0], licensed[-1]  # the same device, on both replicas at once
+            if first.status_code == 201 or again.status_code == 201:
+                assert sorted((first.status_code, again.status_code)) == [200, 201]
+                assert refused == ["pool_empty"] * 4
+            else:
+                assert refused == ["pool_empty"] * 5
         await asyncio.sleep(0.2)
     finally:
         for replica in replicas:
@@ -345,7 +373,19 @@ async def test_two_replicas_scan_print_and_import_once(cluster, tmp_path) -> Non
             "twins": "SELECT count(*) FROM device WHERE serial LIKE 'TWIN%'",
             "twin_disks": "SELECT count(*) FROM medium WHERE serial LIKE 'STWIN%' OR serial LIKE 'WTWIN%'",
             "reports": "SELECT count(*) FROM erasure_report",
+            "licences": "SELECT count(*) FROM licence_assignment",
+            "keys_given": "SELECT count(DISTINCT key) FROM licence_assignment",
+            "keys_left": "SELECT count(*) FROM licence_key WHERE status = 'available'",
         },
     )
-    assert seen == {"receive_events": 10, "tags": 10, "twins": 300, "twin_disks": 600, "reports": 20}
+    assert seen == {
+        "receive_events": 10,
+        "tags": 10,
+        "twins": 300,
+        "twin_disks": 600,
+        "reports": 20,
+        "licences": 16,
+        "keys_given": 16,
+        "keys_left": 0,
+    }
     assert len(received) == 10  # ten tags went to the printer, not twenty
