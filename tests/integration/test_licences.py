@@ -240,6 +240,9 @@ async def test_assigning_reveals_the_key_once_and_licenses_the_device(client, as
         assert read.status_code == 200, read.text
         assert keys[0] not in read.text
     assert "Windows 11 Pro" in reads[-1].text
+    # one charset each (text types used to get it twice)
+    assert reads[-2].headers["content-type"] == "text/csv; charset=utf-8"
+    assert reads[-1].headers["content-type"] == "text/plain; charset=utf-8"
 
 
 async def test_license_is_refused_without_an_assignment(client, as_user) -> None:
