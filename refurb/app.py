@@ -63,9 +63,10 @@ from refurb.stock.api import StockController
 from refurb.stock.locations_api import LocationController
 from refurb.stock.pages import StockPages
 from refurb.web import i18n
-from refurb.web.content import require_json_body
+from refurb.web.content import screen_request
 from refurb.web.context import RequestContextMiddleware
 from refurb.web.idempotency import IdempotencyMiddleware
+from refurb.web.openapi import use_problem_answers
 from refurb.web.problems import exception_handlers
 from refurb.web.security import SecurityHeadersMiddleware
 from refurb.wiring import wire
@@ -296,8 +297,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         lifespan=[database, label_workers],
         request_max_body_size=settings.max_body_bytes,
-        before_request=require_json_body,
+        before_request=screen_request,
     )
+    use_problem_answers(app)
     app.state.settings = settings
     app.state.secret_key = secret_key
     # Outside the router, so even a 404 gets a request id and the reader's language.

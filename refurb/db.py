@@ -33,6 +33,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.table import Table
 
+from refurb.core.errors import UNSTORABLE, BadInput
 from refurb.settings import DatabaseUrl, Settings
 
 T = TypeVar("T")
@@ -94,6 +95,12 @@ def engine_for(database: DatabaseUrl) -> Engine:
     return PostgresEngine(config={"dsn": database.url})
 
 
+def _refuse_nul(args: Sequence[Any] | None) -> None:
+    """SQLite stores a NUL character that PostgreSQL refuses: refuse it here too, before the statement."""
+    if args and any(isinstance(value, str) and "\x00" in value for value in args):
+        raise BadInput(UNSTORABLE, code="bad_value")
+
+
 class PooledSQLiteEngine(SQLiteEngine):
     """Piccolo's SQLite engine, keeping a few connections open between queries.
 
@@ -146,6 +153,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         query_type: str = "generic",
         table: type[Table] | None = None,
     ) -> Any:
+        _refuse_nul(args)
         connection = await self.get_connection()
         failed: BaseException | None = None
         try:
@@ -156,6 +164,17 @@ class PooledSQLiteEngine(SQLiteEngine):
             raise
         finally:
             await self.release(connection, failed=failed)
+
+    async def _run_in_existing_connection(
+        self,
+        connection: aiosqlite.Connection,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: type[Table] | None = None,
+    ) -> Any:
+        _refuse_nul(args)
+        return await super()._run_in_existing_connection(connection, query, args, query_type, table)
 
     def transaction(
         self, transaction_type: TransactionType = TransactionType.deferred, allow_nested: bool = True
@@ -372,7 +391,9 @@ async def insert_many(
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]
         sql = head + "VALUES " + ", ".join(["(" + ", ".join(["?"] * width) + ")"] * len(chunk)) + tail
-        async with connection.execute(sql, [value for row in chunk for value in row]) as cursor:
+        values = [value for row in chunk for value in row]
+        _refuse_nul(values)
+        async with connection.execute(sql, values) as cursor:
             fetched = await cursor.fetchall()  # Piccolo's connections return dicts
         if returning:
             out.extend(fetched)

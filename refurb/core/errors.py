@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from refurb.core.i18n import fill
+from refurb.core.i18n import N_, fill
 
 __all__ = (
+    "UNSTORABLE",
     "BadCheckDigit",
     "BadInput",
     "Conflict",
@@ -28,6 +29,9 @@ __all__ = (
     "Unavailable",
     "UnknownCodeType",
 )
+
+#: Why a value a database cannot store (a number past 64 bits, a NUL character) is refused.
+UNSTORABLE = N_("A value is out of range or holds a character that cannot be stored (such as NUL).")
 
 
 class DomainError(Exception):

@@ -8,6 +8,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from refurb.accounts.guards import allow, principal_of
+from refurb.core.errors import BadInput
+from refurb.core.i18n import N_
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import State
 from refurb.core.roles import Role
@@ -50,11 +52,21 @@ class DeviceController(Controller):
         kind: FromQuery[DeviceKind | None] = None,
         batch: Annotated[str | None, QueryParameter(description="Batch code")] = None,
         page: Annotated[int, QueryParameter(ge=1, le=service.MAX_PAGE)] = 1,
-        page_size: Annotated[int, QueryParameter(ge=1, le=service.MAX_PAGE_SIZE)] = 50,
+        page_size: Annotated[int | None, QueryParameter(ge=1, le=service.MAX_PAGE_SIZE)] = None,
+        limit: Annotated[
+            int | None,
+            QueryParameter(ge=1, le=service.MAX_PAGE_SIZE, description="Another name for page_size"),
+        ] = None,
     ) -> DevicePage:
-        """Filter by state, kind and batch; paginated, oldest first."""
+        """Filter by state, kind and batch; paginated (50 a page unless told), oldest first."""
+        if page_size is not None and limit is not None and page_size != limit:
+            raise BadInput(
+                N_("page_size and limit are the same setting: give one of them."),
+                code="conflicting_parameters",
+            )
+        size = page_size or limit or service.DEFAULT_PAGE_SIZE
         return await service.list_devices(
-            principal_of(request), state=state_filter, kind=kind, batch=batch, page=page, page_size=page_size
+            principal_of(request), state=state_filter, kind=kind, batch=batch, page=page, page_size=size
         )
 
     @get("/states", summary="Count devices per state")

@@ -29,6 +29,7 @@ from refurb.devices.schemas import DeviceOut, DevicePage, EventOut
 from refurb.devices.tables import Device, DeviceEvent
 
 __all__ = (
+    "DEFAULT_PAGE_SIZE",
     "IMPORT",
     "MAX_PAGE",
     "MAX_PAGE_SIZE",
@@ -61,6 +62,7 @@ __all__ = (
 )
 
 MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 50
 MAX_PAGE = 100_000
 IMPORT = "import"
 FACTS = {"grade": 1, "os": 100, "cpu": 200, "ram": 100, "storage": 200}
@@ -246,7 +248,7 @@ async def list_devices(
     kind: DeviceKind | None = None,
     batch: str | None = None,
     page: int = 1,
-    page_size: int = 50,
+    page_size: int = DEFAULT_PAGE_SIZE,
 ) -> DevicePage:
     """Devices the principal may see, filtered, oldest first."""
     page = min(max(page, 1), MAX_PAGE)

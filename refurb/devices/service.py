@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from refurb.devices.model import Actor, CheckContext, DeviceRow, DonorDevice, NewDevice, TransitionResult
 from refurb.devices.queries import (
+    DEFAULT_PAGE_SIZE,
     MAX_PAGE,
     MAX_PAGE_SIZE,
     batch_census,
@@ -47,6 +48,7 @@ from refurb.devices.registry import codes_of, id_of, register_check, register_ef
 from refurb.devices.transitions import transition, transition_batch, transition_many
 
 __all__ = (
+    "DEFAULT_PAGE_SIZE",
     "LABEL_PRINTED",
     "MAX_PAGE",
     "MAX_PAGE_SIZE",

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.enums import RequestEncodingType
+from litestar.openapi import ResponseSpec
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from pydantic import BaseModel, Field
 
@@ -36,6 +37,7 @@ from refurb.erasure.schemas import (
     ReportOut,
     ReviewIn,
     RevokeIn,
+    SignedCertificate,
     VerificationOut,
 )
 from refurb.stations import service as stations
@@ -43,6 +45,8 @@ from refurb.stations.service import StationRow
 from refurb.web.context import current_request_id
 from refurb.web.forms import MultipartForm, download, form_text, read_files, uploaded
 from refurb.web.i18n import gettext
+from refurb.web.openapi import files
+from refurb.web.params import RowId
 
 __all__ = (
     "CertificateController",
@@ -151,7 +155,7 @@ class ErasureController(Controller):
         self,
         request: Request[Any, Any, Any],
         code: FromPath[str],
-        medium: FromPath[int],
+        medium: RowId,
         data: JSONBody[AbsentIn],
     ) -> ErasureStatusOut:
         """Supervisors only, with the reason; a medium a tool has seen cannot be absent."""
@@ -169,7 +173,7 @@ class ErasureController(Controller):
         self,
         request: Request[Any, Any, Any],
         code: FromPath[str],
-        medium: FromPath[int],
+        medium: RowId,
         data: JSONBody[KindDecisionIn],
     ) -> KindRecorded:
         """For a medium of unknown type, `hdd` lets an overwrite pass.
@@ -348,12 +352,12 @@ class ErasureReportController(Controller):
         return await uploads.list_reports(status=status or ())
 
     @get("/{report:int}", summary="One report and what it became")
-    async def get_report(self, report: FromPath[int]) -> ReportOut:
+    async def get_report(self, report: RowId) -> ReportOut:
         """Its records, devices, unmatched media with the reason, and problems."""
         return await uploads.get_report(report)
 
-    @get("/{report:int}/raw", summary="The report exactly as uploaded")
-    async def raw(self, report: FromPath[int]) -> Response[bytes]:
+    @get("/{report:int}/raw", summary="The report exactly as uploaded", opt=files("application/octet-stream"))
+    async def raw(self, report: RowId) -> Response[bytes]:
         """The stored bytes; their SHA-256 is the report's `sha256`."""
         name, content = await uploads.report_content(report)
         return download(content, name, "application/octet-stream")
@@ -373,7 +377,7 @@ class ErasureSupervisionController(Controller):
 
     @post("/records/{record:int}/review", summary="Approve or reject a record", status_code=200)
     async def review(
-        self, request: Request[Any, Any, Any], record: FromPath[int], data: JSONBody[ReviewIn]
+        self, request: Request[Any, Any, Any], record: RowId, data: JSONBody[ReviewIn]
     ) -> RecordCreated:
         """Once per record; an approved record then counts like any other."""
         principal = principal_of(request)
@@ -396,7 +400,7 @@ class ErasureSupervisionController(Controller):
         status_code=200,
     )
     async def review_kind(
-        self, request: Request[Any, Any, Any], decision: FromPath[int], data: JSONBody[KindReviewIn]
+        self, request: Request[Any, Any, Any], decision: RowId, data: JSONBody[KindReviewIn]
     ) -> ErasureStatusOut:
         """Once per decision; a revoked one makes the medium's type uncertain again."""
         principal = principal_of(request)
@@ -417,14 +421,14 @@ class ErasureSupervisionController(Controller):
 
     @post("/quality-checks/{check:int}", summary="Record a re-verification", status_code=200)
     async def result(
-        self, request: Request[Any, Any, Any], check: FromPath[int], data: JSONBody[QualityResultIn]
+        self, request: Request[Any, Any, Any], check: RowId, data: JSONBody[QualityResultIn]
     ) -> QualityCheckOut:
         """By someone other than the operator; a failure puts the batch on hold."""
         return await supervision.record_result(check, data, principal_of(request))
 
     @post("/quality-checks/{check:int}/resolve", summary="Settle a failed check", status_code=200)
     async def resolve(
-        self, request: Request[Any, Any, Any], check: FromPath[int], data: JSONBody[AbsentIn]
+        self, request: Request[Any, Any, Any], check: RowId, data: JSONBody[AbsentIn]
     ) -> QualityCheckOut:
         """Once the media are re-wiped or destroyed: the batch is released; `reason` says what was done."""
         return await supervision.resolve(check, data.reason, principal_of(request))
@@ -493,12 +497,19 @@ class CertificateController(Controller):
         """Another donor's certificate is a 404."""
         return await certificates.get_certificate(code, principal_of(request))
 
-    @get("/{code:str}/pdf", summary="The certificate as issued (PDF)")
+    @get("/{code:str}/pdf", summary="The certificate as issued (PDF)", opt=files("application/pdf"))
     async def pdf(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Response[bytes]:
         """Byte for byte what was issued; its SHA-256 is `pdf_sha256`."""
         return _file(await certificates.document(code, principal_of(request), "pdf"))
 
-    @get("/{code:str}/json", summary="The signed certificate (JSON)")
+    @get(
+        "/{code:str}/json",
+        summary="The signed certificate (JSON)",
+        media_type="application/json",
+        responses={
+            200: ResponseSpec(SignedCertificate, description="RFC 8785 bytes", media_type="application/json")
+        },
+    )
     async def signed_json(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Response[bytes]:
         """`{"certificate": …, "signature": {"alg": "EdDSA", "key_id": …, "value": …}}`, RFC 8785 bytes."""
         return _file(await certificates.document(code, principal_of(request), "json"))

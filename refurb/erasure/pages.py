@@ -39,6 +39,7 @@ from refurb.stations import service as stations
 from refurb.web.context import current_request_id
 from refurb.web.forms import Form, MultipartForm, blank, form_error, form_text, read_files, uploaded
 from refurb.web.i18n import gettext
+from refurb.web.params import RowId
 from refurb.web.render import page
 
 __all__ = ("ErasurePages", "SupervisionPages", "VerifyPages")
@@ -214,7 +215,7 @@ class ErasurePages(Controller):
 
     @post("/{code:str}/media/{medium:int}/kind", status_code=303)
     async def kind(
-        self, request: Request[Any, Any, Any], code: FromPath[str], medium: FromPath[int], data: Form
+        self, request: Request[Any, Any, Any], code: FromPath[str], medium: RowId, data: Form
     ) -> Response[Any]:
         """A technician who looked at the drive: it spins (recorded with who and when)."""
         station = form_text(data, "station")
@@ -345,9 +346,7 @@ class SupervisionPages(Controller):
         return Redirect(path=f"/erasure/supervision?{query}", status_code=303)
 
     @post("/records/{record:int}", status_code=303)
-    async def review(
-        self, request: Request[Any, Any, Any], record: FromPath[int], data: Form
-    ) -> Response[Any]:
+    async def review(self, request: Request[Any, Any, Any], record: RowId, data: Form) -> Response[Any]:
         """Approve or reject a record with warnings; an approved one counts and may sanitize its device."""
 
         async def step() -> None:
@@ -364,7 +363,7 @@ class SupervisionPages(Controller):
 
     @post("/kinds/{decision:int}", status_code=303)
     async def review_kind(
-        self, request: Request[Any, Any, Any], decision: FromPath[int], data: Form
+        self, request: Request[Any, Any, Any], decision: RowId, data: Form
     ) -> Response[Any]:
         """Approve or revoke a technician's "the drive spins"; a revoked one is uncertain again."""
 
@@ -386,7 +385,7 @@ class SupervisionPages(Controller):
         return await self._do(request, step, "drawn", week)
 
     @post("/checks/{check:int}", status_code=303)
-    async def check(self, request: Request[Any, Any, Any], check: FromPath[int], data: Form) -> Response[Any]:
+    async def check(self, request: Request[Any, Any, Any], check: RowId, data: Form) -> Response[Any]:
         """The re-verification's outcome, by someone other than the operator."""
         week = form_text(data, "week")
 

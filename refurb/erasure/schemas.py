@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from refurb.web.params import MAX_ID
+
 __all__ = (
     "AttestationIn",
     "AttestationOut",
@@ -167,13 +169,13 @@ class MediumIn(BaseModel):
     manufacturer: str = Field(default="", max_length=100)
     model: str = Field(default="", max_length=200)
     serial: str = Field(min_length=1, max_length=100)
-    capacity_bytes: int | None = Field(default=None, ge=0)
+    capacity_bytes: int | None = Field(default=None, ge=0, le=10**16, description="Up to 10 PB")
 
 
 class ManualRecordIn(BaseModel):
     """An erasure done with a tool whose report cannot be uploaded, attested by the operator."""
 
-    medium: int
+    medium: int = Field(ge=1, le=MAX_ID)
     medium_kind: MediumKind | None = Field(default=None, description="What the medium is, if not known yet")
     technique: Literal["overwrite", "block_erase", "crypto_erase", "firmware_sanitize"]
     method_label: str = Field(min_length=1, max_length=120)
@@ -187,21 +189,21 @@ class ManualRecordIn(BaseModel):
     started_at: datetime.datetime | None = None
     ended_at: datetime.datetime | None = None
     serial_seen: str = Field(min_length=1, max_length=100, description="The serial read on the medium")
-    supersedes: int | None = Field(default=None, description="The record this one corrects")
+    supersedes: int | None = Field(default=None, ge=1, le=MAX_ID, description="The record this one corrects")
     note: str = Field(default="", max_length=1000)
 
 
 class DestructionIn(BaseModel):
     """Physical destruction of a medium."""
 
-    medium: int
+    medium: int = Field(ge=1, le=MAX_ID)
     technique: Literal["shred", "disintegrate", "crush", "drill", "incinerate", "degauss"]
     facility: str = Field(min_length=1, max_length=200, description="Where it was destroyed")
     witness: str = Field(min_length=1, max_length=200)
     evidence: str = Field(default="", max_length=500, description="Photo or video reference")
     standard: str = Field(default="", max_length=120, description="e.g. DIN 66399 H-5, particle size")
     destroyed_at: datetime.datetime | None = None
-    supersedes: int | None = None
+    supersedes: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class AttestationIn(BaseModel):
@@ -294,6 +296,22 @@ class CertificateOut(BaseModel):
     verify_url: str
     pdf_sha256: str
     json_sha256: str
+
+
+class EnvelopeSignature(BaseModel):
+    """An Ed25519 signature over the RFC 8785 bytes of the certificate."""
+
+    alg: Literal["EdDSA"]
+    crv: Literal["Ed25519"]
+    key_id: str
+    value: str = Field(description="base64url, no padding")
+
+
+class SignedCertificate(BaseModel):
+    """The signed JSON document, as issued (for the OpenAPI: the route sends the stored bytes)."""
+
+    certificate: dict[str, Any]
+    signature: EnvelopeSignature
 
 
 class RevokeIn(BaseModel):

@@ -38,6 +38,8 @@ from refurb.intake.schemas import (
 )
 from refurb.web.context import current_request_id
 from refurb.web.forms import download, uploaded
+from refurb.web.openapi import files
+from refurb.web.params import RowId
 
 __all__ = ("AgreementController", "BatchController")
 
@@ -170,8 +172,8 @@ class AgreementController(Controller):
             principal=principal,
         )
 
-    @get("/{agreement_id:int}/document", summary="The signed PDF")
-    async def document(self, request: Request[Any, Any, Any], agreement_id: FromPath[int]) -> Response[bytes]:
+    @get("/{agreement_id:int}/document", summary="The signed PDF", opt=files("application/pdf"))
+    async def document(self, request: Request[Any, Any, Any], agreement_id: RowId) -> Response[bytes]:
         """The uploaded file, as it was uploaded."""
         name, content = await agreements.document(agreement_id, principal_of(request))
         return download(content, name, "application/pdf", inline=True)

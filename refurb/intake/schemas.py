@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
@@ -55,7 +55,12 @@ _STATE_LABELS = {
     BatchState.CLOSED: N_("closed"),
 }
 
-Counts = dict[DeviceKind, int]
+Counts = dict[DeviceKind, Annotated[int, Field(ge=0, le=MAX_PER_KIND)]]
+#: The OpenAPI of `Counts` (Litestar leaves out the bound of a dict's values).
+_COUNTS_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {"type": "integer", "minimum": 0, "maximum": MAX_PER_KIND},
+}
 
 
 def _clean_counts(value: dict[DeviceKind, int]) -> dict[DeviceKind, int]:
@@ -72,7 +77,11 @@ class BatchPatch(BaseModel):
     site_address: str | None = Field(default=None, max_length=1000, description="Pickup site address")
     contact_name: str | None = Field(default=None, max_length=200)
     contact_phone: str | None = Field(default=None, max_length=40)
-    declared: Counts | None = Field(default=None, description="Devices per kind, as announced")
+    declared: Counts | None = Field(
+        default=None,
+        description="Devices per kind, as announced",
+        json_schema_extra={"one_of": [_COUNTS_SCHEMA, {"type": "null"}]},
+    )
     pickup_from: datetime.date | None = Field(default=None, description="Requested pickup window: first day")
     pickup_to: datetime.date | None = Field(default=None, description="Requested pickup window: last day")
     notes: str | None = Field(default=None, max_length=4000)
@@ -137,7 +146,10 @@ class ScheduleIn(BaseModel):
 class CollectionIn(BaseModel):
     """What the driver records at pickup."""
 
-    counts: Counts = Field(description="Devices counted per kind")
+    counts: Counts = Field(
+        description="Devices counted per kind",
+        json_schema_extra={"additional_properties": _COUNTS_SCHEMA["additionalProperties"]},
+    )
     seals: list[str] = Field(default_factory=list, max_length=50, description="Seal numbers")
     signer_name: str = Field(min_length=1, max_length=200, description="The donor's person who signs off")
     vehicle: str = Field(default="", max_length=40, description="Vehicle registration")

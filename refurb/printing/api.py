@@ -18,6 +18,7 @@ from refurb.printing.render import Format, Rendered
 from refurb.printing.schemas import PrinterIn, PrinterOut, PrintJobIn
 from refurb.web.context import current_request_id
 from refurb.web.forms import download
+from refurb.web.openapi import files
 
 __all__ = ("LabelController", "PrinterController")
 
@@ -46,6 +47,7 @@ def document(
     )
 
 
+Dpi = Annotated[int | None, QueryParameter(ge=1, le=10_000, description="203 or 300")]
 Start = Annotated[int, QueryParameter(ge=1, le=500, description="First position on a sheet (1 = top left)")]
 Offset = Annotated[float, QueryParameter(ge=-10, le=10, description="Sheet calibration in mm")]
 
@@ -57,7 +59,11 @@ class LabelController(Controller):
     tags = ["labels"]  # noqa: RUF012 - Litestar reads this class attribute
     guards = allow()
 
-    @get("/{code:str}", summary="Render the label of a code (not recorded as printed)")
+    @get(
+        "/{code:str}",
+        summary="Render the label of a code (not recorded as printed)",
+        opt=files("application/pdf", "image/svg+xml", "image/png", "text/plain"),
+    )
     async def label(
         self,
         request: Request[Any, Any, Any],
@@ -65,7 +71,7 @@ class LabelController(Controller):
         kind: Annotated[str | None, QueryParameter(description="Default: the code's usual label")] = None,
         label_format: Annotated[Format, QueryParameter(name="format")] = Format.PDF,
         stock: Annotated[str | None, QueryParameter(description="A preset of labels/stock/")] = None,
-        dpi: Annotated[int | None, QueryParameter(description="203 or 300")] = None,
+        dpi: Dpi = None,
         crates: Annotated[int, QueryParameter(ge=1, le=999)] = 1,
         start: Start = 1,
         offset_x: Offset = 0.0,
@@ -84,19 +90,27 @@ class LabelController(Controller):
         )
         return document(rendered, f"{code.upper()}-{kind or 'label'}")
 
-    @get("/samples/{kind:str}", summary="A label kind drawn with sample data (template preview)")
+    @get(
+        "/samples/{kind:str}",
+        summary="A label kind drawn with sample data (template preview)",
+        opt=files("application/pdf", "image/svg+xml", "image/png", "text/plain"),
+    )
     async def sample(
         self,
         kind: FromPath[str],
         label_format: Annotated[Format, QueryParameter(name="format")] = Format.SVG,
         stock: Annotated[str | None, QueryParameter()] = None,
-        dpi: Annotated[int | None, QueryParameter()] = None,
+        dpi: Dpi = None,
     ) -> Response[bytes]:
         """Edit a template in labels/templates/ and reload this to see it."""
         rendered = await service.render_sample(kind, label_format, stock, dpi, SheetPlacement())
         return document(rendered, f"sample-{kind}")
 
-    @post("/print-jobs", summary="Print labels")
+    @post(
+        "/print-jobs",
+        summary="Print labels",
+        opt=files("application/json", "application/pdf", "text/plain"),
+    )
     async def print_job(self, request: Request[Any, Any, Any], data: JSONBody[PrintJobIn]) -> Response[Any]:
         """Sent to `printer` (201 with the job), or the document itself (201, PDF/ZPL) to print from here.
 

@@ -9,8 +9,6 @@ from litestar.params import FromPath, QueryParameter
 
 from refurb.accounts.guards import allow, principal_of
 from refurb.core.codes import parse_code
-from refurb.core.errors import Forbidden
-from refurb.core.i18n import N_
 from refurb.printing import service
 from refurb.printing.kinds import KIND_ROLES, KIND_TYPES, LabelKind
 from refurb.web.i18n import gettext
@@ -38,8 +36,7 @@ class LabelPages(Controller):
         principal = principal_of(request)
         parsed = parse_code(code)
         chosen = service.parse_kind(kind, parsed)
-        if principal.role not in KIND_ROLES[chosen]:
-            raise Forbidden(N_("A {role} may not print the {kind}."), role=principal.role, kind=chosen)
+        await service.check_role(chosen, parsed, principal)
         catalogue = service.current_catalogue()
         chosen_stock = service.resolve_stock(chosen, stock, catalogue)
         kinds = [

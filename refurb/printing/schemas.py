@@ -45,7 +45,7 @@ class PrintJobIn(BaseModel):
     )
     stock: str | None = None
     dpi: Literal[203, 300] | None = None
-    start: int = Field(default=1, ge=1, description="First position on a sheet of labels")
+    start: int = Field(default=1, ge=1, le=500, description="First position on a sheet of labels")
     offset_x: float = Field(default=0.0, ge=-10, le=10, description="Sheet calibration, mm")
     offset_y: float = Field(default=0.0, ge=-10, le=10, description="Sheet calibration, mm")
     crates: int = Field(default=1, ge=1, le=999, description="Pallet labels: how many crates (n/m)")

@@ -38,6 +38,7 @@ from refurb.printing.templates import Catalogue, TemplateError, catalogue
 __all__ = (
     "LabelContext",
     "StationLookup",
+    "check_role",
     "create_printer",
     "default_kind",
     "has_label",
@@ -164,16 +165,23 @@ def resolve_stock(kind: LabelKind, name: str | None, cat: Catalogue) -> Stock:
     return cat.stocks[chosen]
 
 
-def _check_role(kind: LabelKind, principal: Principal) -> None:
-    if principal.role not in KIND_ROLES[kind]:
-        raise Forbidden(N_("A {role} may not print the {kind}."), role=principal.role, kind=kind)
+async def check_role(kind: LabelKind, code: Code, principal: Principal) -> None:
+    """403 for a label the role may not print — but 404 for a device the principal may not even see.
+
+    A donor asking for another donor's asset tag learns nothing, as for its batch label.
+    """
+    if principal.role in KIND_ROLES[kind]:
+        return
+    if code.type is CodeType.DEVICE:
+        await devices.get(code.compact, principal)
+    raise Forbidden(N_("A {role} may not print the {kind}."), role=principal.role, kind=kind)
 
 
 async def items_for(
     code: Code, kind: LabelKind, principal: Principal, context: LabelContext
 ) -> list[BaseModel]:
     """The data of every label `code` stands for (a batch code stands for its devices' tags)."""
-    _check_role(kind, principal)
+    await check_role(kind, code, principal)
     if code.type is CodeType.BATCH and kind is LabelKind.DEVICE:
         items: list[BaseModel] = []
         batch_id = await devices.id_of("batch", code.compact)

@@ -26,14 +26,16 @@ class LocationIn(BaseModel):
     name: str = Field(max_length=locations.NAME_MAX, examples=["Bac A1"])
     kind: str = Field(max_length=20, description=" → ".join(LOCATION_KINDS), examples=["bin"])
     parent: str | None = Field(default=None, max_length=40, description="The parent's L code")
-    capacity: int | None = Field(default=None, description="Devices it can hold; null: unlimited")
+    capacity: int | None = Field(
+        default=None, le=locations.CAPACITY_MAX, description="Devices it can hold; null: unlimited"
+    )
 
 
 class LocationPatch(BaseModel):
     """Send only what changes; `capacity: null` makes it unlimited."""
 
     name: str | None = Field(default=None, max_length=locations.NAME_MAX)
-    capacity: int | None = None
+    capacity: int | None = Field(default=None, le=locations.CAPACITY_MAX)
 
 
 class LocationController(Controller):

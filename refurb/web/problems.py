@@ -29,6 +29,7 @@ from litestar.exceptions import (
 from litestar.response import Redirect
 
 from refurb.core.errors import (
+    UNSTORABLE,
     BadInput,
     Conflict,
     DomainError,
@@ -115,6 +116,9 @@ TITLES: dict[str, str] = {
     "batch_closed": N_("Batch closed"),
     "internal_error": N_("Internal error"),
     "database_unavailable": N_("Database unavailable"),
+    "bad_value": N_("Value not storable"),
+    "json_too_deep": N_("JSON nested too deeply"),
+    "conflicting_parameters": N_("Conflicting parameters"),
 }
 
 
@@ -256,7 +260,7 @@ def _unstorable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
         request,
         400,
         "bad_value",
-        gettext("A value is out of range or holds a character that cannot be stored (such as NUL)."),
+        gettext(UNSTORABLE),
     )
 
 
@@ -319,5 +323,6 @@ exception_handlers: dict[type[Exception] | int, Any] = {
     HTTPException: _http_error,
     asyncpg.exceptions.DataError: _unstorable,  # raised by the server (SQLSTATE class 22)
     asyncpg.exceptions._base.DataError: _unstorable,  # raised by asyncpg encoding an argument
+    OverflowError: _unstorable,  # SQLite: an integer past 64 bits
     Exception: _unexpected,
 }

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from pydantic import BaseModel
 
 from refurb.accounts.guards import allow, principal_of
 from refurb.core.roles import SUPERVISION, WORKSHOP, Role
 from refurb.devices.api import IdempotencyKey
 from refurb.web.context import current_request_id
+from refurb.web.params import RowId
 from refurb.workshop import choices, overview
 from refurb.workshop import service as workshop
 from refurb.workshop.schemas import (
@@ -83,11 +84,11 @@ class WorkshopController(Controller):
         return await choices.add(data)
 
     @patch("/choices/{choice_id:int}", summary="Withdraw or restore an entry", guards=allow(*SUPERVISION))
-    async def set_choice(self, choice_id: FromPath[int], data: JSONBody[ChoicePatch]) -> ChoiceOut:
+    async def set_choice(self, choice_id: RowId, data: JSONBody[ChoicePatch]) -> ChoiceOut:
         """Withdrawn entries are no longer offered."""
         return await choices.set_active(choice_id, data.active)
 
     @get("/view", summary="Work in progress, output per technician and day, returns per workshop")
-    async def view(self, days: FromQuery[int] = 14) -> WorkshopView:
+    async def view(self, days: Annotated[int, QueryParameter(ge=1, le=366)] = 14) -> WorkshopView:
         """`days` bounds the per-technician table (1–366)."""
         return await overview.view(days)

@@ -17,6 +17,8 @@ from refurb.devices.api import IdempotencyKey
 from refurb.web.context import current_request_id
 from refurb.web.forms import download
 from refurb.web.i18n import gettext
+from refurb.web.openapi import files
+from refurb.web.params import OptionalQueryId, RowId
 from refurb.web.spreadsheet import csv_bytes
 from refurb.workshop import key_files, licences
 from refurb.workshop.licence_schemas import (
@@ -102,7 +104,7 @@ class LicencePoolController(Controller):
         return await licences.create_pool(data)
 
     @patch("/{pool_id:int}", summary="Change a pool")
-    async def update(self, pool_id: FromPath[int], data: JSONBody[PoolPatch]) -> PoolOut:
+    async def update(self, pool_id: RowId, data: JSONBody[PoolPatch]) -> PoolOut:
         """Only the fields given change; `needs_key` cannot."""
         return await licences.update_pool(pool_id, data)
 
@@ -115,7 +117,7 @@ class LicencePoolController(Controller):
     async def import_keys(
         self,
         request: Request[Any, Any, Any],
-        pool_id: FromPath[int],
+        pool_id: RowId,
         dry_run: Annotated[bool, QueryParameter()] = False,
     ) -> Response[KeyImportOut]:
         """All or nothing: any wrong row answers 422 `licence_import_has_errors` with `report.errors`.
@@ -178,11 +180,12 @@ class LicenceController(Controller):
         "/report",
         summary="Licences given: device, pool, COA, dates, household",
         guards=allow(*REPORT_READERS),
+        opt=files("application/json", "text/csv"),
     )
     async def report(
         self,
         request: Request[Any, Any, Any],
-        pool: Annotated[int | None, QueryParameter()] = None,
+        pool: OptionalQueryId = None,
         format: Annotated[str, QueryParameter()] = "json",
     ) -> Response[Any]:
         """`format=csv`: `;`-separated, UTF-8 with BOM, for Excel and the refurbisher programme."""

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Redirect
 from pydantic import ValidationError
 
@@ -21,6 +21,7 @@ from refurb.core.i18n import N_
 from refurb.core.roles import SUPERVISION
 from refurb.web.forms import Form, MultipartForm, form_error
 from refurb.web.i18n import gettext
+from refurb.web.params import OptionalQueryId, RowId
 from refurb.web.render import page
 from refurb.workshop import key_files, licences
 from refurb.workshop.licence_api import REPORT_READERS
@@ -81,7 +82,7 @@ class LicencePages(Controller):
         self,
         request: Request[Any, Any, Any],
         done: Annotated[str | None, QueryParameter()] = None,
-        count: Annotated[int | None, QueryParameter()] = None,
+        count: Annotated[int | None, QueryParameter(ge=0, le=1_000_000)] = None,
     ) -> Response[Any]:
         """Pools with available / assigned keys; low stock in red."""
         notice = gettext(DONE[done]) if done in DONE else None
@@ -106,7 +107,7 @@ class LicencePages(Controller):
         request_max_body_size=key_files.MAX_KEY_FILE_BYTES + 65_536,
     )
     async def import_keys(
-        self, request: Request[Any, Any, Any], pool_id: FromPath[int], data: MultipartForm
+        self, request: Request[Any, Any, Any], pool_id: RowId, data: MultipartForm
     ) -> Response[Any]:
         """The key file; any wrong row imports nothing and lists the rows."""
         dry_run = data.get("dry_run") in ("on", "true", "1")
@@ -125,9 +126,7 @@ class LicencePages(Controller):
         return Redirect(path=f"/licences?done={done}&count={report.rows}", status_code=303)
 
     @get("/report", guards=allow(*REPORT_READERS))
-    async def report(
-        self, request: Request[Any, Any, Any], pool: Annotated[int | None, QueryParameter()] = None
-    ) -> Response[Any]:
+    async def report(self, request: Request[Any, Any, Any], pool: OptionalQueryId = None) -> Response[Any]:
         """Every licence given: device → pool → COA → dates → household."""
         return page(
             request,

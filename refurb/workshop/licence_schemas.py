@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
+
+from refurb.web.params import MAX_ID
 
 __all__ = (
     "AssignIn",
@@ -114,7 +117,12 @@ class AssignIn(BaseModel):
     """License a device from a pool."""
 
     device: str = Field(examples=["D-0001234-5"])
-    pool: int | str = Field(description="Pool id or name")
+    pool: Annotated[int, Field(ge=1, le=MAX_ID)] | str = Field(
+        description="Pool id or name",
+        json_schema_extra={
+            "one_of": [{"type": "integer", "minimum": 1, "maximum": MAX_ID}, {"type": "string"}]
+        },
+    )
     coa: str | None = Field(default=None, max_length=60, description="COA sticker number, if any")
 
 

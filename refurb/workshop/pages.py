@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath
 from litestar.response import Redirect
 from pydantic import ValidationError
 
@@ -14,6 +13,7 @@ from refurb.core.errors import DomainError
 from refurb.core.roles import SUPERVISION
 from refurb.web.forms import Form
 from refurb.web.i18n import gettext, render_error
+from refurb.web.params import RowId
 from refurb.web.problems import status_of
 from refurb.web.render import page
 from refurb.workshop import checklists, choices, overview
@@ -64,9 +64,7 @@ class WorkshopPages(Controller):
         return Redirect("/workshop#lists", status_code=303)
 
     @post("/choices/{choice_id:int}", guards=allow(*SUPERVISION), status_code=303)
-    async def toggle_choice(
-        self, request: Request[Any, Any, Any], choice_id: FromPath[int], data: Form
-    ) -> Any:
+    async def toggle_choice(self, request: Request[Any, Any, Any], choice_id: RowId, data: Form) -> Any:
         """Withdraw an entry or bring it back."""
         try:
             await choices.set_active(choice_id, data.get("active") == "1")

@@ -13,6 +13,7 @@ from refurb.accounts.guards import allow, principal_of
 from refurb.core.roles import SUPERVISION, Role
 from refurb.web.context import current_request_id
 from refurb.web.forms import download
+from refurb.web.openapi import files
 from refurb.workshop import recycling
 
 __all__ = (
@@ -112,7 +113,7 @@ class WasteRegisterController(Controller):
     tags = ["recycling"]  # noqa: RUF012 - Litestar reads this class attribute
     guards = allow(*REGISTER_READERS)
 
-    @get("/", summary="The waste register, as JSON or CSV")
+    @get("/", summary="The waste register, as JSON or CSV", opt=files("application/json", "text/csv"))
     async def register(
         self,
         start: Annotated[datetime.date | None, QueryParameter(name="from")] = None,

@@ -39,6 +39,9 @@ def only(allowed: set[str], ok: int, *, refused: int = 403) -> dict[str, int]:
     return {name: ok if name in allowed else refused for name in ROLES}
 
 
+#: A row id nobody has (0 and negative ids are refused by the bounds before any lookup).
+ABSENT_ID = 999_999
+
 # (method, path template, expected status per role); {device}, {station} are filled per call.
 TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/", EVERYONE),
@@ -174,7 +177,7 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/api/v1/licence-pools", only(SUPERVISION, 201)),
     ("PATCH", "/api/v1/licence-pools/{pool_id}", only(SUPERVISION, 404)),
     ("POST", "/api/v1/licence-pools/{pool_id}/keys", only(SUPERVISION, 404)),
-    ("POST", "/api/v1/licences", only(WORKSHOP, 404)),  # no pool 0
+    ("POST", "/api/v1/licences", only(WORKSHOP, 404)),  # no such pool
     ("DELETE", "/api/v1/licences/{device}", only(SUPERVISION, 400)),  # no reason
     ("GET", "/api/v1/licences/report", only(LICENCE_REPORT_READERS, 200)),
     ("GET", "/licences", only(SUPERVISION, 200)),
@@ -240,7 +243,7 @@ _printers = iter(range(1_000_000))
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 MANIFEST = "Serial;Asset tag;Type\nSN-1;AT-1;Laptop\n"
 MANUAL_RECORD = {
-    "medium": 0,
+    "medium": ABSENT_ID,
     "technique": "overwrite",
     "method_label": "Zero fill",
     "tool": "hdparm",
@@ -249,7 +252,12 @@ MANUAL_RECORD = {
     "result": "success",
     "serial_seen": "X1",
 }
-DESTRUCTION = {"medium": 0, "technique": "shred", "facility": "Paprec Bobigny", "witness": "Paul Roux"}
+DESTRUCTION = {
+    "medium": ABSENT_ID,
+    "technique": "shred",
+    "facility": "Paprec Bobigny",
+    "witness": "Paul Roux",
+}
 _snapshots = iter(range(1_000_000))
 
 
@@ -283,16 +291,16 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         kind="device",
         batch=batch.code if batch else "",
         agreement=agreement.id if agreement else 0,
-        medium=0,
-        report=0,
-        record=0,
-        check=0,
-        decision=0,
+        medium=ABSENT_ID,
+        report=ABSENT_ID,
+        record=ABSENT_ID,
+        check=ABSENT_ID,
+        decision=ABSENT_ID,
         organisation="Donor One",
         certificate=make_code(CodeType.CERTIFICATE, 999_999).compact,
         reference="LOT-1900-0000",
-        choice_id=0,
-        pool_id=0,
+        choice_id=ABSENT_ID,
+        pool_id=ABSENT_ID,
     )
     if path == "/api/v1/agreements/current":
         path += "?donor=Donor%20One"
@@ -333,7 +341,7 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         "/api/v1/workshop/choices": {"list": "software_profile", "name": f"Profil {next(_printers)}"},
         "/api/v1/workshop/choices/{choice_id}": {"active": True},
         "/api/v1/licence-pools": {"name": f"Pool {next(_printers)}", "os": "Win 11", "licence_type": "MAR"},
-        "/api/v1/licences": {"device": device.code, "pool": 0},
+        "/api/v1/licences": {"device": device.code, "pool": ABSENT_ID},
     }
     forms: dict[str, dict[str, str]] = {
         "/batches/new": {"donor": "Donor One", "site_address": "1 rue de la Paix", "declared_laptop": "3"},

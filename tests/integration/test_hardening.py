@@ -21,7 +21,7 @@ from refurb.intake import service as intake
 from refurb.intake.schemas import BatchState
 from refurb.web.problems import is_outage
 from tests.conftest import PASSWORD, make_settings, running
-from tests.helpers import I5, device_row, principal, received, upload
+from tests.helpers import I5, device_row, new_batch, new_device, principal, received, upload
 
 POLICY = accounts.LoginPolicy(max_failures=5, window=datetime.timedelta(minutes=15))
 
@@ -180,3 +180,49 @@ async def test_the_public_verify_page_shows_the_counts_and_the_custody_has_its_d
     batch = await intake.get_batch((await devices.get(code, await principal("admin"))).batch, None)
     assert custody["collected_at"] == batch.collected_at.isoformat()
     assert custody["received_at"] == batch.received_at.isoformat()
+
+
+async def test_the_openapi_says_what_each_operation_sends(client) -> None:
+    document = (await client.get("/schema/openapi.json")).json()
+    paths = document["paths"]
+    signed = paths["/api/v1/certificates/{code}/json"]["get"]["responses"]["200"]["content"]
+    assert signed["application/json"]["schema"] == {"$ref": "#/components/schemas/SignedCertificate"}
+    label = paths["/api/v1/labels/{code}"]["get"]["responses"]["200"]["content"]
+    assert sorted(label) == ["application/pdf", "image/png", "image/svg+xml", "text/plain"]
+    problem = {"$ref": "#/components/schemas/Problem"}
+    for path, item in paths.items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                if status == "default" or int(status) >= 400:
+                    assert response["content"] == {"application/problem+json": {"schema": problem}}, (
+                        method,
+                        path,
+                        status,
+                    )
+            assert "default" in operation["responses"], (method, path)
+
+
+async def test_the_device_list_takes_limit_as_another_name_for_page_size(client, as_user) -> None:
+    batch = await new_batch()
+    for _ in range(3):
+        await new_device(batch=batch)
+    admin = as_user("admin")
+    limited = (await client.get(f"/api/v1/devices?batch={batch.code}&limit=2", headers=admin)).json()
+    assert (len(limited["items"]), limited["page_size"], limited["total"]) == (2, 2, 3)
+    same = await client.get(f"/api/v1/devices?batch={batch.code}&limit=2&page_size=2", headers=admin)
+    assert same.status_code == 200
+    both = await client.get("/api/v1/devices?limit=2&page_size=3", headers=admin)
+    assert (both.status_code, both.json()["code"]) == (400, "conflicting_parameters")
+    zero = await client.get("/api/v1/devices?limit=0", headers=admin)
+    assert (zero.status_code, zero.json()["code"]) == (400, "validation_error")
+
+
+async def test_a_donor_learns_nothing_of_another_donors_device_from_its_label(client, as_user) -> None:
+    own = await new_device(batch=await new_batch("Donor One"))
+    other = await new_device(batch=await new_batch("Donor Two"))
+    mine = await client.get(f"/api/v1/labels/{own.code}", headers=as_user("donor"))
+    theirs = await client.get(f"/api/v1/labels/{other.code}", headers=as_user("donor"))
+    assert (mine.status_code, mine.json()["code"]) == (403, "forbidden")
+    assert (theirs.status_code, theirs.json()["code"]) == (404, "not_found")
+    page = await client.get(f"/labels/{other.code}", headers=as_user("donor", accept="text/html"))
+    assert page.status_code == 404

@@ -624,7 +624,9 @@ async def test_pool_edits_out_of_range_or_null_are_refused(client, as_user) -> N
         response = await client.patch(f"/api/v1/licence-pools/{pool['id']}", json=body, headers=supervisor)
         assert (response.status_code, response.json()["code"]) == (400, "validation_error"), body
     huge = await client.patch("/api/v1/licence-pools/99999999999", json={}, headers=supervisor)
-    assert (huge.status_code, huge.json()["code"]) == (404, "pool_not_found")
+    assert (huge.status_code, huge.json()["code"]) == (400, "validation_error")  # past a serial's range
+    largest = await client.patch(f"/api/v1/licence-pools/{2**31 - 1}", json={}, headers=supervisor)
+    assert (largest.status_code, largest.json()["code"]) == (404, "pool_not_found")
     odd = await client.post(
         "/api/v1/licences", json={"device": "D00000019", "pool": "²"}, headers=as_user("technician")
     )
