@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
@@ -80,6 +81,20 @@ def cli() -> None:
 # --- serve -------------------------------------------------------------------
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Say the port is taken before printing a URL and logins that would not work."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port} ({error.strerror or error}): "
+                "another program uses it; stop it or choose another --port"
+            ) from None
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
@@ -100,6 +115,7 @@ def serve(host: str, port: int, demo: bool, workers: int) -> None:
         secret_key = settings.resolved_secret_key()
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
+    _check_port_free(host, port)
 
     async def prepare() -> list[Any]:
         if settings.database.engine == "sqlite":

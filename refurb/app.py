@@ -70,6 +70,7 @@ from refurb.web.openapi import use_problem_answers
 from refurb.web.problems import exception_handlers
 from refurb.web.security import SecurityHeadersMiddleware
 from refurb.wiring import wire
+from refurb.work import WorkController
 from refurb.workshop import licence_keys
 from refurb.workshop.api import WorkshopController
 from refurb.workshop.licence_api import LicenceController, LicencePoolController
@@ -251,6 +252,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             WasteRegisterController,
             RecyclingPages,
             DeviceShortLink,
+            WorkController,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], name="static", opt={"public": True}
             ),

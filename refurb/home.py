@@ -18,6 +18,7 @@ from refurb.devices import service as devices
 from refurb.web.i18n import LOCALE_COOKIE, LOCALES, gettext
 from refurb.web.problems import TITLES
 from refurb.web.render import page
+from refurb.work import work_for
 
 __all__ = ("HealthController", "HomeController")
 
@@ -40,9 +41,13 @@ class HomeController(Controller):
 
     @get("/", guards=allow())
     async def home(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        """Live counts of devices per state (the page refreshes them)."""
-        counts = await devices.counts_by_state(principal_of(request))
-        return page(request, "web/home.html", counts=counts, refresh_seconds=REFRESH_SECONDS)
+        """The work waiting for this role, then live counts of devices per state."""
+        principal = principal_of(request)
+        counts = await devices.counts_by_state(principal)
+        work = await work_for(principal)
+        return page(
+            request, "web/home.html", counts=counts, work=work.sections, refresh_seconds=REFRESH_SECONDS
+        )
 
     @post("/locale", opt={"public": True}, status_code=303)
     async def switch_locale(self, data: URLEncodedBody[LocaleForm]) -> Response[Any]:

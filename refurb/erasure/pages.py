@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, QueryParameter
@@ -411,8 +411,14 @@ class VerifyPages(Controller):
     opt = {"public": True}  # noqa: RUF012
 
     @get("/")
-    async def form(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        """Upload a certificate (PDF or JSON) or type its code."""
+    async def form(
+        self,
+        request: Request[Any, Any, Any],
+        code: Annotated[str | None, QueryParameter(max_length=80)] = None,
+    ) -> Response[Any]:
+        """Upload a certificate (PDF or JSON) or type its code (the form sends it here, we go to its page)."""
+        if code and code.strip():
+            return Redirect(path=f"/verify/{quote(code.strip(), safe='')}", status_code=303)
         return page(request, "erasure/verify.html", result=None, code="")
 
     @post("/", request_max_body_size=certificates.MAX_VERIFY_BYTES, status_code=200)

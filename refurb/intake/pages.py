@@ -42,6 +42,7 @@ from refurb.intake.api import (
 from refurb.intake.manifest import FIELDS
 from refurb.intake.profiles import PROFILES
 from refurb.intake.schemas import AgreementIn, BatchIn, BatchPatch, BatchState, CollectionIn, ImportReport
+from refurb.printing.kinds import KIND_ROLES, LabelKind
 from refurb.web.forms import Form, form_error
 from refurb.web.i18n import gettext, render_error
 from refurb.web.render import page
@@ -121,7 +122,7 @@ class BatchPages(Controller):
                 and batch.state in (BatchState.SUBMITTED, BatchState.SCHEDULED),
                 "collect": role in collection.COLLECTORS and batch.state in collection.COLLECTABLE,
                 "close": role in reconciliation.CLOSERS and batch.state is not BatchState.CLOSED,
-                "labels": role is not Role.AUDITOR,
+                "labels": role in KIND_ROLES[LabelKind.BATCH],
             },
             kinds=list(DeviceKind),
             fields=FIELDS,

@@ -58,6 +58,11 @@ def _capacity(form: dict[str, Any]) -> int | None:
         ) from None
 
 
+def _can_take(request: Request[Any, Any, Any]) -> bool:
+    """Only the roles that may do a stock-take see the link to it (others would get 403)."""
+    return getattr(request.scope.get("user"), "role", None) in WORKSHOP
+
+
 class StockPages(Controller):
     """What is in stock, and checking a bin's contents."""
 
@@ -68,7 +73,7 @@ class StockPages(Controller):
     @get("/")
     async def levels_page(self, request: Request[Any, Any, Any]) -> Response[Any]:
         """Counts by kind and location, the longest waiting first in each row."""
-        return page(request, "stock/levels.html", levels=await levels.levels())
+        return page(request, "stock/levels.html", levels=await levels.levels(), can_take=_can_take(request))
 
     @get("/take", guards=allow(*WORKSHOP))
     async def take_page(
@@ -96,6 +101,7 @@ class StockPages(Controller):
         return page(
             request,
             "stock/locations.html",
+            can_take=_can_take(request),
             status_code=status_of(error) if error else 200,
             rows=_flatten(await locations.tree()),
             kinds=LOCATION_KINDS,

@@ -74,6 +74,22 @@ def test_a_missing_sqlite_folder_is_one_line(tmp_path: Path) -> None:
     assert refurb(["db", "status"], url, tmp_path).stdout.strip().endswith("up to date")
 
 
+def test_serve_on_a_taken_port_says_so_before_printing_any_url_or_login(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        url = f"sqlite:///{tmp_path}/refurb.sqlite3"
+        served = refurb(["serve", "--demo", "--host", "127.0.0.1", "--port", str(port)], url, tmp_path)
+    assert served.returncode == 1
+    assert served.stdout == ""
+    assert served.stderr == (
+        f"Error: cannot listen on 127.0.0.1:{port} (Address already in use): "
+        "another program uses it; stop it or choose another --port\n"
+    )
+    assert not (tmp_path / "refurb.sqlite3").exists()
+
+
 async def test_serve_refuses_pending_migrations_on_postgres(
     engine, empty_database: str, tmp_path: Path
 ) -> None:

@@ -175,6 +175,7 @@ async def test_the_public_verify_page_shows_the_counts_and_the_custody_has_its_d
     public = await client.get(f"/verify/{issued.json()['code']}", headers={"accept-language": "en"})
     assert "built-in method" not in public.text
     assert "Clear 1 · Purge 0 · Destroy 0" in public.text
+    assert 'class="card verdict verdict-good" id="verdict" role="status"' in public.text
     document = (await client.get(f"/api/v1/certificates/{issued.json()['code']}/json", headers=tech)).json()
     custody = document["certificate"]["custody"]
     batch = await intake.get_batch((await devices.get(code, await principal("admin"))).batch, None)

@@ -1,0 +1,23 @@
+/* The menu button of narrow screens: opens and closes the main navigation. */
+(function () {
+  "use strict";
+  var toggle = document.querySelector(".menu-toggle");
+  var nav = document.getElementById("main-nav");
+  if (!toggle || !nav) return;
+  document.documentElement.classList.add("has-menu");
+  function set(open) {
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    nav.classList.toggle("open", open);
+  }
+  toggle.addEventListener("click", function () { set(toggle.getAttribute("aria-expanded") !== "true"); });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && nav.classList.contains("open")) { set(false); toggle.focus(); }
+  });
+  var here = location.pathname, best = null;
+  Array.prototype.forEach.call(nav.querySelectorAll("a"), function (link) {
+    var path = link.getAttribute("href");
+    var match = path === here || (path !== "/" && here.indexOf(path + "/") === 0);
+    if (match && (!best || path.length > best.getAttribute("href").length)) best = link;
+  });
+  if (best) best.setAttribute("aria-current", "page");
+})();
