@@ -17,7 +17,7 @@ import os
 import sqlite3
 import time
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,6 +51,8 @@ __all__ = (
     "json_value",
     "migration_status",
     "register_tables",
+    "single_write",
+    "statements",
     "update_many",
     "upgrade",
     "use_engine",
@@ -125,6 +127,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         await connection
         connection.row_factory = dict_factory
         await connection.execute("PRAGMA foreign_keys = 1")
+        await connection.set_trace_callback(lambda sql: _STATEMENT_LOGS and _log_statement(sql))
         return connection
 
     async def release(self, connection: aiosqlite.Connection, *, failed: BaseException | None = None) -> None:
@@ -173,8 +176,13 @@ class PooledSQLiteEngine(SQLiteEngine):
         query_type: str = "generic",
         table: type[Table] | None = None,
     ) -> Any:
+        """Piccolo's, without the `PRAGMA foreign_keys = 1` it sends before every statement.
+
+        Every connection here got that pragma (and the dict rows) once, when it was opened.
+        """
         _refuse_nul(args)
-        return await super()._run_in_existing_connection(connection, query, args, query_type, table)
+        async with connection.execute(query, args or []) as cursor:
+            return await cursor.fetchall()
 
     def transaction(
         self, transaction_type: TransactionType = TransactionType.deferred, allow_nested: bool = True
@@ -236,6 +244,13 @@ def write_transaction() -> Any:
     return DB.transaction()
 
 
+def single_write() -> Any:
+    """Around one write statement: SQLite's writers still queue; PostgreSQL needs no BEGIN and COMMIT."""
+    if isinstance(DB, SQLiteEngine):
+        return _sqlite_write_transaction(DB)
+    return contextlib.nullcontext()
+
+
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
     weakref.WeakKeyDictionary()
 )
@@ -261,6 +276,34 @@ async def _sqlite_write_transaction(engine: SQLiteEngine) -> AsyncIterator[Any]:
         yield transaction
 
 
+#: Open statement logs (see `statements`); empty in normal running, so a statement costs one check.
+_STATEMENT_LOGS: list[list[str]] = []
+
+
+def _log_statement(sql: str) -> None:
+    for log in _STATEMENT_LOGS:
+        log.append(sql)
+
+
+@contextlib.contextmanager
+def statements() -> Iterator[list[str]]:
+    """Every SQL statement the app sends while open, on either engine (for the query budgets of hot routes).
+
+    PostgreSQL's pool connections report through asyncpg's query logger, SQLite's
+    through the sqlite3 trace callback (which also sees BEGIN and COMMIT).
+    """
+    log: list[str] = []
+    _STATEMENT_LOGS.append(log)
+    try:
+        yield log
+    finally:
+        _STATEMENT_LOGS.remove(log)
+
+
+async def _watch_connection(connection: asyncpg.Connection) -> None:
+    connection.add_query_logger(lambda record: _STATEMENT_LOGS and _log_statement(record.query))
+
+
 async def _keep_session(_: asyncpg.Connection) -> None:
     """Return a connection to the pool as it is.
 
@@ -277,7 +320,10 @@ async def connection_pool(settings: Settings) -> AsyncIterator[None]:
     if isinstance(DB, PostgresEngine):
         engine = DB
         await engine.start_connection_pool(
-            min_size=settings.db_pool_min, max_size=settings.db_pool_max, reset=_keep_session
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            reset=_keep_session,
+            init=_watch_connection,
         )
         try:
             yield

@@ -22,7 +22,7 @@ from refurb.core.lifecycle import TRANSITIONS, Action, clean_reason
 from refurb.core.principal import Principal
 from refurb.core.roles import Role
 from refurb.core.stages import STAGE_ACTIONS, Stage, stage_roles
-from refurb.db import write_transaction
+from refurb.db import single_write, write_transaction
 from refurb.devices import service as devices
 from refurb.devices.schemas import DeviceOut
 from refurb.stations.schemas import FieldSpec, FormSpec, PrintNote, ScanLogOut, ScanOut, StationOut, ThingOut
@@ -497,7 +497,7 @@ async def _log(
     message: str,
     problem_code: str | None = None,
 ) -> None:
-    async with write_transaction():
+    async with single_write():  # the scan log: one INSERT
         await Scan.insert(
             Scan(
                 station=station.id,

@@ -39,10 +39,9 @@ def _thing(location: LocationOut) -> ThingOut:
     )
 
 
-async def _room(location: LocationOut) -> int:
+async def _room(code_text: str) -> int:
     """Lock the location and say how many devices it holds; refuse when it is full."""
-    await stock.lock_location(location.id)
-    held = await holdings.count_at(location.id, OCCUPYING)
+    location, held = await stock.location_with_room(code_text, OCCUPYING)
     if location.capacity is not None and held >= location.capacity:
         raise GuardRefused(
             N_("{name} ({ref}) is full: {held} of {capacity} places taken. Scan another location."),
@@ -64,7 +63,7 @@ async def _location_capacity(context: CheckContext) -> None:
             code="location_required",
             ref=parse_code(context.device.code).display,
         )
-    await _room(await stock.get_location(text))
+    await _room(text)
 
 
 async def _place(context: CheckContext) -> dict[str, int]:
@@ -104,7 +103,7 @@ async def _device_scanned(request: stations.ScanRequest) -> stations.ScanOutcome
             if device.location == location.code:
                 moved = False
             else:
-                await _room(location)
+                await _room(location.code)
                 moved = await devices.move(
                     device.code,
                     location.id,

@@ -497,21 +497,22 @@ def _licence_out(
 
 async def _unassign(device_id: int, reason: str, *, void: bool = False) -> bool:
     """Close the device's live licence; its key goes back to the pool (or is burned). False if none."""
-    live = await live_assignment(device_id)
-    if live is None:
-        return False
     now = utcnow()
-    await LicenceAssignment.update(
-        {
-            LicenceAssignment.unassigned_at: now,
-            LicenceAssignment.unassign_reason: reason[:500],
-            LicenceAssignment.updated_at: now,
-        }
-    ).where(LicenceAssignment.id == live["id"])
-    if live["key"] is not None:
+    # One statement when there is nothing to close — every reject asks (a returned device may hold one).
+    closed = await LicenceAssignment.raw(
+        "UPDATE licence_assignment SET unassigned_at = {}, unassign_reason = {}, updated_at = {} "
+        "WHERE device = {} AND unassigned_at IS NULL RETURNING key",
+        now,
+        reason[:500],
+        now,
+        device_id,
+    )
+    if not closed:
+        return False
+    if closed[0]["key"] is not None:
         await LicenceKey.update(
             {LicenceKey.status: "void" if void else "available", LicenceKey.updated_at: now}
-        ).where(LicenceKey.id == live["key"])
+        ).where(LicenceKey.id == closed[0]["key"])
     return True
 
 

@@ -291,6 +291,7 @@ async def replicas(clients: int, seconds: int, runs: int) -> dict[str, Any]:
                             "per_second": round(sum(r["per_second"] for r in each), 1),
                             "p99_ms": max(r["p99_ms"] for r in each),
                             "non_2xx": sum(r["non_2xx"] for r in each),
+                            "failures": sum(r["failures"] for r in each),
                         }
                     )
         finally:

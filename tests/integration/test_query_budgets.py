@@ -1,0 +1,132 @@
+"""Query budgets of the hot routes: a change that adds a statement to one fails here, naming the route.
+
+Counted on the app's own connections (`refurb.db.statements`), BEGIN and COMMIT
+included, on a second request (the first one warms the code lookups kept in
+memory). The budgets are today's counts; lower one when you win a statement back.
+PostgreSQL writes a compare-and-set and its event in one statement, SQLite in two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from refurb import db
+from refurb.core.lifecycle import State
+from refurb.core.stages import Stage
+from refurb.stock import service as stock
+from tests.helpers import new_device, new_station
+
+#: route → {engine: statements}
+BUDGETS: dict[str, dict[str, int]] = {
+    "POST /api/v1/devices/{code}/actions/mark_missing (plain)": {"sqlite": 6, "postgres": 3},
+    "POST /api/v1/devices/{code}/actions/reject (reason, licence effect)": {"sqlite": 7, "postgres": 6},
+    "POST /api/v1/devices/{code}/actions/stock (location, capacity check)": {"sqlite": 11, "postgres": 10},
+    "POST /api/v1/scans at a put-away station": {"sqlite": 16, "postgres": 13},
+    "GET /api/v1/devices/{code}": {"sqlite": 2, "postgres": 2},
+    "GET /devices/{code} (page)": {"sqlite": 4, "postgres": 4},
+}
+
+
+async def _bin() -> Any:
+    site = await stock.create_location("Entrepôt", "site")
+    return await stock.create_location("Bac A1", "bin", parent_code=site.code, capacity=100)
+
+
+async def _counted(request: Callable[[], Awaitable[Any]]) -> tuple[Any, list[str]]:
+    with db.statements() as log:
+        response = await request()
+    return response, list(log)
+
+
+def _within(route: str, engine: str, log: list[str]) -> None:
+    budget = BUDGETS[route][engine]
+    listing = "\n".join(" ".join(sql.split())[:140] for sql in log)
+    assert len(log) <= budget, f"{route} on {engine}: {len(log)} statements, budget {budget}:\n{listing}"
+
+
+async def _twice(
+    make: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[Any]]
+) -> tuple[Any, list[str]]:
+    await send(await make())  # warms the lookups kept in memory
+    thing = await make()
+    return await _counted(lambda: send(thing))
+
+
+@pytest.mark.parametrize(
+    ("route", "who", "state", "action", "body"),
+    [
+        (
+            "POST /api/v1/devices/{code}/actions/mark_missing (plain)",
+            "supervisor",
+            State.IN_STOCK,
+            "mark_missing",
+            {"reason": "introuvable"},
+        ),
+        (
+            "POST /api/v1/devices/{code}/actions/reject (reason, licence effect)",
+            "technician",
+            State.RECEIVED,
+            "reject",
+            {"reason": "cassé"},
+        ),
+    ],
+)
+async def test_a_transition_stays_within_its_budget(
+    client, as_user, engine, route, who, state, action, body
+) -> None:
+    headers = as_user(who)
+
+    async def send(device: Any) -> Any:
+        response = await client.post(
+            f"/api/v1/devices/{device.code}/actions/{action}", json=body, headers=headers
+        )
+        assert response.status_code == 201, response.text
+        return response
+
+    _, log = await _twice(lambda: new_device(state), send)
+    _within(route, engine.kind, log)
+
+
+async def test_a_put_away_stays_within_its_budget(client, as_user, engine) -> None:
+    tech = as_user("technician")
+    bin_ = await _bin()
+
+    async def by_api(device: Any) -> Any:
+        path = f"/api/v1/devices/{device.code}/actions/stock"
+        response = await client.post(path, json={"location": bin_.code}, headers=tech)
+        assert response.status_code == 201, response.text
+        return response
+
+    _, log = await _twice(lambda: new_device(State.LICENSED), by_api)
+    _within("POST /api/v1/devices/{code}/actions/stock (location, capacity check)", engine.kind, log)
+    station = (await new_station(Stage.STOCK)).code
+
+    async def by_scan(device: Any) -> Any:
+        body = {"station": station, "text": device.code, "context": {"location": bin_.code}}
+        response = await client.post("/api/v1/scans", json=body, headers=tech)
+        assert response.json()["result"] == "recorded", response.text
+        return response
+
+    _, log = await _twice(lambda: new_device(State.LICENSED), by_scan)
+    _within("POST /api/v1/scans at a put-away station", engine.kind, log)
+
+
+async def test_reading_a_device_stays_within_its_budget(client, as_user, engine) -> None:
+    tech = as_user("technician")
+
+    async def api(device: Any) -> Any:
+        return await client.get(f"/api/v1/devices/{device.code}", headers=tech)
+
+    _, log = await _twice(lambda: new_device(State.RECEIVED), api)
+    _within("GET /api/v1/devices/{code}", engine.kind, log)
+
+    async def page(device: Any) -> Any:
+        response = await client.get(f"/devices/{device.code}", headers={**tech, "accept": "text/html"})
+        assert response.status_code == 200
+        return response
+
+    _, log = await _twice(lambda: new_device(State.RECEIVED), page)
+    _within("GET /devices/{code} (page)", engine.kind, log)
