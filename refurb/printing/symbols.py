@@ -1,11 +1,11 @@
-"""The symbols themselves: Code 128 modules from python-barcode, QR matrices from segno."""
+"""The symbols themselves: Code 128 modules from python-barcode, QR matrices from zxing-cpp."""
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 
-import segno
+import zxingcpp
 from barcode import Code128
 
 __all__ = ("bar_runs", "code128_length", "code128_modules", "qr_matrix", "qr_size")
@@ -33,19 +33,24 @@ def bar_runs(modules: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end() - m.start()) for m in _RUN.finditer(modules)]
 
 
-QR_MASK = 0
+#: zxing-cpp's image: 0 is a dark module, 255 a light one.
+_DARK = bytes([1] + [0] * 255)
 
 
 @lru_cache(maxsize=4096)
 def qr_matrix(data: str, error: str = "m") -> tuple[bytes, ...]:
     """Rows of a QR symbol (1 = dark) at error correction level `error`; always full QR, never Micro QR.
 
-    The data mask is fixed: segno's automatic choice scores all eight masks and
-    costs 1.8 ms per symbol (5x the rest of an asset tag); any mask is valid for
-    decoders, and every template is decode-tested with a real decoder.
+    zxing-cpp's encoder (C++) takes 0.1 ms a symbol where segno took 0.6 ms with its
+    mask fixed (half of an asset tag's time): same version and level for the same
+    data, the mask chosen by the standard's penalty rules, and every template is
+    decode-tested with a real decoder.
     """
-    symbol = segno.make_qr(data, error=error, boost_error=False, mask=QR_MASK)
-    return tuple(bytes(row) for row in symbol.matrix)
+    symbol = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.QRCode, ec_level=error.upper())
+    image = symbol.to_image(scale=1, add_quiet_zones=False)
+    side = image.shape[1]
+    flat = bytes(memoryview(image).cast("B")).translate(_DARK)
+    return tuple(flat[row : row + side] for row in range(0, len(flat), side))
 
 
 def code128_length(data: str) -> int:
