@@ -25,6 +25,7 @@ from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
 
 from refurb.core.errors import DomainError
+from refurb.core.i18n import Plural
 
 __all__ = (
     "LOCALES",
@@ -82,7 +83,9 @@ def use_locale(locale: str) -> Any:
 
 
 def gettext(message: str) -> str:
-    """Translate into the current locale."""
+    """Translate into the current locale (a counted `Plural` in the form its count needs)."""
+    if isinstance(message, Plural) and message.count is not None:
+        return ngettext(str(message), message.plural, message.count)
     return _catalogue(_current.get()).gettext(message)
 
 

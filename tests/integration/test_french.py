@@ -166,3 +166,29 @@ async def test_counts_agree_with_their_number_in_french(client, as_user) -> None
     assert "1 appareil ajouté, 0 mis à jour." in text
     assert "1 ligne\u00a0: 1 valide, 0 en erreur, 0 avertissement." in text
     assert "1 appareils" not in text
+
+
+async def test_refusals_agree_with_their_count_in_each_language(client, as_user) -> None:
+    pool = await client.post(
+        "/api/v1/licence-pools",
+        json={"name": "Windows 11", "os": "Windows 11 Pro", "licence_type": "MAR"},
+        headers=as_user("supervisor"),
+    )
+    key = "TSTAA-00001-QQQQQ-RRRRR-SSSSS"
+    one_bad = f"key\r\n{key}\r\nnot a key!\r\n".encode()
+    two_bad = f"key\r\n{key}\r\nnot a key!\r\nnor this!\r\n".encode()
+    answers = {}
+    for language, body in (("fr", one_bad), ("en", one_bad), ("fr", two_bad), ("en", two_bad)):
+        refused = await client.post(
+            f"/api/v1/licence-pools/{pool.json()['id']}/keys",
+            content=body,
+            headers=as_user("supervisor", **{"content-type": "text/csv", "accept-language": language}),
+        )
+        assert refused.status_code == 422, refused.text
+        answers[(language, body.count(b"\r\n") - 2)] = refused.json()["detail"]
+    assert answers == {
+        ("fr", 1): "1 ligne du fichier de clés a des erreurs\u00a0: rien n'a été importé.",
+        ("en", 1): "1 row of the key file has errors: nothing was imported.",
+        ("fr", 2): "2 lignes du fichier de clés ont des erreurs\u00a0: rien n'a été importé.",
+        ("en", 2): "2 rows of the key file have errors: nothing was imported.",
+    }
