@@ -112,6 +112,10 @@ async def test_french_pages_carry_no_english_leak(client, as_user) -> None:
         f"/erasure?code={seeded['wiping']}",
         f"/recycling/{seeded['lot']}",
         f"/labels/{seeded['kept']}",
+        f"/labels/{seeded['batch']}?kind=batch",
+        f"/collect/{seeded['batch']}",
+        f"/batches/{seeded['batch']}/edit",
+        "/batches/new",
     ]
     seen, leaks = 0, {}
     for role in ROLES:
