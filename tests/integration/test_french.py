@@ -85,7 +85,13 @@ async def _seed(client: Any, as_user: Any) -> dict[str, str]:
     wiping = await received(["WD-FR-1"], batch=batch)
     pool = await client.post(
         "/api/v1/licence-pools",
-        json={"name": "Windows 11", "os": "Windows 11 Pro", "licence_type": "MAR", "unit_cost_cents": 123450},
+        json={
+            "name": "Windows 11",
+            "os": "Windows 11 Pro",
+            "licence_type": "MAR",
+            "unit_cost_cents": 123450,
+            "quantity": 12000,
+        },
         headers=as_user("supervisor"),
     )
     assert pool.status_code == 201, pool.text
@@ -148,6 +154,7 @@ async def test_a_french_page_formats_money_numbers_and_history_the_french_way(cl
     pools = await client.get("/licences", headers=as_user("supervisor", **{"accept-language": "fr"}))
     row = pools.text.split('data-pool="')[1].split("</tr>")[0]
     assert '<td class="amount">1\u202f234,50\u00a0€</td>' in row
+    assert "<td>0 / 12\u202f000</td>" in row  # keys held of keys bought
     english = await client.get("/licences", headers=as_user("supervisor", **{"accept-language": "en"}))
     assert '<td class="amount">€1,234.50</td>' in english.text
     history = await client.get(f"/devices/{seeded['refused']}", headers=as_user("auditor"))
