@@ -8,7 +8,9 @@ from typing import Any
 
 from refurb.core.lifecycle import State
 from refurb.core.stages import Stage
+from refurb.stock import service as stock
 from tests.helpers import new_batch, new_device, new_station, received
+from tests.integration.test_stock import scan
 
 #: English that showed in French pages before (words are matched whole, case counts).
 LEAKS = (
@@ -203,3 +205,25 @@ async def test_refusals_agree_with_their_count_in_each_language(client, as_user)
         ("fr", 2): "2 lignes du fichier de clés ont des erreurs\u00a0: rien n'a été importé.",
         ("en", 2): "2 rows of the key file have errors: nothing was imported.",
     }
+
+
+async def test_a_stock_station_counts_places_in_french(client, as_user) -> None:
+    site = await stock.create_location("Entrepôt", "site")
+    bin_ = await stock.create_location("Bac A3", "bin", parent_code=site.code, capacity=10)
+    station = await new_station(Stage.STOCK, "Rangement 1")
+    messages = []
+    for stored in (0, 1, 2):
+        if stored:
+            device = await new_device(State.LICENSED)
+            put = await scan(
+                client, as_user("technician"), station.code, device.code, {"location": bin_.code}
+            )
+            assert put.status_code == 200, put.text
+        scanned = await scan(
+            client, as_user("technician", **{"accept-language": "fr"}), station.code, bin_.code, {}
+        )
+        messages.append(scanned.json()["message"])
+    assert messages == [
+        f"Bac A3 ({bin_.display_code})\u00a0: {held} Scannez les appareils à ranger ici."
+        for held in ("0 place prise sur 10.", "1 place prise sur 10.", "2 places prises sur 10.")
+    ]
