@@ -9,9 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_date as babel_date
-from babel.dates import format_datetime as babel_datetime
-from babel.dates import format_time as babel_time
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import FormMultiDict
@@ -54,6 +51,7 @@ from refurb.intake.api import AgreementController, BatchController
 from refurb.intake.pages import AgreementPages, BatchPages, CollectPages
 from refurb.intake.profiles import FIELD_LABELS
 from refurb.printing.api import LabelController, PrinterController
+from refurb.printing.kinds import LabelKind
 from refurb.printing.pages import LabelPages
 from refurb.printing.parallel import shutdown as stop_label_workers
 from refurb.settings import Settings
@@ -68,6 +66,7 @@ from refurb.web.context import RequestContextMiddleware
 from refurb.web.idempotency import IdempotencyMiddleware
 from refurb.web.openapi import use_problem_answers
 from refurb.web.problems import exception_handlers
+from refurb.web.render import code_link, code_url
 from refurb.web.security import SecurityHeadersMiddleware
 from refurb.wiring import wire
 from refurb.work import WorkController
@@ -99,6 +98,8 @@ TEMPLATE_DIRS = [
 STATIC_DIR = PACKAGE / "web" / "static"
 SWAGGER = "/static/vendor/swagger-ui"
 FAVICON = "<link rel='icon' type='image/svg+xml' href='/static/favicon.svg'>"
+#: Reasons Refurb itself writes into events (free text otherwise): shown in the reader's language.
+SYSTEM_REASONS = frozenset({N_("demo data")})
 CREATION_LABELS = {"declare": N_("declared"), "import": N_("imported"), "label_printed": N_("label printed")}
 
 
@@ -131,20 +132,11 @@ def _jinja(settings: Settings) -> Any:
         environment = engine.engine
         i18n.install(environment)
 
-        def format_datetime(value: datetime.datetime) -> str:
-            return babel_datetime(value, "medium", tzinfo=settings.tzinfo, locale=i18n.current_locale())
-
-        def format_date(value: datetime.date) -> str:
-            return babel_date(value, "medium", locale=i18n.current_locale())
-
-        def format_time(value: datetime.datetime) -> str:
-            return babel_time(value, "medium", tzinfo=settings.tzinfo, locale=i18n.current_locale())
-
         def action_label(name: str) -> str:
             if name in CREATION_LABELS:
                 return i18n.gettext(CREATION_LABELS[name])
             try:
-                return i18n.gettext(Action(name).label)
+                return i18n.gettext(Action(name).done_label)
             except ValueError:
                 return name
 
@@ -153,6 +145,15 @@ def _jinja(settings: Settings) -> Any:
                 return i18n.gettext(DeviceKind(value).label)
             except ValueError:
                 return i18n.gettext("Total") if value == "total" else value
+
+        def reason_text(reason: str) -> str:
+            return i18n.gettext(reason) if reason in SYSTEM_REASONS else reason
+
+        def label_kind_label(value: str) -> str:
+            try:
+                return i18n.gettext(LabelKind(value).label)
+            except ValueError:
+                return value
 
         def field_label(name: str) -> str:
             return i18n.gettext(FIELD_LABELS[name]) if name in FIELD_LABELS else name
@@ -163,13 +164,14 @@ def _jinja(settings: Settings) -> Any:
             except DomainError:
                 return text
 
+        environment.filters.update(code_link=code_link, code_url=code_url)
         environment.globals.update(
-            format_datetime=format_datetime,
-            format_date=format_date,
-            format_time=format_time,
+            code_link=code_link,
             action_label=action_label,
             display_code=display_code,
             kind_label=kind_label,
+            label_kind_label=label_kind_label,
+            reason_text=reason_text,
             field_label=field_label,
         )
 
@@ -185,6 +187,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings()
     wire()
     use_engine(engine_for(settings.database))
+    i18n.set_timezone(settings.tzinfo)
     secret_key = settings.resolved_secret_key()
     certificates.configure(settings)
     licence_keys.configure(settings)

@@ -164,7 +164,7 @@ async def load_demo(secret_key: str) -> list[DemoLogin]:
                     donor_id=donor_id,
                     custodian_id=workshop if in_custody else None,
                     state=state,
-                    reason=None if state is State.DECLARED else "demo data",
+                    reason=None if state is State.DECLARED else "demo data",  # app.SYSTEM_REASONS
                 )
         await _wipe_waiting(batch.id, donor_id, system, workshop)
     async with write_transaction():  # its devices are at the workshop and beyond: the batch was received

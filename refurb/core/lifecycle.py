@@ -98,8 +98,13 @@ class Action(StrEnum):
 
     @property
     def label(self) -> str:
-        """English verb, a translation id."""
+        """English verb, a translation id: what a button does."""
         return _ACTION_LABELS[self]
+
+    @property
+    def done_label(self) -> str:
+        """English past participle, a translation id: what a device's history says was done."""
+        return _ACTION_DONE_LABELS[self]
 
 
 _ACTION_LABELS = {
@@ -118,6 +123,24 @@ _ACTION_LABELS = {
     Action.REJECT: N_("reject"),
     Action.RECYCLE: N_("send to recycling"),
     Action.MARK_MISSING: N_("mark missing"),
+}
+
+_ACTION_DONE_LABELS = {
+    Action.COLLECT: N_("collected"),
+    Action.RECEIVE: N_("received"),
+    Action.SANITIZE: N_("certified as wiped"),
+    Action.REFURBISH: N_("refurbished"),
+    Action.LICENSE: N_("licence assigned"),
+    Action.STOCK: N_("put away in stock"),
+    Action.RESERVE: N_("reserved"),
+    Action.RELEASE: N_("reservation released"),
+    Action.DISPATCH: N_("loaded on a round"),
+    Action.UNLOAD: N_("unloaded from a round"),
+    Action.HAND_OVER: N_("handed over"),
+    Action.RETURN: N_("taken back"),
+    Action.REJECT: N_("rejected"),
+    Action.RECYCLE: N_("sent to recycling"),
+    Action.MARK_MISSING: N_("marked missing"),
 }
 
 

@@ -51,6 +51,14 @@ class DeviceController(Controller):
         state_filter: Annotated[State | None, QueryParameter(name="state")] = None,
         kind: FromQuery[DeviceKind | None] = None,
         batch: Annotated[str | None, QueryParameter(description="Batch code")] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=service.MAX_SEARCH,
+                description="A device's code (any accepted form), serial or donor asset tag; "
+                "a batch or location code lists its devices",
+            ),
+        ] = None,
         page: Annotated[int, QueryParameter(ge=1, le=service.MAX_PAGE)] = 1,
         page_size: Annotated[int | None, QueryParameter(ge=1, le=service.MAX_PAGE_SIZE)] = None,
         limit: Annotated[
@@ -58,7 +66,7 @@ class DeviceController(Controller):
             QueryParameter(ge=1, le=service.MAX_PAGE_SIZE, description="Another name for page_size"),
         ] = None,
     ) -> DevicePage:
-        """Filter by state, kind and batch; paginated (50 a page unless told), oldest first."""
+        """Filter by state, kind, batch and a search; paginated (50 a page unless told), oldest first."""
         if page_size is not None and limit is not None and page_size != limit:
             raise BadInput(
                 N_("page_size and limit are the same setting: give one of them."),
@@ -66,7 +74,13 @@ class DeviceController(Controller):
             )
         size = page_size or limit or service.DEFAULT_PAGE_SIZE
         return await service.list_devices(
-            principal_of(request), state=state_filter, kind=kind, batch=batch, page=page, page_size=size
+            principal_of(request),
+            state=state_filter,
+            kind=kind,
+            batch=batch,
+            search=q,
+            page=page,
+            page_size=size,
         )
 
     @get("/states", summary="Count devices per state")

@@ -45,9 +45,10 @@ class DevicePages(Controller):
         state_filter: Annotated[str | None, QueryParameter(name="state")] = None,
         kind: Annotated[str | None, QueryParameter()] = None,
         batch: Annotated[str | None, QueryParameter()] = None,
+        q: Annotated[str | None, QueryParameter(max_length=service.MAX_SEARCH)] = None,
         page_number: Annotated[int, QueryParameter(name="page", ge=1, le=service.MAX_PAGE)] = 1,
     ) -> Response[Any]:
-        """Devices filtered by state and kind; unknown filter values are ignored."""
+        """Devices filtered by state and kind and searched; unknown filter values are ignored."""
         chosen_state = State(state_filter) if state_filter in set(State) else None
         chosen_kind = DeviceKind(kind) if kind in set(DeviceKind) else None
         chosen_batch = _batch_code(batch)
@@ -56,6 +57,7 @@ class DevicePages(Controller):
             state=chosen_state,
             kind=chosen_kind,
             batch=chosen_batch,
+            search=q,
             page=page_number,
             page_size=PAGE_SIZE,
         )
@@ -68,6 +70,8 @@ class DevicePages(Controller):
             state=chosen_state,
             kind=chosen_kind,
             batch=chosen_batch,
+            q=(q or "").strip(),
+            max_search=service.MAX_SEARCH,
             states=list(State),
             kinds=list(DeviceKind),
         )

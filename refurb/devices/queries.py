@@ -17,7 +17,7 @@ from piccolo.query.functions.aggregate import Count
 
 from refurb.core.aliases import normal_asset_tag, normal_serial
 from refurb.core.codes import Code, CodeType, parse_code
-from refurb.core.errors import Conflict, NotFound
+from refurb.core.errors import Conflict, DomainError, NotFound
 from refurb.core.i18n import N_
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import State
@@ -33,6 +33,7 @@ __all__ = (
     "IMPORT",
     "MAX_PAGE",
     "MAX_PAGE_SIZE",
+    "MAX_SEARCH",
     "batch_census",
     "batch_devices",
     "codes_in_batch",
@@ -241,19 +242,52 @@ async def find_in_batch(text: str, batch_id: int, principal: Principal) -> Devic
         return None
 
 
+#: The longest search text: a serial or an asset tag is at most 100 characters.
+MAX_SEARCH = 100
+_SEARCHED_CODES: dict[CodeType, Any] = {
+    CodeType.BATCH: ("batch", Device.batch),
+    CodeType.LOCATION: ("location", Device.location),
+}
+
+
+async def _search_clause(text: str) -> Any:
+    """What `text` names: a device code, a batch or location code, else a serial or asset tag.
+
+    A code is read in any accepted form (compact, display, lower case, a QR URL);
+    text that is not a valid code (a wrong check digit included) is looked up as
+    the manufacturer's serial or the donor's asset tag, compared the way they are
+    stored (upper case, spaces normalised).
+    """
+    try:
+        code = parse_code(text)
+    except DomainError:
+        code = None
+    if code is not None and code.type is CodeType.DEVICE:
+        return Device.code == code.compact
+    if code is not None and code.type in _SEARCHED_CODES:
+        reference, column = _SEARCHED_CODES[code.type]
+        found = await id_of(reference, code.compact)
+        return column == (found if found is not None else -1)
+    return (Device.serial == normal_serial(text)) | (Device.asset_tag == normal_asset_tag(text))
+
+
 async def list_devices(
     principal: Principal,
     *,
     state: State | None = None,
     kind: DeviceKind | None = None,
     batch: str | None = None,
+    search: str | None = None,
     page: int = 1,
     page_size: int = DEFAULT_PAGE_SIZE,
 ) -> DevicePage:
-    """Devices the principal may see, filtered, oldest first."""
+    """Devices the principal may see, filtered and searched, oldest first."""
     page = min(max(page, 1), MAX_PAGE)
     page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
     clauses = [c for c in (visible(principal),) if c is not None]
+    text = (search or "").strip()[:MAX_SEARCH]
+    if text:
+        clauses.append(await _search_clause(text))
     if state is not None:
         clauses.append(Device.state == state.value)
     if kind is not None:

@@ -22,7 +22,7 @@ from refurb.accounts import service as accounts
 from refurb.codes.service import mint
 from refurb.core.codes import CodeType, parse_code
 from refurb.core.errors import Conflict, Forbidden, NotFound, Unavailable
-from refurb.core.i18n import N_
+from refurb.core.i18n import N_, Np_
 from refurb.core.lifecycle import State
 from refurb.core.principal import Principal
 from refurb.core.roles import SUPERVISION, WORKSHOP, Role
@@ -422,7 +422,10 @@ async def issue_for_batch(
             pending.append(parse_code(row.code).display)
     if pending or not rows:
         raise Conflict(
-            N_("Batch {ref} cannot be certified yet: {count} devices are not through erasure ({some})."),
+            Np_(
+                "Batch {ref} cannot be certified yet: {count} device is not through erasure ({some}).",
+                "Batch {ref} cannot be certified yet: {count} devices are not through erasure ({some}).",
+            ),
             code="batch_not_terminal",
             ref=batch.display_code,
             count=len(pending),

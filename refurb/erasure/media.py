@@ -10,7 +10,7 @@ from typing import Any
 from refurb.core.aliases import is_placeholder_serial, normal_serial
 from refurb.core.codes import parse_code
 from refurb.core.errors import BadInput, Conflict, DomainError, Forbidden, GuardRefused, NotFound
-from refurb.core.i18n import N_, fill
+from refurb.core.i18n import N_, Np_, fill
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import Check, State
 from refurb.core.principal import Principal
@@ -571,7 +571,10 @@ async def attest_no_media(code_text: str, note: str, principal: Principal) -> At
         present = await Medium.count().where((Medium.device == device.id) & Medium.absent_reason.is_null())
         if present:
             raise Conflict(
-                N_("{ref} has {count} media recorded: it cannot be attested as having none."),
+                Np_(
+                    "{ref} has {count} medium recorded: it cannot be attested as having none.",
+                    "{ref} has {count} media recorded: it cannot be attested as having none.",
+                ),
                 code="media_present",
                 ref=parse_code(device.code).display,
                 count=present,

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from refurb.core.i18n import N_
+from refurb.core.i18n import N_, Np_
 
 __all__ = (
     "CATEGORIES",
@@ -197,7 +197,13 @@ def judge_record(kind: str, record: RecordFacts, rules: Mapping[str, Rule]) -> l
         )
     errors = sum(int(v) for k, v in record.errors.items() if k != "retries")
     if errors:
-        problems.append(Problem("errors_reported", N_("the tool reported {count} errors"), {"count": errors}))
+        problems.append(
+            Problem(
+                "errors_reported",
+                Np_("the tool reported {count} error", "the tool reported {count} errors"),
+                {"count": errors},
+            )
+        )
     if record.hpa_dco == "present":
         problems.append(Problem("hidden_area", N_("a hidden area (HPA/DCO) was found and not erased")))
     if record.verification_result == "failed":

@@ -19,7 +19,7 @@ __all__ = ("register",)
 
 
 async def batch_labels(code: Code, principal: Principal, context: LabelContext) -> list[BaseModel]:
-    """One label per crate of the batch: "Caisse n/m"."""
+    """One label per crate of the batch: "Palette n/m"."""
     batch = await intake.get_batch(code.compact, principal)
     today = format_date(datetime.date.today(), "medium", locale=current_locale())
     declared = await devices.counts_by_batch(batch.id) or batch.announced

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from refurb.core.codes import CodeType, parse_code
 from refurb.core.errors import BadInput, GuardRefused
-from refurb.core.i18n import N_
+from refurb.core.i18n import N_, Np_
 from refurb.core.lifecycle import Action, Check, State
 from refurb.core.stages import Stage
 from refurb.db import write_transaction
@@ -44,7 +44,11 @@ async def _room(code_text: str) -> int:
     location, held = await stock.location_with_room(code_text, OCCUPYING)
     if location.capacity is not None and held >= location.capacity:
         raise GuardRefused(
-            N_("{name} ({ref}) is full: {held} of {capacity} places taken. Scan another location."),
+            Np_(
+                "{name} ({ref}) is full: {held} of {capacity} places taken. Scan another location.",
+                "{name} ({ref}) is full: {held} of {capacity} places taken. Scan another location.",
+                key="held",
+            ),
             code="location_full",
             name=location.name,
             ref=location.display_code,
@@ -80,7 +84,11 @@ async def _location_scanned(request: stations.ScanRequest) -> stations.ScanOutco
     capacity = "∞" if location.capacity is None else str(location.capacity)
     return stations.ScanOutcome(
         "found",
-        N_("{name} ({ref}): {held} of {capacity} places taken. Scan the devices to put here."),
+        Np_(
+            "{name} ({ref}): {held} of {capacity} places taken. Scan the devices to put here.",
+            "{name} ({ref}): {held} of {capacity} places taken. Scan the devices to put here.",
+            key="held",
+        ),
         {"name": location.name, "ref": location.display_code, "held": held, "capacity": capacity},
         _thing(location),
         context={"location": location.code},

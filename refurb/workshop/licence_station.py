@@ -23,7 +23,7 @@ from refurb.printing.kinds import LabelKind, LicenceLabel
 from refurb.printing.service import LabelContext, register_provider
 from refurb.stations import service as stations
 from refurb.stations.schemas import FieldSpec, FormSpec
-from refurb.web.i18n import gettext
+from refurb.web.i18n import gettext, ngettext
 from refurb.workshop import licences
 from refurb.workshop.licence_schemas import PoolOut
 
@@ -34,7 +34,7 @@ def _option(pool: PoolOut) -> dict[str, str]:
     if not pool.needs_key:
         left = gettext("free, no key")
     else:
-        left = gettext("{count} keys left").format(count=pool.available)
+        left = ngettext("{count} key left", "{count} keys left", pool.available).format(count=pool.available)
     return {"value": str(pool.id), "label": f"{pool.name} — {pool.os} ({left})"}
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from refurb.core.codes import parse_code
 from refurb.core.errors import BadInput, Conflict, GuardRefused, NotFound
-from refurb.core.i18n import N_, fill
+from refurb.core.i18n import N_, Np_, fill
 from refurb.core.lifecycle import Action, Check, State, clean_reason
 from refurb.core.principal import Principal
 from refurb.db import UNIQUE_VIOLATIONS, chunked, is_sqlite, write_transaction
@@ -265,7 +265,10 @@ async def import_keys(pool_ref: int | str, content: bytes, *, dry_run: bool = Fa
     report = KeyImportOut(pool=pool.id, rows=len(read.keys), imported=0, dry_run=dry_run, errors=problems)
     if problems:
         raise LicenceImportRefused(
-            N_("{count} rows of the key file have errors: nothing was imported."),
+            Np_(
+                "{count} row of the key file has errors: nothing was imported.",
+                "{count} rows of the key file have errors: nothing was imported.",
+            ),
             count=len({p.row for p in problems}),
             extra={"report": report.model_dump(mode="json")},
         )

@@ -89,7 +89,7 @@ async def test_a_technician_confirms_a_drive_of_unknown_type_spins(page, tmp_pat
     assert await row.locator("td[data-kind='unknown'] strong").text_content() == "Type incertain"
     assert "type incertain (disque dur ou SSD ?)" in await row.text_content()
     async with page.expect_navigation():
-        await page.click("text=J'ai vérifié : c'est un disque dur à plateaux")
+        await page.click("text=J'ai vérifié\u00a0: c'est un disque dur à plateaux")
     await page.wait_for_selector("#sheet[data-ready='yes']")
     assert await page.get_attribute("#sheet .state", "data-state") == "sanitized"
     assert "une personne a vérifié le disque" in await page.text_content("#media td[data-kind='hdd']")

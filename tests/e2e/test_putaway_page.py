@@ -27,7 +27,7 @@ async def test_scan_a_bin_then_devices_until_it_is_full(page) -> None:
     assert await page.get_attribute("#station", "data-last-result") == "ok"
     await scan(page, second.code)  # the bin holds one: refused, with the numbers
     await page.wait_for_function("document.querySelector('#station').dataset.lastResult === 'error'")
-    assert "1 places prises sur 1" in await page.locator("#scan-log li").first.inner_text()
+    assert "1 place prise sur 1" in await page.locator("#scan-log li").first.inner_text()
     assert await page.evaluate("document.activeElement.id") == "scan-input"
     assert ((await device_row(first.code))["state"], (await device_row(first.code))["location"]) == (
         "in_stock",

@@ -111,7 +111,7 @@ async def test_problems_speak_the_readers_language(client, as_user) -> None:
     )
     assert french.json()["code"] == english.json()["code"] == "invalid_transition"
     assert english.json()["detail"] == "Cannot reject a device that is declared."
-    assert french.json()["detail"] == "Action « rejeter » impossible : l'appareil est déclaré."
+    assert french.json()["detail"] == "Action «\u00a0rejeter\u00a0» impossible\u00a0: l'appareil est déclaré."
 
 
 async def test_browsers_get_an_error_page(client, as_user) -> None:

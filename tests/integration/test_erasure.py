@@ -746,5 +746,5 @@ async def test_the_erasure_page_says_type_uncertain_and_ssd_purge_or_destroy(cli
     html = page.text
     assert html.count("Type incertain") == 1
     assert "mémoire flash (ssd)" in html
-    assert "purgez-la" in html
+    assert "faites-en un effacement renforcé" in html  # « Purge », translated once (was « purgez-la »)
     assert html.count('id="confirm-rotational-') == 1  # the unknown drive only, never the SSD

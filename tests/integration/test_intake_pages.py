@@ -54,7 +54,7 @@ async def test_manifest_upload_page_shows_the_problems(client, as_user) -> None:
         headers=as_user("donor", **{"accept-language": "en"}),
     )
     assert valid.status_code == 200
-    assert "1 devices added, 0 updated." in valid.text
+    assert "1 device added, 0 updated." in valid.text
     assert await Device.count() == 1
 
 

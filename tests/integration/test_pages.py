@@ -54,7 +54,7 @@ async def test_device_page_shows_the_timeline(client, as_user) -> None:
     assert device.display_code in response.text
     assert "SN-42" in response.text
     timeline = response.text[response.text.index('class="timeline"') :]
-    assert timeline.index("rejeter") < timeline.index("importé")  # newest first
+    assert timeline.index("rejeté") < timeline.index("importé")  # newest first, in the past tense
     assert "carte mère HS" in timeline
 
 

@@ -59,7 +59,7 @@ async def test_a_donor_sees_its_batches_with_the_next_step_and_nothing_of_anothe
     batches = work["batches"]
     assert batches["count"] == 2
     steps = {item["code"]: item["detail"] for item in batches["items"]}
-    assert steps[mine.code] == "En attente d'une date d'enlèvement"
+    assert steps[mine.code] == "En attente d'une date de collecte"
     assert theirs.code not in steps
     assert work["certificates"]["count"] == 0
 
@@ -72,7 +72,7 @@ async def test_a_driver_sees_todays_pickups_with_address_and_date(client, as_use
     await intake.schedule(later.code, datetime.date.today() + datetime.timedelta(days=3), admin)
     work = await _work(client, as_user, "driver")
     pickups = work["pickups"]
-    assert (pickups["title"], pickups["count"], pickups["href"]) == ("Enlèvements du jour", 1, "/collect")
+    assert (pickups["title"], pickups["count"], pickups["href"]) == ("Collectes du jour", 1, "/collect")
     [item] = pickups["items"]
     assert item["code"] == today.code
     assert item["href"] == f"/collect/{today.code}"
@@ -106,7 +106,7 @@ async def test_roles_whose_work_comes_with_distribution_get_no_sections_yet(clie
     [
         ("technician", "Votre travail"),
         ("donor", "Vos dons"),
-        ("driver", "Enlèvements"),
+        ("driver", "Collectes"),
         ("auditor", "Appareils"),
     ],
 )

@@ -363,7 +363,7 @@ async def test_the_workshop_page_shows_the_view_and_edits_the_lists(client, as_u
     shown = await client.get("/workshop", headers=supervisor)
     assert shown.status_code == 200
     assert "PrimTux 8" in shown.text
-    assert "<td>1.5</td>" in shown.text  # 90 minutes, in hours
+    assert "<td>1,5</td>" in shown.text  # 90 minutes, in hours, the French way
     coordinator = await client.get("/workshop", headers=as_user("coordinator"))
     assert coordinator.status_code == 200
     assert 'action="/workshop/choices"' not in coordinator.text

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "refurb" / "web" / "locale" / "fr.po"
 METHODS = [("refurb/**.py", "python"), ("refurb/**/templates/**.html", "jinja2")]
 OPTIONS = {"refurb/**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "Np_": (1, 2)}
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}|%\([a-z_]+\)[sd]")
 
 
