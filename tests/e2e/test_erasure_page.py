@@ -71,7 +71,7 @@ async def test_anyone_verifies_a_certificate_and_a_forgery_is_caught(
             await visitor.goto("/verify")
             await visitor.set_input_files("input[name=file]", files=[str(path)])
             async with visitor.expect_navigation():
-                await visitor.click("form[action='/verify'] button[type=submit]")
+                await visitor.click("form[action='/verify'][method=post] button[type=submit]")
             assert await visitor.get_attribute("#verdict", "data-authentic") == authentic
     finally:
         await context.close()
@@ -87,7 +87,7 @@ async def test_a_technician_confirms_a_drive_of_unknown_type_spins(page, tmp_pat
         await page.set_input_files("#report-file", files=[str(log)])
     row = page.locator("#media tr[data-status='pending']")
     assert await row.locator("td[data-kind='unknown'] strong").text_content() == "Type incertain"
-    assert "type incertain (disque dur ou SSD ?)" in await row.text_content()
+    assert "type incertain (disque dur ou SSD\u202f?)" in await row.text_content()
     async with page.expect_navigation():
         await page.click("text=J'ai vérifié\u00a0: c'est un disque dur à plateaux")
     await page.wait_for_selector("#sheet[data-ready='yes']")

@@ -50,6 +50,7 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/stations", STAFF),
     ("GET", "/stations/{station}", only(WORKSHOP, 200)),
     ("GET", "/api/v1/me", EVERYONE),
+    ("GET", "/api/v1/me/work", EVERYONE),
     ("GET", "/api/v1/devices", EVERYONE),
     ("GET", "/api/v1/devices/states", EVERYONE),
     ("GET", "/api/v1/devices/{device}", EVERYONE),
