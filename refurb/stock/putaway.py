@@ -8,7 +8,7 @@ another location is scanned; a device already in stock elsewhere is moved
 from __future__ import annotations
 
 from refurb.core.codes import CodeType, parse_code
-from refurb.core.errors import BadInput, GuardRefused
+from refurb.core.errors import BadInput, GuardRefused, NotFound
 from refurb.core.i18n import N_, Np_
 from refurb.core.lifecycle import Action, Check, State
 from refurb.core.stages import Stage
@@ -72,9 +72,12 @@ async def _location_capacity(context: CheckContext) -> None:
 
 async def _place(context: CheckContext) -> dict[str, int]:
     """The effect of `stock`: the device is where the scanned location says (checked by its capacity)."""
-    location = await stock.get_location(str(context.payload.get("location", "")))
-    await devices.place(context.device.id, location.id, stocked_at=utcnow())
-    return {"location_id": location.id}
+    text = str(context.payload.get("location", ""))
+    location_id = await stock.location_id(text)
+    if location_id is None:  # the capacity check found it in this transaction: never in practice
+        raise NotFound(N_("No location {ref} is known."), ref=parse_code(text).display)
+    await devices.place(context.device.id, location_id, stocked_at=utcnow())
+    return {"location_id": location_id}
 
 
 async def _location_scanned(request: stations.ScanRequest) -> stations.ScanOutcome:

@@ -167,11 +167,23 @@ async def location_names(ids: Sequence[int]) -> dict[int, str]:
     return {row["id"]: row["name"] for row in rows}
 
 
+#: L code → row id; both are fixed once minted (locations are never deleted), so they are kept.
+_ids: dict[str, int] = {}
+_MAX_IDS = 10_000
+
+
 async def location_id(code_text: str) -> int | None:
-    """A location's id by its code, None when unknown."""
+    """A location's id by its code, None when unknown (kept in memory once read)."""
     code = parse_code(code_text, expected=CodeType.LOCATION)
+    if (known := _ids.get(code.compact)) is not None:
+        return known
     row = await Location.select(Location.id).where(Location.code == code.compact).first()
-    return row["id"] if row else None
+    if row is None:
+        return None
+    if len(_ids) >= _MAX_IDS:
+        _ids.clear()
+    _ids[code.compact] = row["id"]
+    return row["id"]
 
 
 async def _resolve(code: Code, principal: Principal) -> ThingOut:

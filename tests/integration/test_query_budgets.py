@@ -23,8 +23,8 @@ from tests.helpers import new_device, new_station
 BUDGETS: dict[str, dict[str, int]] = {
     "POST /api/v1/devices/{code}/actions/mark_missing (plain)": {"sqlite": 6, "postgres": 3},
     "POST /api/v1/devices/{code}/actions/reject (reason, licence effect)": {"sqlite": 7, "postgres": 6},
-    "POST /api/v1/devices/{code}/actions/stock (location, capacity check)": {"sqlite": 11, "postgres": 10},
-    "POST /api/v1/scans at a put-away station": {"sqlite": 16, "postgres": 13},
+    "POST /api/v1/devices/{code}/actions/stock (location, capacity check)": {"sqlite": 10, "postgres": 9},
+    "POST /api/v1/scans at a put-away station": {"sqlite": 15, "postgres": 12},
     "GET /api/v1/devices/{code}": {"sqlite": 2, "postgres": 2},
     "GET /devices/{code} (page)": {"sqlite": 4, "postgres": 4},
 }
