@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +36,33 @@ def describe(url: str, found: list[dict[str, Any]]) -> str:
         lines.append(f"  [{v['impact']}] {v['id']}: {v['help']}")
         lines.extend(f"      {node}" for node in v["nodes"])
     return "\n".join(lines)
+
+
+class Auditor:
+    """Runs axe-core on every page a tab loads, and once more on the page as the test leaves it."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.found: list[str] = []
+        self.audited = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        page.on("load", lambda _page: self._tasks.append(asyncio.ensure_future(self._audit())))
+
+    async def _audit(self) -> None:
+        url = self.page.url
+        try:
+            found = await violations(self.page)
+        except Exception as error:  # the test navigated on meanwhile: the next load is audited
+            if self.page.is_closed() or "context was destroyed" in str(error) or "navigat" in str(error):
+                return
+            raise
+        self.audited += 1
+        if found:
+            self.found.append(describe(url, found))
+
+    async def finish(self) -> list[str]:
+        """Wait for the audits under way, audit the page as it is now, and say what was found."""
+        await asyncio.gather(*self._tasks)
+        if not self.page.is_closed() and self.page.url.startswith("http"):
+            await self._audit()
+        return list(dict.fromkeys(self.found))

@@ -30,6 +30,7 @@ from tests.conftest import (
     _pg_admin,
     _pg_url,
 )
+from tests.e2e.axe import Auditor
 from tests.helpers import new_station
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -102,7 +103,7 @@ async def server(engine: Template, tmp_path_factory: pytest.TempPathFactory) -> 
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     async with httpx.AsyncClient() as http:
         while True:
             try:
@@ -134,11 +135,14 @@ async def browser(browser_path: str) -> AsyncIterator[object]:
 
 @pytest.fixture
 async def page(browser, server: Server) -> AsyncIterator[object]:
-    """A fresh tablet-sized page (no cookies) on the server."""
+    """A fresh tablet-sized page (no cookies) on the server, held to axe-core on every page it loads."""
     context = await browser.new_context(viewport=TABLET, locale="fr-FR", base_url=server.url)
     tab = await context.new_page()
+    auditor = Auditor(tab)
     yield tab
+    found = await auditor.finish()
     await context.close()
+    assert not found, "axe-core found critical or serious violations:\n" + "\n".join(found)
 
 
 async def login(page, username: str) -> None:

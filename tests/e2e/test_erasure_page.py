@@ -9,6 +9,7 @@ import pytest
 
 from refurb.core.lifecycle import State
 from tests.conftest import bearer
+from tests.e2e.axe import Auditor
 from tests.e2e.conftest import TABLET, login
 from tests.fixtures.erasure.make_nwipe_log import make_log
 from tests.helpers import I5, device_row, received, unknown_model_log
@@ -63,6 +64,7 @@ async def test_anyone_verifies_a_certificate_and_a_forgery_is_caught(
     forged.write_bytes(pdf[:middle] + bytes([pdf[middle] ^ 0x01]) + pdf[middle + 1 :])
     context = await browser.new_context(viewport=TABLET, locale="fr-FR", base_url=server.url)
     visitor = await context.new_page()  # no login: the page is public
+    auditor = Auditor(visitor)
     try:
         await visitor.goto(f"/verify/{certificate['code']}")
         assert await visitor.get_attribute("#verdict", "data-status") == "valid"
@@ -73,6 +75,7 @@ async def test_anyone_verifies_a_certificate_and_a_forgery_is_caught(
             async with visitor.expect_navigation():
                 await visitor.click("form[action='/verify'][method=post] button[type=submit]")
             assert await visitor.get_attribute("#verdict", "data-authentic") == authentic
+        assert not await auditor.finish()
     finally:
         await context.close()
 

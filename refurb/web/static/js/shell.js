@@ -21,3 +21,16 @@
   });
   if (best) best.setAttribute("aria-current", "page");
 })();
+
+/* A table wider than the screen scrolls in its frame: the frame takes the keyboard focus then. */
+(function () {
+  "use strict";
+  function mark() {
+    Array.prototype.forEach.call(document.querySelectorAll(".table-scroll"), function (frame) {
+      if (frame.scrollWidth > frame.clientWidth) frame.setAttribute("tabindex", "0");
+      else frame.removeAttribute("tabindex");
+    });
+  }
+  mark();
+  window.addEventListener("resize", mark);
+})();

@@ -1,0 +1,114 @@
+"""Every role's pages at the three screens people use, held to axe-core and to the screen's width.
+
+A phone (390×844), a station tablet (1024×600) and a desk (1366×768): each role logs in
+at each screen, opens every page its menu offers and the pages one click below (a batch,
+a device, a location tree, a label preview…). No page may scroll sideways (a wide table
+scrolls inside its own frame). axe-core (critical and serious) reads every page at the
+screen the role works on — the phone for drivers and bus staff, the tablet for
+technicians, the desk for the others — and the start page at every screen: its rules
+look at the markup, which is the same at every width, except for what the shell shows
+or hides (the menu), which the start page carries. The `page` fixture audits each load
+of the other browser tests as well.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from refurb.core.lifecycle import State
+from tests.conftest import bearer
+from tests.e2e.axe import describe, violations
+from tests.e2e.conftest import login
+from tests.helpers import new_device, submitted_batch
+
+SCREENS = {"phone": (390, 844), "tablet": (1024, 600), "desk": (1366, 768)}
+#: role → the screen it works on
+ROLES = {
+    "admin": "desk",
+    "supervisor": "desk",
+    "technician": "tablet",
+    "driver": "phone",
+    "donor": "desk",
+    "coordinator": "desk",
+    "auditor": "desk",
+    "bus_staff": "phone",
+}
+#: Swagger UI is a vendored third-party page: it is the API's reference, not a page of ours.
+NOT_OURS = ("/schema",)
+
+
+async def _seed(server, tokens, name: str) -> dict[str, str]:
+    """A batch of the test donor with a device in it, a stock location and a licence pool."""
+    batch = await submitted_batch()
+    device = await new_device(State.RECEIVED, batch=batch)
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        supervisor = bearer(tokens["supervisor"])
+        site = await http.post(
+            "/api/v1/locations", json={"name": f"Entrepôt {name}", "kind": "site"}, headers=supervisor
+        )
+        assert site.status_code == 201, site.text
+        pool = await http.post(
+            "/api/v1/licence-pools",
+            json={"name": f"Linux Mint {name}", "os": "Linux Mint 22", "licence_type": "GPL", "needs_key": False},
+            headers=supervisor,
+        )
+        assert pool.status_code == 201, pool.text
+    return {"batch": batch.code, "device": device.code, "location": site.json()["code"]}
+
+
+def _below(role: str, seeded: dict[str, str]) -> list[str]:
+    """Pages one click below the menu that the role opens."""
+    pages = [f"/batches/{seeded['batch']}", f"/devices/{seeded['device']}", "/verify"]
+    if role == "donor":
+        pages += ["/agreement"]
+    if role in {"admin", "supervisor", "coordinator"}:
+        pages += ["/batches/new"]
+    if role in {"admin", "supervisor", "technician", "coordinator", "auditor"}:
+        pages += ["/stock/locations"]
+    if role in {"admin", "supervisor", "technician"}:
+        pages += [f"/labels/{seeded['device']}", "/stock/take"]
+    if role in {"admin", "supervisor", "auditor", "coordinator"}:
+        pages += ["/recycling/register"]
+    return pages
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+async def test_every_page_of_every_role_passes_axe_and_fits_the_screen(
+    browser, server, tokens, screen
+) -> None:
+    seeded = await _seed(server, tokens, screen)
+    width, height = SCREENS[screen]
+    problems: list[str] = []
+    seen = audited = 0
+    for role, own_screen in ROLES.items():
+        context = await browser.new_context(
+            viewport={"width": width, "height": height}, locale="fr-FR", base_url=server.url
+        )
+        tab = await context.new_page()
+        try:
+            await login(tab, role)
+            menu = await tab.eval_on_selector_all("#main-nav a", "as => as.map(a => a.getAttribute('href'))")
+            for path in dict.fromkeys([*menu, *_below(role, seeded)]):
+                if path.startswith(NOT_OURS):
+                    continue
+                response = await tab.goto(path)
+                if response is None or response.status == 403:
+                    continue  # offered one click below to other roles only
+                assert response.status == 200, f"{role} {path}: {response.status}"
+                seen += 1
+                if screen == own_screen or path == "/":
+                    audited += 1
+                    found = await violations(tab)
+                    if found:
+                        problems.append(f"{role} at {screen}: " + describe(path, found))
+                overflow = await tab.evaluate(
+                    "document.scrollingElement.scrollWidth - document.documentElement.clientWidth"
+                )
+                if overflow > 0:
+                    problems.append(f"{role} at {screen}: {path} scrolls sideways by {overflow} px")
+        finally:
+            await context.close()
+    assert seen >= 60, f"only {seen} pages were opened"
+    assert audited >= 8, f"only {audited} pages were audited"
+    assert not problems, "\n".join(problems)
