@@ -50,7 +50,7 @@ async def _seed(server, tokens, name: str) -> dict[str, str]:
         assert site.status_code == 201, site.text
         pool = await http.post(
             "/api/v1/licence-pools",
-            json={"name": f"Linux Mint {name}", "os": "Linux Mint 22", "licence_type": "GPL", "needs_key": False},
+            json={"name": f"Mint {name}", "os": "Linux Mint 22", "licence_type": "GPL", "needs_key": False},
             headers=supervisor,
         )
         assert pool.status_code == 201, pool.text
