@@ -6,6 +6,7 @@ from babel.dates import format_date
 from pydantic import BaseModel
 
 from refurb.core.codes import Code, parse_code
+from refurb.core.i18n import N_
 from refurb.core.principal import Principal
 from refurb.core.stages import Stage
 from refurb.devices import service as devices
@@ -55,3 +56,5 @@ def register() -> None:
     """Declare the label kinds this area fills."""
     register_provider(LabelKind.WIPED, wiped_labels)
     stations.register_stage_label(Stage.ERASURE, LabelKind.WIPED.value)
+    for refusal in ("media_not_sanitized", "batch_on_hold"):  # the erasure page says what is missing
+        stations.register_refusal_link(refusal, "/erasure?code={code}", N_("Open the erasure page of {ref}"))

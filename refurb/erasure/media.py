@@ -655,20 +655,20 @@ def _not_sanitized(judged: DeviceMedia) -> GuardRefused:
 
 async def _media_sanitized(context: CheckContext) -> None:
     """The lifecycle check of `sanitize`: every medium passes, or none exists and that is attested."""
-    judged = await device_media(context.device)
+    judged = await device_media(context.device, gettext)  # the reasons in the reader's language
     if not judged.ready:
         raise _not_sanitized(judged)
 
 
 async def _media_sanitized_many(contexts: Sequence[CheckContext]) -> dict[int, DomainError]:
     """The bulk form of `_media_sanitized` (a folder of reports): every device judged in a few queries."""
-    judged = await judge_devices([context.device for context in contexts])
+    judged = await judge_devices([context.device for context in contexts], gettext)
     return {j.device.id: _not_sanitized(j) for j in judged if not j.ready}
 
 
 async def _media_disposed(context: CheckContext) -> None:
     """The lifecycle check of `recycle`: no medium goes to the recycler before it is erased or destroyed."""
-    judged = await device_media(context.device)
+    judged = await device_media(context.device, gettext)
     if judged.ready:
         return
     reasons = _reasons(judged)

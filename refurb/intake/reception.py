@@ -4,16 +4,26 @@ A device is scanned by its D code, or by the donor's asset tag or the
 manufacturer's serial, matched within the batch being received. A device the
 manifest does not list is added after one confirmation, flagged "not in
 manifest". Receiving prints the D-code asset tag on the station's printer.
+
+A station without a printer receives in two scans, a normal (amber) step and
+not a refusal: the first scan of a device whose tag was never printed answers
+`needs_label` with the label to print; the page prints it (a PDF, in the page),
+the technician sticks it on and scans it, and that scan receives the device.
+Why not "received as soon as the PDF is produced": receiving means the machine
+carries its asset tag, and only the scan of the stuck label proves it — a PDF
+that never printed, or a label stuck on the wrong machine, is caught here
+instead of at the erasure bench.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from refurb.core.codes import CodeType, parse_code
-from refurb.core.errors import Conflict, NotFound
-from refurb.core.i18n import N_, fill
+from refurb.core.errors import Conflict, GuardRefused, NotFound
+from refurb.core.i18n import N_, Np_, fill
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import Action
 from refurb.core.stages import Stage
@@ -26,7 +36,7 @@ from refurb.intake.tables import Batch
 from refurb.printing import service as printing
 from refurb.printing.kinds import LabelKind
 from refurb.stations import service as stations
-from refurb.stations.schemas import FieldSpec, FormSpec, PrintNote, ThingOut
+from refurb.stations.schemas import ContextOut, FieldSpec, FormSpec, PrintNote, ThingOut
 from refurb.web.i18n import gettext
 
 __all__ = ("register",)
@@ -175,11 +185,31 @@ async def _print_tag(request: stations.ScanRequest) -> PrintNote | None:
     return PrintNote(kind=LabelKind.DEVICE.value, job=job, printer=printer, reprint=reprint)
 
 
+async def _label_needed(request: stations.ScanRequest) -> stations.ScanOutcome:
+    """No printer and no tag yet: print it from the page, stick it on, scan it (an amber step)."""
+    device = await devices.get(request.code.compact, request.principal)
+    return stations.ScanOutcome(
+        "needs_label",
+        N_("{ref}: print its asset tag, stick it on the device, then scan the label."),
+        {"ref": device.display_code},
+        stations.device_thing(device),
+        device,
+        context=request.context,
+        label={"code": device.code, "kind": LabelKind.DEVICE.value},
+    )
+
+
 async def _device_scanned(request: stations.ScanRequest) -> stations.ScanOutcome:
     printed = None
     if request.station.printer_id is not None and request.action is Action.RECEIVE:
         printed = await _print_tag(request)
-    outcome = await stations.device_handler(request)
+    try:
+        outcome = await stations.device_handler(request)
+    except GuardRefused as refused:
+        # the tag check refused and nothing changed: the usual first scan at a station without a printer
+        if refused.code != "asset_tag_not_printed" or request.station.printer_id is not None:
+            raise
+        return await _label_needed(request)
     if printed is not None and outcome.printed is None:
         outcome = dataclasses.replace(outcome, printed=printed)
     if outcome.result == "recorded" and outcome.device is not None and outcome.device.batch:
@@ -187,10 +217,47 @@ async def _device_scanned(request: stations.ScanRequest) -> stations.ScanOutcome
     return outcome
 
 
+async def _context(context: Mapping[str, str], principal: Any) -> ContextOut | None:
+    """The reception bar: the batch, received of declared, and which declared devices are still missing."""
+    code = context.get("batch")
+    if not code:
+        return None
+    batch = await batches.get_batch(code, principal)
+    census = await devices.batch_census(batch.id)
+    received = sum(row["count"] for row in census if row["received"])
+    expected = sum(row["count"] for row in census if row["in_manifest"]) or batch.announced or 0
+    missing = sum(row["count"] for row in census if row["in_manifest"] and not row["received"])
+    return ContextOut(
+        code=batch.code,
+        display_code=batch.display_code,
+        title=_batch_thing(batch).title,
+        heading=gettext("Receiving batch"),
+        progress=fill(
+            Np_("{received} of {expected} received", "{received} of {expected} received", key="received"),
+            {"received": received, "expected": expected},
+            gettext,
+        ),
+        done=received,
+        total=expected,
+        missing=fill(
+            Np_(
+                "{count} declared device not received yet",
+                "{count} declared devices not received yet",
+            ),
+            {"count": missing},
+            gettext,
+        )
+        if missing
+        else None,
+        leave=gettext("Done with this batch"),
+    )
+
+
 def register() -> None:
     """Batch labels and donor aliases mean something at reception."""
     stations.register_handler(CodeType.BATCH, _batch_scanned, stage=Stage.RECEPTION)
     stations.register_handler(CodeType.DEVICE, _device_scanned, stage=Stage.RECEPTION)
     stations.register_alias_resolver(Stage.RECEPTION, _alias_scanned)
+    stations.register_context_reader(Stage.RECEPTION, _context)
     # the tag prints before the step (receiving needs it), not after
     stations.register_stage_label(Stage.RECEPTION, LabelKind.DEVICE.value, after_step=False)

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from refurb.accounts.guards import allow, principal_of
 from refurb.core.roles import STAFF, SUPERVISION
 from refurb.stations import service
-from refurb.stations.schemas import ScanIn, ScanLogOut, ScanOut, StationOut, ThingOut
+from refurb.stations.schemas import ContextOut, ScanIn, ScanLogOut, ScanOut, StationOut, ThingOut
 from refurb.web.context import current_request_id
 
 __all__ = ("CodeController", "ScanController", "StationController")
@@ -79,6 +79,12 @@ class StationController(Controller):
     async def set_printer(self, code: FromPath[str], data: JSONBody[StationPrinterIn]) -> StationOut:
         """With a printer, the station's scans print their labels without a click; `null` removes it."""
         return await service.set_printer(code, data.printer)
+
+    @get("/{code:str}/context", summary="What a station works on, and its progress")
+    async def context(self, request: Request[Any, Any, Any], code: FromPath[str]) -> ContextOut | None:
+        """The query is the `context` a scan answered (e.g. `?batch=B…`); null when it designates nothing."""
+        wanted = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+        return await service.station_context(code, wanted, principal_of(request))
 
     @get("/{code:str}/scans", summary="Recent scans at a station")
     async def scans(self, code: FromPath[str]) -> list[ScanLogOut]:

@@ -9,9 +9,10 @@ from litestar.params import FromPath
 
 from refurb.accounts.guards import allow, principal_of
 from refurb.core.errors import Forbidden
-from refurb.core.i18n import N_
+from refurb.core.i18n import N_, fill
 from refurb.core.lifecycle import TRANSITIONS, Action
 from refurb.core.roles import STAFF
+from refurb.core.stages import Stage, stage_roles
 from refurb.stations import service
 from refurb.web.i18n import gettext
 from refurb.web.render import page
@@ -32,15 +33,50 @@ def _js_messages() -> dict[str, str]:
         "sending": gettext("Sending…"),
         "cancel": gettext("Cancel"),
         "mode": gettext("Mode"),
-        "print_label": gettext("Print the label (PDF)"),
+        "print_label": gettext("Print the label"),
+        "label_title": gettext("Stick the label on the device, then scan it"),
+        "label_failed": gettext("The label could not be produced: tap Print the label."),
+        "dismiss": gettext("Tap or scan to go on"),
+        "status_ok": gettext("Done"),
+        "status_error": gettext("Refused"),
+        "status_ask": gettext("Question"),
+        "status_label": gettext("Label to stick on"),
+        "missing": gettext("Still missing:"),
         "printed": gettext("label printed on"),
         "printed_pdf": gettext("Label ready: print the PDF"),
         "reprint": gettext("Print it again"),
-        "working_on": gettext("Receiving"),
-        "leave": gettext("Done with this batch"),
+        "working_on": gettext("Working on"),
+        "leave": gettext("Finish"),
         "secret_title": gettext("Licence key: type it into the machine now, it will not be shown again"),
         "secret_done": gettext("I have typed it"),
     }
+
+
+#: What to scan first at a station of each stage, and once it works on something (its context).
+_FIRST_SCAN = {
+    Stage.RECEPTION: N_("Scan the batch label (B…), then each device."),
+    Stage.ERASURE: N_("Scan a device's asset tag (D…) once its wiping report is in."),
+    Stage.WORKSHOP: N_("Scan a device's asset tag (D…) to record its tests and repairs."),
+    Stage.LICENSING: N_("Scan a device's asset tag (D…) to assign it a licence."),
+    Stage.STOCK: N_("Scan the location (L…), then the devices."),
+    Stage.LOADING: N_("Scan each device (D…) as it goes on the bus."),
+    Stage.HANDOVER: N_("Scan the device (D…) being handed over."),
+}
+_NEXT_SCAN = {
+    Stage.RECEPTION: N_("Scan each device: its serial number, the donor's asset tag or its D code."),
+    Stage.STOCK: N_("Scan the devices to put here, or another location."),
+}
+_STAGE_ORDER = {stage: index for index, stage in enumerate(Stage)}  # the workflow's order
+
+
+def _unavailable(station: Any, principal: Any) -> str | None:
+    """Why a station cannot be used by this person, in words (None: it can)."""
+    if not station.active:
+        return gettext("Disabled")
+    if not service.may_use(principal, station.stage):
+        roles = ", ".join(gettext(r.label) for r in sorted(stage_roles(station.stage)))
+        return fill(N_("Reserved for: {roles}"), {"roles": roles}, gettext)
+    return None
 
 
 class StationPages(Controller):
@@ -54,9 +90,9 @@ class StationPages(Controller):
     async def list_page(self, request: Request[Any, Any, Any]) -> Response[Any]:
         """The stations, each a link to its scanning page."""
         principal = principal_of(request)
-        stations = await service.list_stations()
-        usable = {s.code for s in stations if service.may_use(principal, s.stage)}
-        return page(request, "stations/list.html", stations=stations, usable=usable)
+        stations = sorted(await service.list_stations(), key=lambda s: (_STAGE_ORDER[s.stage], s.name))
+        why_not = {s.code: _unavailable(s, principal) for s in stations}
+        return page(request, "stations/list.html", stations=stations, why_not=why_not)
 
     @get("/{code:str}")
     async def station_page(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Response[Any]:
@@ -79,4 +115,6 @@ class StationPages(Controller):
             modes=modes,
             scans=await service.recent_scans(station.code),
             messages=_js_messages(),
+            first_scan=gettext(_FIRST_SCAN[station.stage]),
+            next_scan=gettext(_NEXT_SCAN.get(station.stage, _FIRST_SCAN[station.stage])),
         )

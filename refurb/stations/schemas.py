@@ -10,7 +10,17 @@ from pydantic import BaseModel, Field
 from refurb.core.stages import Stage
 from refurb.devices.schemas import DeviceOut
 
-__all__ = ("FieldSpec", "FormSpec", "PrintNote", "ScanIn", "ScanLogOut", "ScanOut", "StationOut", "ThingOut")
+__all__ = (
+    "ContextOut",
+    "FieldSpec",
+    "FormSpec",
+    "PrintNote",
+    "ScanIn",
+    "ScanLogOut",
+    "ScanOut",
+    "StationOut",
+    "ThingOut",
+)
 
 
 class ScanIn(BaseModel):
@@ -78,7 +88,7 @@ class PrintNote(BaseModel):
 class ScanOut(BaseModel):
     """How a scan ended (refusals are problem details instead)."""
 
-    result: Literal["recorded", "already_recorded", "needs_input", "found"]
+    result: Literal["recorded", "already_recorded", "needs_input", "needs_label", "found"]
     message: str
     station: str
     thing: ThingOut
@@ -94,6 +104,13 @@ class ScanOut(BaseModel):
     secret: str | None = Field(
         default=None,
         description="Shown once (e.g. a licence product key to type into the machine), never stored in clear",
+    )
+    label: dict[str, str] | None = Field(
+        default=None,
+        description=(
+            "needs_label: the label (code, kind) to print (POST /api/v1/labels/print-jobs), "
+            "stick on, then scan: that scan records the step"
+        ),
     )
 
 
@@ -122,3 +139,17 @@ class ScanLogOut(BaseModel):
     problem_code: str | None
     message: str
     user: str | None
+
+
+class ContextOut(BaseModel):
+    """What a station works on (the batch being received, the location filled), in its stage's words."""
+
+    code: str
+    display_code: str
+    title: str
+    heading: str = Field(description="The stage's words for it, e.g. 'Receiving batch'")
+    progress: str = Field(description="Where it stands, e.g. '3 of 5 received'")
+    done: int
+    total: int | None = Field(default=None, description="None when there is no limit")
+    missing: str | None = Field(default=None, description="What is still missing when the operator is done")
+    leave: str = Field(description="The words of the button that ends it")

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from refurb.core.choices import parse_choice
 from refurb.core.codes import Alias, Code, CodeType, parse_code, read_scan
-from refurb.core.errors import BadInput, DomainError, Forbidden, NotFound
+from refurb.core.errors import BadInput, DomainError, Forbidden, InvalidTransition, NotFound
 from refurb.core.i18n import N_, fill
 from refurb.core.lifecycle import TRANSITIONS, Action, clean_reason
 from refurb.core.principal import Principal
@@ -25,7 +25,16 @@ from refurb.core.stages import STAGE_ACTIONS, Stage, stage_roles
 from refurb.db import single_write, write_transaction
 from refurb.devices import service as devices
 from refurb.devices.schemas import DeviceOut
-from refurb.stations.schemas import FieldSpec, FormSpec, PrintNote, ScanLogOut, ScanOut, StationOut, ThingOut
+from refurb.stations.schemas import (
+    ContextOut,
+    FieldSpec,
+    FormSpec,
+    PrintNote,
+    ScanLogOut,
+    ScanOut,
+    StationOut,
+    ThingOut,
+)
 from refurb.stations.tables import Scan, Station
 from refurb.web.i18n import gettext
 
@@ -46,13 +55,16 @@ __all__ = (
     "recent_scans",
     "register",
     "register_alias_resolver",
+    "register_context_reader",
     "register_handler",
+    "register_refusal_link",
     "register_resolver",
     "register_site_names",
     "register_stage_label",
     "resolve",
     "scan",
     "set_printer",
+    "station_context",
     "station_ref",
     "use_label_printing",
 )
@@ -111,6 +123,25 @@ def register_stage_label(stage: Stage, kind: str, *, after_step: bool = True) ->
     _stage_labels[stage] = (kind, after_step)
 
 
+def stage_modes(stage: Stage) -> tuple[Action, ...]:
+    """The actions a station of `stage` offers: its own, then the modes that apply there.
+
+    From the lifecycle's transition table: a mode is offered when it applies to
+    every state a device arrives in at that stage (the sources of the stage's
+    own action), or when it undoes the stage's own action (it applies only to
+    the state that action leaves). Rejecting is thus not offered at reception
+    (a collected device cannot be rejected before it is received), while
+    unloading is at the loading bench.
+    """
+    primary, *others = STAGE_ACTIONS[stage]
+    arriving = TRANSITIONS[primary].sources
+    left = frozenset({TRANSITIONS[primary].target})
+    return (
+        primary,
+        *(a for a in others if arriving <= TRANSITIONS[a].sources or TRANSITIONS[a].sources <= left),
+    )
+
+
 def stage_label(stage: Stage) -> str | None:
     """The label kind a stage prints, if any."""
     found = _stage_labels.get(stage)
@@ -134,7 +165,7 @@ async def _station_outs(rows: Sequence[Mapping[str, Any]]) -> list[StationOut]:
                 stage=stage,
                 site=sites.get(row["site_id"]),
                 active=row["active"],
-                actions=[a.value for a in STAGE_ACTIONS[stage]],
+                actions=[a.value for a in stage_modes(stage)],
                 printer=printers.get(row["printer_id"]),
                 label=stage_label(stage),
             )
@@ -254,6 +285,32 @@ async def recent_scans(code_text: str, limit: int = RECENT_SCANS) -> list[ScanLo
     ]
 
 
+# --- what a station works on --------------------------------------------------
+
+ContextReader = Callable[[Mapping[str, str], Principal], Awaitable[ContextOut | None]]
+_context_readers: dict[Stage, ContextReader] = {}
+
+
+def register_context_reader(stage: Stage, reader: ContextReader) -> None:
+    """An area says, in its stage's words, where the thing a station works on stands."""
+    _context_readers[stage] = reader
+
+
+async def station_context(
+    code_text: str, context: Mapping[str, str], principal: Principal
+) -> ContextOut | None:
+    """The station's context bar: what it works on and its progress (None: nothing, or nothing known)."""
+    station, _ = await _station_row(code_text)
+    if not may_use(principal, station.stage):
+        raise Forbidden(
+            N_("A {role} may not work at a {stage} station."), role=principal.role, stage=station.stage
+        )
+    reader = _context_readers.get(station.stage)
+    if reader is None or not context:
+        return None
+    return await reader(context, principal)
+
+
 # --- resolving codes ---------------------------------------------------------
 
 Resolver = Callable[[Code, Principal], Awaitable[ThingOut]]
@@ -346,7 +403,7 @@ class AliasScan:
 class ScanOutcome:
     """A handler's answer; the message is a template with params, translated at the edge."""
 
-    result: Literal["recorded", "already_recorded", "needs_input", "found"]
+    result: Literal["recorded", "already_recorded", "needs_input", "needs_label", "found"]
     message: str
     params: Mapping[str, Any]
     thing: ThingOut
@@ -355,6 +412,28 @@ class ScanOutcome:
     context: Mapping[str, str] = field(default_factory=dict)
     printed: PrintNote | None = None
     secret: str | None = None  # shown once to the operator; never logged
+    label: Mapping[str, str] | None = None  # needs_label: the label to print and stick on, then scan
+
+
+#: Where a refusal sends the operator next, per problem code: (href template, link text template).
+_refusal_links: dict[str, tuple[str, str]] = {}
+_DEVICE_LINK = ("/devices/{code}", N_("Open the page of {ref}"))
+
+
+def register_refusal_link(problem_code: str, href: str, text: str) -> None:
+    """A refusal `problem_code` at a station links to a page: `href` and `text` may use {code} and {ref}."""
+    _refusal_links[problem_code] = (href, text)
+
+
+def _refusal_link(problem_code: str, code: Code) -> dict[str, str] | None:
+    """The page a refused scan of `code` points to (its own page for a device), translated here."""
+    found = _refusal_links.get(problem_code)
+    if found is None and code.type is CodeType.DEVICE and problem_code != "not_found":
+        found = _DEVICE_LINK
+    if found is None:
+        return None
+    params = {"code": code.compact, "ref": code.display}
+    return {"href": found[0].format(**params), "text": fill(found[1], params, gettext)}
 
 
 Handler = Callable[[ScanRequest], Awaitable[ScanOutcome]]
@@ -420,8 +499,16 @@ async def _device_handler(request: ScanRequest) -> ScanOutcome:
     transition = TRANSITIONS[request.action]
     if transition.reason_required and clean_reason(request.inputs) is None:
         device = await devices.get(request.code.compact, request.principal)
+        if device.state not in transition.sources:  # a mode that does not apply: name the state
+            raise InvalidTransition(
+                N_("{ref} is {state}: {action} applies only to a device that is {states}."),
+                ref=device.display_code,
+                state=device.state,
+                action=request.action,
+                states=", ".join(gettext(s.label) for s in sorted(transition.sources)),
+            )
         # Ask only when the action can apply; otherwise the transition refuses with its reason.
-        if device.state in transition.sources and request.principal.role in transition.roles:
+        if request.principal.role in transition.roles:
             return ScanOutcome(
                 "needs_input",
                 N_("{ref}: a reason is needed to {action} it."),
@@ -469,7 +556,7 @@ device_thing = _device_thing
 
 
 def _station_action(station: StationRow, name: str | None) -> Action:
-    allowed = STAGE_ACTIONS[station.stage]
+    allowed = stage_modes(station.stage)
     if name is None:
         return allowed[0]
     try:
@@ -578,6 +665,10 @@ async def scan(
             )
     except DomainError as error:
         await _log(station, principal, text, code, chosen, "refused", error.render(gettext), error.code)
+        if code is not None and "link" not in error.extra:
+            link = _refusal_link(error.code, code)
+            if link is not None:
+                error.extra["link"] = link
         raise
     message = fill(outcome.message, outcome.params, gettext)
     await _log(station, principal, text, code, chosen, outcome.result, message)
@@ -596,6 +687,7 @@ async def scan(
         printed=outcome.printed,
         reprint=reprint,
         secret=outcome.secret,
+        label=dict(outcome.label) if outcome.label else None,
     )
 
 

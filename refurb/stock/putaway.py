@@ -7,20 +7,24 @@ another location is scanned; a device already in stock elsewhere is moved
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from refurb.core.codes import CodeType, parse_code
 from refurb.core.errors import BadInput, GuardRefused, NotFound
-from refurb.core.i18n import N_, Np_
+from refurb.core.i18n import N_, Np_, fill
 from refurb.core.lifecycle import Action, Check, State
 from refurb.core.stages import Stage
 from refurb.db import write_transaction
 from refurb.devices import service as devices
 from refurb.devices.service import CheckContext, register_check
 from refurb.stations import service as stations
-from refurb.stations.schemas import ThingOut
+from refurb.stations.schemas import ContextOut, ThingOut
 from refurb.stock import holdings
 from refurb.stock import service as stock
 from refurb.stock.service import LocationOut
 from refurb.timestamps import utcnow
+from refurb.web.i18n import gettext
 
 __all__ = ("register",)
 
@@ -156,9 +160,34 @@ async def _device_scanned(request: stations.ScanRequest) -> stations.ScanOutcome
     )
 
 
+async def _context(context: Mapping[str, str], principal: Any) -> ContextOut | None:
+    """The put-away bar: the location being filled and its places taken."""
+    code = context.get("location")
+    if not code:
+        return None
+    location = await stock.get_location(code)
+    held = await holdings.count_at(location.id, OCCUPYING)
+    capacity = "∞" if location.capacity is None else str(location.capacity)
+    return ContextOut(
+        code=location.code,
+        display_code=location.display_code,
+        title=location.name,
+        heading=gettext("Putting away in"),
+        progress=fill(
+            Np_("{held} of {capacity} places taken", "{held} of {capacity} places taken", key="held"),
+            {"held": held, "capacity": capacity},
+            gettext,
+        ),
+        done=held,
+        total=location.capacity,
+        leave=gettext("Done with this location"),
+    )
+
+
 def register() -> None:
     """Location labels and devices mean something at the put-away station."""
     register_check(Check.LOCATION_CAPACITY, _location_capacity)
     devices.register_effect(Action.STOCK, _place)
     stations.register_handler(CodeType.LOCATION, _location_scanned, stage=Stage.STOCK)
     stations.register_handler(CodeType.DEVICE, _device_scanned, stage=Stage.STOCK)
+    stations.register_context_reader(Stage.STOCK, _context)

@@ -61,6 +61,7 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/api/v1/stations", STAFF),
     ("GET", "/api/v1/stations/{code}", STAFF),
     ("GET", "/api/v1/stations/{code}/scans", STAFF),
+    ("GET", "/api/v1/stations/{code}/context", only(WORKSHOP, 200)),
     ("PUT", "/api/v1/stations/{code}/printer", only({"admin", "supervisor"}, 200)),
     ("GET", "/api/v1/labels/{code}", only(WORKSHOP, 200)),
     ("GET", "/api/v1/labels/samples/{kind}", EVERYONE),
@@ -408,7 +409,7 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
 
 @pytest.mark.parametrize(("method", "template", "expected"), TABLE, ids=[f"{m} {p}" for m, p, _ in TABLE])
 async def test_route_by_role(client, as_user, method: str, template: str, expected: dict[str, int]) -> None:
-    station = (await new_station(Stage.RECEPTION)).code
+    station = (await new_station(Stage.ERASURE)).code  # its modes include rejecting a received device
     seen = {}
     for username in ROLES:
         response = await _call(client, method, template, as_user(username), station)
@@ -426,7 +427,7 @@ async def test_route_by_role(client, as_user, method: str, template: str, expect
 async def test_route_without_credentials(
     client, method: str, template: str, expected: dict[str, int]
 ) -> None:
-    station = (await new_station(Stage.RECEPTION)).code
+    station = (await new_station(Stage.ERASURE)).code
     response = await _call(client, method, template, {}, station)
     if template.startswith("/api/"):
         assert response.status_code == 401

@@ -501,8 +501,8 @@ async def test_reception_then_closing_gives_the_reconciliation(client, as_user) 
     assert await Device.count() == 5
     inputs = {"kind": "laptop", "identifier": "serial", "manufacturer": "Acer", "model": "Aspire 5"}
     added = await _scan(client, tech, station, "EXTRA-9", context, inputs=inputs)
-    assert added.status_code == 409  # added to the batch; its asset tag must be printed before it is received
-    assert added.json()["code"] == "asset_tag_not_printed"
+    # added to the batch; its asset tag is printed, stuck on and scanned to receive it
+    assert (added.status_code, added.json()["result"]) == (200, "needs_label")
     extra = await Device.select().where(Device.serial == "EXTRA-9").first()
     assert (extra["in_manifest"], extra["batch"], extra["state"], extra["kind"]) == (
         False,
@@ -510,11 +510,12 @@ async def test_reception_then_closing_gives_the_reconciliation(client, as_user) 
         "declared",
         "laptop",
     )
+    assert added.json()["label"] == {"code": extra["code"], "kind": "device"}
     again = await _scan(client, tech, station, "EXTRA-9", context, inputs=inputs)
-    assert again.json()["code"] == "asset_tag_not_printed"
+    assert again.json()["result"] == "needs_label"
     assert await Device.count() == 6  # confirmed twice, added once
     await _print_tags(client, tech, [extra["code"]])
-    received = await _scan(client, tech, station, "EXTRA-9", context)
+    received = await _scan(client, tech, station, extra["code"], context)  # the label stuck on
     assert received.json()["result"] == "recorded"
     assert received.json()["device"]["in_manifest"] is False
 

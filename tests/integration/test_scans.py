@@ -23,19 +23,20 @@ async def test_a_plain_scan_applies_the_station_action(client, as_user) -> None:
     station = await new_station(Stage.RECEPTION)
     device = await new_device(State.COLLECTED)
     response = await _scan(client, as_user("technician"), station.code, device.display_code)
-    # The station has no printer and the asset tag was never printed: refused, with what to print.
-    assert response.status_code == 409
-    assert response.json()["code"] == "asset_tag_not_printed"
+    # The station has no printer and the asset tag was never printed: a normal step, the label to print.
+    assert response.status_code == 200
+    assert response.json()["result"] == "needs_label"
     assert response.json()["label"] == {"code": device.code, "kind": "device"}
+    assert response.json()["device"]["state"] == "collected"
     assert (await device_row(device.code))["state"] == "collected"
     logged = await Scan.select().where(Scan.station.code == station.code).first()
-    assert logged["result"] == "refused"
-    assert logged["problem_code"] == "asset_tag_not_printed"
+    assert logged["result"] == "needs_label"
+    assert logged["problem_code"] is None
     assert logged["code"] == device.code
 
 
 async def test_a_mode_that_needs_a_reason_asks_for_it(client, as_user) -> None:
-    station = await new_station(Stage.RECEPTION)
+    station = await new_station(Stage.ERASURE)
     device = await new_device(State.RECEIVED)
     headers = as_user("technician", **{"accept-language": "en"})
     ask = await _scan(client, headers, station.code, device.code, action="reject")
@@ -67,8 +68,8 @@ async def test_a_mode_that_needs_a_reason_asks_for_it(client, as_user) -> None:
 
 
 async def test_two_stations_scanning_one_device_give_one_result(client, as_user) -> None:
-    first = await new_station(Stage.RECEPTION, "bench 1")
-    second = await new_station(Stage.RECEPTION, "bench 2")
+    first = await new_station(Stage.ERASURE, "bench 1")
+    second = await new_station(Stage.ERASURE, "bench 2")
     device = await new_device(State.RECEIVED)
     scans = [
         _scan(client, as_user(user), station.code, device.code, action="reject", inputs={"reason": "r"})
@@ -80,7 +81,7 @@ async def test_two_stations_scanning_one_device_give_one_result(client, as_user)
 
 
 async def test_scanning_by_donor_asset_tag_or_serial(client, as_user) -> None:
-    station = await new_station(Stage.RECEPTION)
+    station = await new_station(Stage.ERASURE)
     device = await new_device(State.RECEIVED, asset_tag="ACME-4411", serial="5CG7361XYZ")
     for text in ("acme-4411", "5CG7361XYZ"):
         response = await _scan(client, as_user("technician"), station.code, text, action="reject")

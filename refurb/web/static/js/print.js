@@ -14,8 +14,11 @@
   function pdfTab(body) {
     return body.printer ? null : window.open("", "_blank");
   }
-  /* Resolves to {job, printer} or rejects with a problem {detail, code}. */
+  /* Resolves to {job, printer} or rejects with a problem {detail, code}. `tab` is a
+     window opened for the PDF, or an <iframe> to show it in the page (a station). */
   function printLabels(body, tab) {
+    var frame = tab && tab.tagName === "IFRAME" ? tab : null;
+    if (frame) tab = { close: function () {}, location: {} };
     return fetch("/api/v1/labels/print-jobs", {
       method: "POST",
       credentials: "same-origin",
@@ -37,6 +40,10 @@
       var name = (response.headers.get("content-disposition") || "").split("filename=")[1] || "labels";
       return response.blob().then(function (blob) {
         var url = URL.createObjectURL(blob);
+        if (frame && type.indexOf("pdf") >= 0) {
+          frame.src = url;
+          return { job: { id: Number(response.headers.get("x-print-job")) }, printer: null, frame: frame };
+        }
         if (tab && type.indexOf("pdf") >= 0) {
           tab.location.href = url;
         } else {

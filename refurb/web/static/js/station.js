@@ -1,6 +1,8 @@
 /* The station page: one input that keeps the focus. A keyboard-wedge scanner
-   types the code and ends with Enter (or Tab); the code is checked here, sent
-   to POST /api/v1/scans, and the answer flashes green or red with a sound. */
+   types the code and ends with Enter (or Tab); the code is checked here, queued,
+   sent to POST /api/v1/scans one at a time in the order it was read (a retry
+   keeps its place), and the answer flashes green (✔), amber (a label to stick
+   on, a question) or red (✘, stays until the next scan or a tap) with a sound. */
 (function () {
   "use strict";
   var root = document.getElementById("station");
@@ -24,11 +26,28 @@
   var DUPLICATE_MS = 2000;
   var MAX_LOG = 10;
   var last = { text: null, at: 0 };
-  var busy = false;
+  var queue = []; /* scans read and not answered yet, in the order they were read */
+  var sending = false;
+  var RETRIES = 3;
   var pending = null; /* the scan a form is answering */
   var context = {}; /* what the station works on (e.g. the batch being received), as the server said */
   var contextBox = document.getElementById("scan-context");
   var contextText = document.getElementById("scan-context-text");
+  var contextHeading = document.getElementById("scan-context-heading");
+  var contextProgress = document.getElementById("scan-context-progress");
+  var contextLeave = document.getElementById("scan-context-leave");
+  var contextMissing = null;
+  var hint = document.getElementById("scan-hint");
+  var logBox = document.getElementById("scan-log-box");
+  var feedbackIcon = feedback.querySelector(".feedback-icon");
+  var feedbackLink = document.getElementById("feedback-link");
+  var feedbackDismiss = feedback.querySelector(".feedback-dismiss");
+  var labelPanel = document.getElementById("label-panel");
+  var labelMessage = document.getElementById("label-panel-message");
+  var labelFrame = document.getElementById("label-frame");
+  var labelPending = null; /* {code, kind, message}: the label to stick on and scan */
+  var STORE = "refurb.station." + station;
+  var ICONS = { ok: "✔", error: "✘", ask: "?", label: "⎙" };
   var feedbackTimer = null;
   var audio = null;
 
@@ -44,7 +63,17 @@
     ready.textContent = ok ? messages.ready : messages.not_ready;
     ready.classList.toggle("not-ready", !ok);
   }
-  input.addEventListener("blur", function () { setTimeout(focusInput, 0); });
+  input.addEventListener("blur", function () {
+    setTimeout(function () { if (document.activeElement !== logBox) focusInput(); }, 0);
+  });
+  /* the log is reachable with Shift+Tab (to read it); a scan typed there still goes to the input */
+  logBox.addEventListener("keydown", function (event) {
+    if (event.key.length === 1 && !event.ctrlKey && !event.altKey && !event.metaKey) {
+      event.preventDefault();
+      input.value += event.key;
+      focusInput();
+    }
+  });
   document.addEventListener("visibilitychange", function () { if (!document.hidden) focusInput(); });
   window.addEventListener("focus", focusInput);
   window.addEventListener("blur", showReady);
@@ -72,52 +101,136 @@
     });
   });
 
-  /* --- the batch (or other thing) the station is working on --- */
+  /* --- what the station works on (the batch received, the location filled): kept across a reload --- */
+  function save() {
+    try {
+      sessionStorage.setItem(STORE, JSON.stringify({ context: context, label: labelPending }));
+    } catch (e) { /* private mode: nothing kept */ }
+  }
   function setContext(next, thing) {
+    var before = JSON.stringify(context);
     context = next || {};
     var on = Object.keys(context).length > 0;
     if (on && thing && thing.type !== "device") contextText.textContent = thing.display_code + " · " + thing.title;
     contextBox.hidden = !on;
     root.dataset.context = on ? JSON.stringify(context) : "";
+    hint.textContent = on ? hint.dataset.next : hint.dataset.first;
+    if (!on) contextMissing = null;
+    save();
+    if (on && (before !== JSON.stringify(context) || thing)) refreshContext();
   }
-  document.getElementById("scan-context-leave").addEventListener("click", function () {
+  /* the stage's own words and live progress (received of declared, places taken of capacity) */
+  function refreshContext() {
+    var query = new URLSearchParams(context).toString();
+    return fetch("/api/v1/stations/" + station + "/context?" + query, {
+      credentials: "same-origin", headers: { "accept": "application/json" }
+    }).then(function (response) { return response.ok ? response.json() : null; }).then(function (bar) {
+      if (!bar) return;
+      contextHeading.textContent = bar.heading;
+      contextText.textContent = bar.display_code + " · " + bar.title;
+      contextProgress.textContent = bar.progress;
+      contextLeave.textContent = bar.leave;
+      contextMissing = bar.missing;
+      root.dataset.progress = bar.done + "/" + (bar.total === null ? "" : bar.total);
+    }).catch(function () { /* the bar keeps its last words */ });
+  }
+  contextLeave.addEventListener("click", function () {
+    var missing = contextMissing;
     setContext({});
+    hideLabel();
+    if (missing) flash("label", messages.missing + " " + missing, { sticky: true, sound: "ask" });
     focusInput();
   });
 
-  /* --- sound and colour --- */
-  function beep(ok) {
+  /* --- the label to stick on (reception without a printer): shown and printed in the page --- */
+  function showLabel(label, message, print) {
+    labelPending = { code: label.code, kind: label.kind, message: message };
+    labelMessage.textContent = message;
+    labelPanel.hidden = false;
+    save();
+    if (print) printLabel();
+  }
+  function hideLabel() {
+    labelPending = null;
+    labelPanel.hidden = true;
+    labelFrame.removeAttribute("src");
+    save();
+  }
+  function printLabel() {
+    if (!labelPending) return;
+    var job = { codes: [labelPending.code], kind: labelPending.kind, station: station };
+    window.RefurbPrint.printLabels(job, labelFrame).then(function (result) {
+      root.dataset.labelJob = String(result.job.id || "");
+      if (result.frame) {
+        labelFrame.onload = function () {
+          try { labelFrame.contentWindow.print(); } catch (e) { /* the PDF viewer's own print button */ }
+          focusInput();
+        };
+      }
+      focusInput();
+    }, function (problem) {
+      labelMessage.textContent = "✘ " + ((problem && (problem.detail || problem.title)) || messages.label_failed);
+    });
+  }
+  document.getElementById("label-print").addEventListener("click", function () { printLabel(); focusInput(); });
+
+  /* --- sound and colour (and an icon: status is never said by colour alone) --- */
+  var SOUNDS = {
+    ok: [["sine", 1320, 0.12]],
+    error: [["square", 220, 0.45]],
+    ask: [["triangle", 660, 0.12], ["triangle", 880, 0.12]] /* a person is needed: two rising notes */
+  };
+  function beep(kind) {
     try {
       audio = audio || new (window.AudioContext || window.webkitAudioContext)();
       if (audio.state === "suspended") audio.resume();
-      var oscillator = audio.createOscillator();
-      var gain = audio.createGain();
-      oscillator.type = ok ? "sine" : "square";
-      oscillator.frequency.value = ok ? 1320 : 220;
-      gain.gain.value = 0.15;
-      oscillator.connect(gain);
-      gain.connect(audio.destination);
-      oscillator.start();
-      oscillator.stop(audio.currentTime + (ok ? 0.12 : 0.45));
+      var at = audio.currentTime;
+      (SOUNDS[kind] || SOUNDS.ok).forEach(function (note) {
+        var oscillator = audio.createOscillator();
+        var gain = audio.createGain();
+        oscillator.type = note[0];
+        oscillator.frequency.value = note[1];
+        gain.gain.value = 0.15;
+        oscillator.connect(gain);
+        gain.connect(audio.destination);
+        oscillator.start(at);
+        oscillator.stop(at + note[2]);
+        at += note[2] + 0.05;
+      });
     } catch (e) { /* no sound on this device */ }
   }
-  function flash(kind, text) {
+  function hideFeedback() {
+    clearTimeout(feedbackTimer);
+    feedback.hidden = true;
+  }
+  /* options: link {href, text}; sticky (stays until the next scan or a tap); sound */
+  function flash(kind, text, options) {
+    options = options || {};
     root.dataset.lastResult = kind;
-    if (kind === "ask") return; /* the form itself is the signal; an overlay would hide it */
+    root.dataset.results = (root.dataset.results ? root.dataset.results + " " : "") + kind;
+    if (kind === "ask") { beep("ask"); return; } /* the form itself is the signal; an overlay would hide it */
+    var sticky = options.sticky || kind === "error";
     feedback.className = "feedback feedback-" + kind;
+    feedbackIcon.textContent = ICONS[kind] || "";
     feedbackText.textContent = text;
+    feedbackLink.hidden = !options.link;
+    if (options.link) {
+      feedbackLink.href = options.link.href;
+      feedbackLink.textContent = options.link.text;
+    }
+    feedbackDismiss.hidden = !sticky;
     feedback.hidden = false;
     clearTimeout(feedbackTimer);
-    feedbackTimer = setTimeout(function () { feedback.hidden = true; }, kind === "error" ? 2500 : 1200);
-    beep(kind === "ok");
+    if (!sticky) feedbackTimer = setTimeout(hideFeedback, kind === "label" ? 1800 : 1200);
+    beep(options.sound || (kind === "label" ? "ask" : kind));
   }
-  feedback.addEventListener("click", function () { feedback.hidden = true; focusInput(); });
+  feedback.addEventListener("click", function (event) {
+    if (event.target.closest("a")) return;
+    hideFeedback();
+    focusInput();
+  });
 
-  function addLabelButton(item, label, text) {
-    var button = document.createElement("button");
-    button.type = "button";
-    button.className = "label-action";
-    button.textContent = text || messages.print_label;
+  function bindLabelButton(button, label) {
     button.addEventListener("click", function () {
       button.disabled = true;
       var job = { codes: [label.code], kind: label.kind, station: station };
@@ -129,13 +242,31 @@
         button.textContent = "✘ " + (problem.detail || problem.title);
       });
     });
+  }
+  function addLabelButton(item, label, text) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "label-action";
+    button.textContent = text || messages.print_label;
+    bindLabelButton(button, label);
     item.appendChild(document.createElement("br"));
     item.appendChild(button);
   }
+  Array.prototype.forEach.call(log.querySelectorAll("button.label-action"), function (button) {
+    bindLabelButton(button, { code: button.dataset.code, kind: button.dataset.kind });
+  });
 
   function addLog(kind, code, text) {
     var item = document.createElement("li");
     item.className = "log-" + kind;
+    var icon = document.createElement("span");
+    icon.className = "log-icon";
+    icon.setAttribute("aria-hidden", "true");
+    icon.textContent = ICONS[kind] || "";
+    var status = document.createElement("span");
+    status.className = "visually-hidden";
+    status.textContent = messages["status_" + kind] || "";
+    item.append(icon, status);
     var time = document.createElement("time");
     time.textContent = new Date().toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
     var message = document.createElement("span");
@@ -251,45 +382,73 @@
     return String(Date.now()) + "-" + Math.random().toString(16).slice(2);
   }
 
+  /* a scan is queued where it was read; one request at a time, so answers come in reading order */
   function send(text, action, inputs) {
-    busy = true;
+    queue.push({ text: text, action: action, inputs: inputs || {}, key: newKey(), tries: 0 });
+    pump();
+  }
+  function pump() {
+    if (sending || !queue.length || queue[0].waiting) return;
+    sending = true;
     root.classList.add("busy");
-    var body = { station: station, text: text, inputs: inputs || {}, context: context };
-    if (action !== primary) body.action = action;
-    return fetch("/api/v1/scans", {
+    var item = queue[0];
+    var body = { station: station, text: item.text, inputs: item.inputs, context: context };
+    if (item.action !== primary) body.action = item.action;
+    fetch("/api/v1/scans", {
       method: "POST",
       credentials: "same-origin",
-      headers: { "content-type": "application/json", "accept": "application/json", "x-csrftoken": csrf, "idempotency-key": newKey() },
+      headers: { "content-type": "application/json", "accept": "application/json", "x-csrftoken": csrf, "idempotency-key": item.key },
       body: JSON.stringify(body)
     }).then(function (response) {
-      return response.json().then(function (answer) { return { ok: response.ok, answer: answer }; });
+      return response.json().then(function (answer) { return { ok: response.ok, status: response.status, answer: answer }; });
     }).then(function (reply) {
-      var answer = reply.answer;
-      if (reply.ok) setContext(answer.context, answer.thing);
-      if (!reply.ok) {
-        flash("error", answer.detail || answer.title);
-        var failed = addLog("error", text, answer.detail || answer.title);
-        if (answer.label) addLabelButton(failed, answer.label);
-      } else if (answer.result === "needs_input") {
-        flash("ask", answer.message);
-        addLog("ask", answer.thing.display_code, answer.message);
-        openForm(answer, text);
-      } else {
-        var note = "";
-        if (answer.printed && answer.printed.error) note = " · " + answer.printed.error;
-        else if (answer.printed) note = " · " + messages.printed + " " + (answer.printed.printer || "PDF");
-        flash("ok", answer.message + note);
-        var done = addLog("ok", answer.thing.display_code, answer.message + note);
-        if (answer.reprint) addLabelButton(done, answer.reprint, messages.reprint);
-        if (answer.secret) showSecret(answer.secret);
-      }
-    }).catch(function () {
-      flash("error", messages.network);
-      addLog("error", text, messages.network);
+      var transient = !reply.ok && (reply.answer.code === "device_busy" || reply.answer.code === "idempotency_in_flight");
+      if (transient && item.tries < RETRIES) return retry(item); /* busy: the same scan again, first in line */
+      queue.shift();
+      answered(item.text, reply);
+    }, function () {
+      if (item.tries < RETRIES) return retry(item); /* no answer: the same key again, nothing is done twice */
+      queue.shift();
+      flash("error", messages.network, { sticky: true });
+      addLog("error", item.text, messages.network);
     }).then(function () {
-      busy = false;
-      root.classList.remove("busy");
+      sending = false;
+      root.classList.toggle("busy", queue.length > 0);
+      if (queue.length && !queue[0].waiting) pump();
     });
+  }
+  function retry(item) {
+    item.tries += 1;
+    item.waiting = true;
+    setTimeout(function () { item.waiting = false; pump(); }, 150 * item.tries);
+  }
+  function answered(text, reply) {
+    var answer = reply.answer;
+    if (reply.ok) setContext(answer.context, answer.thing);
+    if (!reply.ok) {
+      var why = answer.detail || answer.title;
+      flash("error", why, { link: answer.link });
+      var failed = addLog("error", text, why);
+      if (answer.label) addLabelButton(failed, answer.label);
+    } else if (answer.result === "needs_input") {
+      flash("ask", answer.message);
+      addLog("ask", answer.thing.display_code, answer.message);
+      openForm(answer, text);
+    } else if (answer.result === "needs_label") {
+      flash("label", answer.message);
+      var item = addLog("label", answer.thing.display_code, answer.message);
+      addLabelButton(item, answer.label);
+      showLabel(answer.label, answer.message, true);
+    } else {
+      if (labelPending && answer.device && answer.device.code === labelPending.code) hideLabel();
+      var note = "";
+      if (answer.printed && answer.printed.error) note = " · " + answer.printed.error;
+      else if (answer.printed) note = " · " + messages.printed + " " + (answer.printed.printer || "PDF");
+      flash("ok", answer.message + note);
+      var done = addLog("ok", answer.thing.display_code, answer.message + note);
+      if (answer.reprint) addLabelButton(done, answer.reprint, messages.reprint);
+      if (answer.secret) showSecret(answer.secret);
+    }
   }
 
   function handle(raw) {
@@ -302,6 +461,9 @@
       return;
     }
     last = { text: key, at: now };
+    if (feedback.className.indexOf("feedback-error") >= 0 || feedback.className.indexOf("feedback-label") >= 0) {
+      hideFeedback(); /* the next scan clears what stayed */
+    }
     if (read.kind === "error") {
       var text = messages[read.code] || messages.bad_check_digit;
       flash("error", text);
@@ -312,14 +474,21 @@
   }
 
   input.addEventListener("keydown", function (event) {
+    if (event.key === "Tab" && event.shiftKey) return; /* a person leaving the input (to the log) */
     if (event.key === "Enter" || event.key === "Tab" || event.key === "\u0004") {
       event.preventDefault();
       var raw = input.value;
       input.value = "";
-      if (!busy) handle(raw);
-      else setTimeout(function () { handle(raw); }, 150);
+      handle(raw); /* read now, in order; sent when the scans before it are answered */
     }
   });
+
+  /* a reload keeps what the station worked on, and the label still to stick on */
+  try {
+    var kept = JSON.parse(sessionStorage.getItem(STORE) || "null");
+    if (kept && kept.context && Object.keys(kept.context).length) setContext(kept.context, null);
+    if (kept && kept.label) showLabel(kept.label, kept.label.message, false);
+  } catch (e) { /* nothing kept */ }
 
   focusInput();
   setInterval(showReady, 1000);
