@@ -21,7 +21,7 @@ from refurb.accounts import service as accounts
 from refurb.accounts.guards import allow, principal_of
 from refurb.core.codes import parse_code
 from refurb.core.errors import BadInput, DomainError
-from refurb.core.i18n import N_
+from refurb.core.i18n import N_, Np_, fill
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import State
 from refurb.core.roles import Role
@@ -41,13 +41,24 @@ from refurb.intake.api import (
 )
 from refurb.intake.manifest import FIELDS
 from refurb.intake.profiles import PROFILES
-from refurb.intake.schemas import AgreementIn, BatchIn, BatchPatch, BatchState, CollectionIn, ImportReport
+from refurb.intake.schemas import (
+    MAX_PER_KIND,
+    AgreementIn,
+    BatchIn,
+    BatchPatch,
+    BatchState,
+    CollectionIn,
+    ImportReport,
+)
 from refurb.printing.kinds import KIND_ROLES, LabelKind
 from refurb.web.forms import Form, form_error
 from refurb.web.i18n import gettext, render_error
 from refurb.web.render import page
 
 __all__ = ("AgreementPages", "BatchPages", "CollectPages")
+
+#: The pickup form's limits (those of `CollectionIn`), checked field by field to say which one is wrong.
+MAX_SEALS, MAX_SEAL_LENGTH, MAX_SIGNER_LENGTH, MAX_VEHICLE_LENGTH = 50, 40, 200, 40
 
 
 def _batch_form(form: dict[str, Any]) -> dict[str, Any]:
@@ -408,22 +419,29 @@ class CollectPages(Controller):
 
     @get("/")
     async def collect_list(
-        self, request: Request[Any, Any, Any], code: Annotated[str | None, QueryParameter()] = None
+        self,
+        request: Request[Any, Any, Any],
+        code: Annotated[str | None, QueryParameter()] = None,
+        done: Annotated[str | None, QueryParameter()] = None,
     ) -> Response[Any]:
         """Scan (or type) a batch label or the donor's reference, or pick from the batches waiting."""
-        error, status = None, 200
+        error, status, notice = None, 200, None
+        principal = principal_of(request)
         if code:
             try:
-                found = await batches.get_batch_by_code_or_reference(code, principal_of(request))
+                found = await batches.get_batch_by_code_or_reference(code, principal)
                 return Redirect(path=f"/collect/{found.code}", status_code=303)
             except DomainError as problem:
                 error, status = form_error(problem)
-        waiting = await collection.collectable(principal_of(request))
+        if done:
+            notice = await _pickup_notice(done, principal)
+        waiting = await collection.collectable(principal)
         return page(
             request,
             "intake/collect_list.html",
             batches=waiting,
             error=error,
+            notice=notice,
             status_code=status,
         )
 
@@ -434,12 +452,14 @@ class CollectPages(Controller):
         *,
         values: dict[str, Any] | None = None,
         error: str | None = None,
+        errors: dict[str, str] | None = None,
         status_code: int = 200,
     ) -> Response[Any]:
         principal = principal_of(request)
         batch = await batches.get_batch(code, principal)
         expected = await collection.expected_counts(batch)
         agreement = await agreements.current_agreement(batch.donor_id)
+        counted = [k for k in DeviceKind if expected.get(k.value)] or list(DeviceKind)
         return page(
             request,
             "intake/collect.html",
@@ -448,41 +468,101 @@ class CollectPages(Controller):
             expected=expected,
             agreement=agreement,
             values=values or {},
-            kinds=list(DeviceKind),
+            counted=counted,
+            others=[k for k in DeviceKind if k not in counted],
             error=error,
+            errors=errors or {},
             collectable=batch.state in collection.COLLECTABLE,
         )
 
     @get("/{code:str}")
     async def collect_form(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Response[Any]:
-        """Counts per kind (the manifest's as a start), seals, signer, vehicle."""
+        """Counts per kind (empty; the expected number is a hint), seals, signer, vehicle."""
         return await self._render(request, code)
 
     @post("/{code:str}", status_code=303)
     async def collect(
         self, request: Request[Any, Any, Any], code: FromPath[str], data: Form
     ) -> Response[Any]:
-        """Record the pickup; every declared device becomes collected."""
+        """Record the pickup; every declared device becomes collected. Then back to the pickups."""
+        values = {k: v for k, v in data.items() if isinstance(v, str)}
+        principal = principal_of(request)
         try:
-            counts = {}
-            for kind in DeviceKind:
-                text = str(data.get(f"count_{kind.value}", "")).strip()
-                if text:
-                    try:
-                        counts[kind] = int(text)
-                    except ValueError:
-                        raise BadInput(
-                            N_("'{value}' is not a number of devices."), code="bad_count", value=text[:20]
-                        ) from None
-            seals = [s for s in str(data.get("seals", "")).replace(",", "\n").splitlines() if s.strip()]
-            form = CollectionIn(
-                counts=counts,
-                seals=seals,
-                signer_name=str(data.get("signer_name", "")),
-                vehicle=str(data.get("vehicle", "")),
-            )
-            await collection.record_collection(code, form, principal_of(request))
+            expected = await collection.expected_counts(await batches.get_batch(code, principal))
+            form, errors = _pickup_form(values, expected)
+            if form is None:
+                return await self._render(
+                    request,
+                    code,
+                    values=values,
+                    errors=errors,
+                    error=gettext("Check the fields marked below."),
+                    status_code=400,
+                )
+            _, batch = await collection.record_collection(code, form, principal)
         except (DomainError, ValidationError) as error:
             message, status = form_error(error)
-            return await self._render(request, code, values=data, error=message, status_code=status)
-        return Redirect(path=f"/batches/{parse_code(code).compact}?done=collected", status_code=303)
+            return await self._render(request, code, values=values, error=message, status_code=status)
+        return Redirect(path=f"/collect?done={batch.code}", status_code=303)
+
+
+def _pickup_form(
+    values: dict[str, str], expected: dict[str, int]
+) -> tuple[CollectionIn | None, dict[str, str]]:
+    """The pickup form as a `CollectionIn`, or each refused field with its message.
+
+    A kind the manifest expects must be counted (0 is an answer; empty is not):
+    the expected number is a hint, never a value the driver can confirm unseen.
+    """
+    errors: dict[str, str] = {}
+    counts: dict[DeviceKind, int] = {}
+    for kind in DeviceKind:
+        name = f"count_{kind.value}"
+        text = values.get(name, "").strip()
+        if not text:
+            if expected.get(kind.value):
+                errors[name] = gettext("Count these devices and type the number found (0 if none).")
+            continue
+        if not text.isdigit() or int(text) > MAX_PER_KIND:
+            errors[name] = fill(N_("'{value}' is not a number of devices."), {"value": text[:20]}, gettext)
+            continue
+        counts[kind] = int(text)
+    seals = [s.strip() for s in values.get("seals", "").replace(",", "\n").splitlines() if s.strip()]
+    if len(seals) > MAX_SEALS or any(len(s) > MAX_SEAL_LENGTH for s in seals):
+        errors["seals"] = fill(
+            N_("At most {count} seals of at most {length} characters each."),
+            {"count": MAX_SEALS, "length": MAX_SEAL_LENGTH},
+            gettext,
+        )
+    signer = values.get("signer_name", "").strip()
+    if not signer:
+        errors["signer_name"] = gettext("Type the full name of the donor's person who signs.")
+    elif len(signer) > MAX_SIGNER_LENGTH:
+        errors["signer_name"] = fill(
+            N_("At most {length} characters."), {"length": MAX_SIGNER_LENGTH}, gettext
+        )
+    vehicle = values.get("vehicle", "").strip()
+    if len(vehicle) > MAX_VEHICLE_LENGTH:
+        errors["vehicle"] = fill(N_("At most {length} characters."), {"length": MAX_VEHICLE_LENGTH}, gettext)
+    if errors:
+        return None, errors
+    return CollectionIn(counts=counts, seals=seals, signer_name=signer, vehicle=vehicle), {}
+
+
+async def _pickup_notice(code: str, principal: Any) -> str | None:
+    """The confirmation shown on the pickups page once a batch is collected."""
+    try:
+        batch = await batches.get_batch(code, principal)
+    except DomainError:
+        return None
+    if batch.collected_at is None:
+        return None
+    counted = sum(int(n) for n in (batch.collection.get("counts") or {}).values())
+    return fill(
+        Np_(
+            "Pickup of {ref} recorded: {count} device counted.",
+            "Pickup of {ref} recorded: {count} devices counted.",
+        ),
+        {"ref": batch.display_code, "count": counted},
+        gettext,
+    )

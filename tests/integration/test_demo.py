@@ -29,7 +29,7 @@ async def test_the_readme_donation_walk_through(client, as_user) -> None:
     code = opened.headers["location"].removeprefix("/collect/")
     pickup = {"count_laptop": "4", "count_desktop": "2", "signer_name": "Marc Dupont"}
     collected = await client.post(f"/collect/{code}", data=pickup, headers=driver)
-    assert (collected.status_code, collected.headers["location"]) == (303, f"/batches/{code}?done=collected")
+    assert (collected.status_code, collected.headers["location"]) == (303, f"/collect?done={code}")
 
     technician = as_user("technician", **{"accept-language": "fr"})
     stations = (await client.get("/api/v1/stations", headers=technician)).json()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+from refurb.core.kinds import DeviceKind
 from refurb.devices.tables import Device
 from refurb.intake.tables import Agreement, Batch
 from tests.helpers import new_batch, signed_agreement, submitted_batch
@@ -92,11 +93,85 @@ async def test_driver_collects_from_the_phone_page(client, as_user) -> None:
         data={"count_laptop": "2", "signer_name": "Bob Durand", "seals": "S1, S2", "vehicle": "AB-123-CD"},
         headers=driver,
     )
-    assert (done.status_code, done.headers["location"]) == (303, f"/batches/{batch.code}?done=collected")
+    assert (done.status_code, done.headers["location"]) == (303, f"/collect?done={batch.code}")
     row = await Batch.select(Batch.state, Batch.collection).first()
     assert row["state"] == "collected"
     collection = row["collection"] if isinstance(row["collection"], dict) else json.loads(row["collection"])
     assert (collection["seals"], collection["vehicle"]) == (["S1", "S2"], "AB-123-CD")
+    back = await client.get(done.headers["location"], headers=driver)
+    assert back.status_code == 200
+    assert re.search(r'<p class="notice" role="status" id="pickup-done">([^<]+)</p>', back.text).group(1) == (
+        f"Collecte de {batch.display_code} enregistrée\u00a0: 2 appareils comptés."
+    )
+    assert f'href="/collect/{batch.code}"' not in back.text  # no longer waiting
+
+
+def _count_input(html: str, kind: str) -> str:
+    return re.search(rf'<input id="count_{kind}"[^>]*>', html).group(0)
+
+
+async def test_pickup_counts_start_empty_and_a_refusal_keeps_what_was_typed(client, as_user) -> None:
+    """The expected number is a hint beside an empty, required field; a refused form comes back as typed."""
+    batch = await submitted_batch(declared={DeviceKind.LAPTOP: 3, DeviceKind.DESKTOP: 1})
+    await signed_agreement()
+    driver = as_user("driver", **{"accept-language": "en"})
+    form = await client.get(f"/collect/{batch.code}", headers=driver)
+    laptop = _count_input(form.text, "laptop")
+    assert 'value=""' in laptop
+    assert " required" in laptop
+    assert 'aria-describedby="hint-count_laptop"' in laptop
+    assert '<span class="hint" id="hint-count_laptop">expected 3</span>' in form.text
+    assert " required" not in _count_input(form.text, "tablet")  # not expected: optional, folded
+
+    typed = {
+        "count_laptop": "3",
+        "count_tablet": "1",
+        "signer_name": "Bob Durand",
+        "seals": "S9",
+        "vehicle": "AB",
+    }
+    refused = await client.post(f"/collect/{batch.code}", data=typed, headers=driver)
+    assert refused.status_code == 400
+    desktop = _count_input(refused.text, "desktop")
+    assert 'value=""' in desktop
+    assert 'aria-invalid="true"' in desktop
+    assert 'aria-describedby="hint-count_desktop error-count_desktop"' in desktop
+    assert (
+        '<span class="field-error" id="error-count_desktop">Count these devices and type the number found '
+        "(0 if none).</span>" in refused.text
+    )
+    assert 'value="3"' in _count_input(refused.text, "laptop")
+    assert 'value="1"' in _count_input(refused.text, "tablet")
+    assert '<details class="other-kinds" open>' in refused.text
+    assert 'value="Bob Durand"' in refused.text
+    assert ">S9</textarea>" in refused.text
+    assert (await Batch.select(Batch.state).first())["state"] == "submitted"
+
+    not_a_number = await client.post(
+        f"/collect/{batch.code}", data={**typed, "count_desktop": "un"}, headers=driver
+    )
+    assert not_a_number.status_code == 400
+    assert (
+        '<span class="field-error" id="error-count_desktop">&#39;un&#39; is not a number of devices.</span>'
+        in (not_a_number.text)
+    )
+    assert 'value="un"' in _count_input(not_a_number.text, "desktop")
+    no_signer = await client.post(
+        f"/collect/{batch.code}", data={**typed, "count_desktop": "0", "signer_name": " "}, headers=driver
+    )
+    assert no_signer.status_code == 400
+    assert 'id="error-signer_name"' in no_signer.text
+    assert 'value="0"' in _count_input(no_signer.text, "desktop")
+    assert (await Batch.select(Batch.state).first())["state"] == "submitted"
+
+    done = await client.post(f"/collect/{batch.code}", data={**typed, "count_desktop": "0"}, headers=driver)
+    assert (done.status_code, done.headers["location"]) == (303, f"/collect?done={batch.code}")
+    row = await Batch.select(Batch.state, Batch.discrepancy).first()
+    assert row["state"] == "collected"
+    discrepancy = (
+        row["discrepancy"] if isinstance(row["discrepancy"], dict) else json.loads(row["discrepancy"])
+    )
+    assert discrepancy == {"desktop": {"expected": 1, "counted": 0}, "tablet": {"expected": 0, "counted": 1}}
 
 
 async def test_driver_opens_a_pickup_by_the_donor_reference(client, as_user) -> None:
