@@ -27,13 +27,13 @@ MANIFEST = (
 )
 
 
-async def collected_batch() -> str:
+async def collected_batch(manifest: bytes = MANIFEST) -> str:
     """A batch of two declared devices, collected by the driver."""
     await signed_agreement()
     batch = await submitted_batch()
     options = imports.ImportOptions(mode="all")
     await imports.import_manifest(
-        batch.code, io.BytesIO(MANIFEST), "parc.csv", options, await principal("donor")
+        batch.code, io.BytesIO(manifest), "parc.csv", options, await principal("donor")
     )
     counts = CollectionIn(counts={DeviceKind.LAPTOP: 1, DeviceKind.DESKTOP: 1}, signer_name="Bob Durand")
     await collection.record_collection(batch.code, counts, await principal("driver"))
@@ -103,3 +103,77 @@ async def test_receiving_a_batch_by_typed_serials(page, printer_server) -> None:
         "receive",
     ]
     assert await Device.count().where(Device.serial == "NEW-77") == 1
+
+
+WATCH_FEEDBACK = """() => {
+  window.__feedbackClasses = [];
+  new MutationObserver(() => window.__feedbackClasses.push(document.getElementById('feedback').className))
+    .observe(document.getElementById('feedback'), {attributes: true, attributeFilter: ['class']});
+}"""
+
+
+async def test_a_reception_without_a_printer_receives_with_no_red_flash(page) -> None:
+    code = await collected_batch(MANIFEST.replace(b"E2E-", b"NOPR-").replace(b"INV-1", b"INV-NOPR"))
+    batch_display = f"B-{code[1:8]}-{code[8]}"
+    station = await new_station(Stage.RECEPTION, "Réception sans imprimante")
+    await login(page, "technician")
+    await page.goto(f"/stations/{station.code}")
+    await page.wait_for_function("document.activeElement && document.activeElement.id === 'scan-input'")
+    assert "Scannez l'étiquette du lot (B…)" in await page.inner_text("#scan-hint")
+    await page.evaluate(WATCH_FEEDBACK)
+
+    await scan(page, batch_display)
+    await page.wait_for_function("document.getElementById('station').dataset.progress === '0/2'")
+    bar = await page.inner_text("#scan-context")
+    assert "Réception du lot" in bar
+    assert batch_display in bar
+    assert "0 reçu sur 2" in bar
+    assert "Terminer ce lot" in bar
+    assert "Scannez chaque appareil" in await page.inner_text("#scan-hint")
+
+    await scan(page, "NOPR-2")  # its serial: no tag yet, so the page prints it (amber), in the page
+    await page.wait_for_selector("#label-panel:not([hidden])")
+    assert "Collez l'étiquette" in await page.inner_text("#label-panel")
+    await page.wait_for_function("(document.getElementById('label-frame').src || '').startsWith('blob:')")
+    device = await Device.select().where(Device.serial == "NOPR-2").first()
+    assert device["state"] == "collected"
+    display = f"D-{device['code'][1:8]}-{device['code'][8]}"
+    await page.wait_for_function("document.activeElement.id === 'scan-input'")
+
+    await page.reload()  # the batch and the label to stick on survive a reload
+    await page.wait_for_function("document.getElementById('station').dataset.progress === '0/2'")
+    assert batch_display in await page.inner_text("#scan-context")
+    assert await page.is_visible("#label-panel")
+    assert await page.locator("#scan-log li.log-label button.label-action").count() == 1
+    await page.evaluate(WATCH_FEEDBACK)
+
+    await scan(page, display)  # the label stuck on the device: received, in green
+    await page.wait_for_selector("#feedback.feedback-ok")
+    await page.wait_for_selector("#label-panel", state="hidden")
+    await page.wait_for_function("document.getElementById('station').dataset.progress === '1/2'")
+    assert "1 reçu sur 2" in await page.inner_text("#scan-context")
+    assert (await Device.select(Device.state).where(Device.id == device["id"]).first())["state"] == "received"
+
+    await scan(page, "NEW-88")  # not in the manifest: "Add and receive" leads to the same step
+    await page.wait_for_selector("#scan-form:not([hidden])")
+    await page.select_option("#scan-form select[name=kind]", "laptop")
+    await page.click("#scan-form-submit")
+    await page.wait_for_selector("#label-panel:not([hidden])")
+    extra = await Device.select().where(Device.serial == "NEW-88").first()
+    await page.wait_for_function("(document.getElementById('label-frame').src || '').startsWith('blob:')")
+    await page.wait_for_function("document.activeElement.id === 'scan-input'")
+    await scan(page, f"D-{extra['code'][1:8]}-{extra['code'][8]}")
+    await page.wait_for_function("document.getElementById('station').dataset.progress === '2/2'")
+    assert (await Device.select(Device.state).where(Device.id == extra["id"]).first())["state"] == "received"
+
+    classes = await page.evaluate("window.__feedbackClasses")
+    assert classes
+    assert not [c for c in classes if "error" in c], classes
+    results = (await page.get_attribute("#station", "data-results")).split()
+    assert "error" not in results
+    assert {"ok", "label"} <= set(results)
+
+    await page.click("#scan-context-leave")  # done: what is still missing
+    await page.wait_for_selector("#feedback.feedback-label")
+    assert "1 appareil déclaré pas encore reçu" in await page.inner_text("#feedback")
+    assert await page.is_hidden("#scan-context")

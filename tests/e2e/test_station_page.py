@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 async def test_reject_mode_asks_a_reason_then_records(page) -> None:
     device = await new_device(State.RECEIVED)
-    await open_station(page, Stage.RECEPTION)
+    await open_station(page, Stage.ERASURE)  # reception does not offer rejecting (received first)
     await page.click("button.mode[data-action=reject]")
     assert await focused_id(page) == "scan-input"
 
@@ -38,33 +38,57 @@ async def test_reject_mode_asks_a_reason_then_records(page) -> None:
     assert (json.loads(payload) if isinstance(payload, str) else payload) == {"reason": "écran cassé"}
 
 
-async def test_a_refusal_is_red_and_focus_stays(page) -> None:
+async def test_a_refusal_is_red_stays_until_the_next_scan_and_links_to_the_device(page) -> None:
     device = await new_device(State.COLLECTED)
-    await open_station(page, Stage.RECEPTION)
+    other = await new_device(State.COLLECTED)
+    await open_station(page, Stage.ERASURE)
     await scan(page, device.code)
     await page.wait_for_selector("#feedback.feedback-error")
-    assert "pas encore imprimée" in await page.inner_text("#feedback")
+    assert "collecté" in await page.inner_text("#feedback")
+    assert await page.inner_text("#feedback .feedback-icon") == "✘"
+    assert await page.get_attribute("#feedback-link", "href") == f"/devices/{device.code}"
     assert await focused_id(page) == "scan-input"
     assert await page.input_value("#scan-input") == ""
+    await page.wait_for_timeout(2700)  # a refusal does not fade away by itself
+    assert await page.is_visible("#feedback.feedback-error")
+    assert (await page.inner_text("#scan-log li .log-icon")) == "✘"
+    await scan(page, other.code)  # the next scan clears it (and answers)
+    await page.wait_for_function("document.querySelectorAll('#scan-log li').length === 2")
+    await page.click("#feedback")  # a tap clears it too
+    await page.wait_for_selector("#feedback", state="hidden")
     assert (await device_row(device.code))["state"] == "collected"
 
 
-async def test_print_the_missing_tag_then_receive(page) -> None:
+async def test_a_missing_tag_is_printed_in_the_page_then_its_scan_receives(page) -> None:
     device = await new_device(State.COLLECTED)
     await open_station(page, Stage.RECEPTION)
     await scan(page, device.code)
-    button = page.locator("#scan-log li.log-error button.label-action")
-    await button.wait_for()
-    async with page.context.expect_page() as opened:
-        await button.click()
-    pdf_tab = await opened.value  # opened during the click, so no popup blocker stops it
-    await pdf_tab.wait_for_url(lambda url: url.startswith("blob:"), wait_until="commit")
-    await page.bring_to_front()
+    await page.wait_for_selector("#feedback.feedback-label")
+    await page.wait_for_selector("#label-panel:not([hidden])")
+    await page.wait_for_function("(document.getElementById('label-frame').src || '').startsWith('blob:')")
+    assert await page.locator("#scan-log li.log-label button.label-action").count() == 1
     await page.wait_for_function("document.activeElement.id === 'scan-input'")
     await page.wait_for_timeout(2100)  # the same code again after the 2-second window
     await scan(page, device.code)
     await page.wait_for_selector("#feedback.feedback-ok")
+    await page.wait_for_selector("#label-panel", state="hidden")
     assert (await device_row(device.code))["state"] == "received"
+    assert "error" not in (await page.get_attribute("#station", "data-results")).split()
+
+
+async def test_a_burst_of_scans_is_sent_and_answered_in_the_order_it_was_read(page) -> None:
+    devices = [await new_device(State.RECEIVED) for _ in range(4)]
+    station = await open_station(page, Stage.ERASURE)
+    for device in devices:
+        await page.keyboard.type(device.code, delay=1)
+        await page.keyboard.press("Enter")
+    await page.wait_for_function("document.querySelectorAll('#scan-log li').length === 4")
+    rows = await Scan.select(Scan.code).where(Scan.station.code == station.code).order_by(Scan.id)
+    assert [r["code"] for r in rows] == [d.code for d in devices]
+    shown = await page.eval_on_selector_all("#scan-log li", "items => items.map(i => i.textContent)")
+    assert [next(d.display_code for d in devices if d.display_code in text) for text in shown] == [
+        d.display_code for d in reversed(devices)
+    ]
 
 
 async def test_a_bad_check_digit_never_reaches_the_server(page) -> None:
@@ -82,7 +106,7 @@ async def test_the_same_code_twice_within_two_seconds_counts_once(page) -> None:
     station = await open_station(page, Stage.RECEPTION)
     await scan(page, device.code, end="Tab")
     await scan(page, device.code, end="Tab")
-    await page.wait_for_selector("#feedback.feedback-error")
+    await page.wait_for_selector("#feedback.feedback-label")
     await page.wait_for_timeout(300)
     assert await page.get_attribute("#station", "data-duplicates") == "1"
     assert await Scan.count().where(Scan.station.code == station.code) == 1

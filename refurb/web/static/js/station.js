@@ -161,12 +161,8 @@
     var job = { codes: [labelPending.code], kind: labelPending.kind, station: station };
     window.RefurbPrint.printLabels(job, labelFrame).then(function (result) {
       root.dataset.labelJob = String(result.job.id || "");
-      if (result.frame) {
-        labelFrame.onload = function () {
-          try { labelFrame.contentWindow.print(); } catch (e) { /* the PDF viewer's own print button */ }
-          focusInput();
-        };
-      }
+      /* (the PDF viewer in the frame has its own print button; printing it from here
+         crashes some Chromium builds, so the page does not try) */
       focusInput();
     }, function (problem) {
       labelMessage.textContent = "✘ " + ((problem && (problem.detail || problem.title)) || messages.label_failed);
