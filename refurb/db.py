@@ -20,6 +20,7 @@ import weakref
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from string import Formatter
 from typing import Any, TypeVar
 
 import aiosqlite
@@ -31,6 +32,7 @@ from piccolo.conf.apps import AppConfig, AppRegistry
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
+from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from refurb.core.errors import UNSTORABLE, BadInput
@@ -235,6 +237,45 @@ def current_engine() -> Engine:
 def is_sqlite() -> bool:
     """True on the embedded engine."""
     return isinstance(DB, SQLiteEngine)
+
+
+_COMPILED: dict[str, str] = {}
+
+
+def _numbered(sql: str) -> str:
+    """`{}` placeholders (Piccolo's raw style) as PostgreSQL's `$1, $2…`, compiled once per statement."""
+    compiled = _COMPILED.get(sql)
+    if compiled is None:
+        pieces, number = [], 0
+        for literal, field, _, _ in Formatter().parse(sql):
+            pieces.append(literal)
+            if field is not None:
+                number += 1
+                pieces.append(f"${number}")
+        compiled = "".join(pieces)
+        if len(_COMPILED) < 10_000:  # statements are written in the code; a bound all the same
+            _COMPILED[sql] = compiled
+    return compiled
+
+
+async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """A hand-written statement with `{}` placeholders: its rows as dicts, in the current transaction if any.
+
+    What `Table.raw(sql, *args)` does, without its per-statement cost (a query
+    object, the placeholders parsed again, a pool round for each statement): on
+    the hot routes that is about a fifth of a plain transition's Python time.
+    """
+    engine = DB
+    if isinstance(engine, PostgresEngine):
+        transaction = engine.current_transaction.get()
+        if transaction is not None:
+            records = await transaction.connection.fetch(_numbered(sql), *args)
+            return [dict(record.items()) for record in records]
+        if engine.pool is not None:
+            records = await engine.pool.fetch(_numbered(sql), *args)
+            return [dict(record.items()) for record in records]
+    rows = await engine.run_querystring(QueryString(sql, *args))
+    return list(rows) if rows else []
 
 
 def write_transaction() -> Any:

@@ -28,7 +28,7 @@ from refurb.core.errors import BadInput, Conflict, NotAuthenticated, NotFound, R
 from refurb.core.i18n import N_
 from refurb.core.principal import Principal
 from refurb.core.roles import OrganisationKind, Role
-from refurb.db import is_sqlite, write_transaction
+from refurb.db import fetch, is_sqlite, write_transaction
 from refurb.timestamps import utcnow
 from refurb.web.problems import is_outage
 
@@ -325,7 +325,7 @@ async def authenticate(
     )
     async with write_transaction():
         if not is_sqlite():  # SQLite's IMMEDIATE transaction already serialises writers
-            await LoginFailure.raw("SELECT pg_advisory_xact_lock(hashtext({}))", f"login:{username}")
+            await fetch("SELECT pg_advisory_xact_lock(hashtext({}))", f"login:{username}")
         by_ip = await LoginFailure.count().where((LoginFailure.ip == ip) & (LoginFailure.created_at > since))
         if by_ip >= policy.max_failures_per_address:
             raise refused
@@ -531,7 +531,7 @@ async def principal_for_token(token: str) -> Principal | None:
     """
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
-    rows = await ApiToken.raw(_BEARER_LOOKUP_SQL, _digest(token))
+    rows = await fetch(_BEARER_LOOKUP_SQL, _digest(token))
     if not rows or not rows[0]["active"]:
         return None
     row = rows[0]

@@ -22,11 +22,11 @@ from refurb.core.i18n import N_
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import State
 from refurb.core.principal import Principal
-from refurb.db import chunked, is_sqlite, json_value
+from refurb.db import chunked, fetch, is_sqlite, json_value
 from refurb.devices.model import DeviceRow, DonorDevice
 from refurb.devices.registry import codes_of, id_of
 from refurb.devices.schemas import DeviceOut, DevicePage, EventOut
-from refurb.devices.tables import Device, DeviceEvent
+from refurb.devices.tables import Device
 
 __all__ = (
     "DEFAULT_PAGE_SIZE",
@@ -175,9 +175,9 @@ async def select_one(code: Code, principal: Principal, *, lock: bool = False) ->
     """The device row; `lock` holds it to the end of the transaction (SQLite: IMMEDIATE already does)."""
     suffix = " FOR UPDATE OF d" if lock and not is_sqlite() else ""
     if principal.scoped_to_organisation:
-        rows = await Device.raw(_DEVICE_SQL_SCOPED + suffix, code.compact, principal.organisation_id)
+        rows = await fetch(_DEVICE_SQL_SCOPED + suffix, code.compact, principal.organisation_id)
     else:
-        rows = await Device.raw(_DEVICE_SQL + suffix, code.compact)
+        rows = await fetch(_DEVICE_SQL + suffix, code.compact)
     if not rows:
         raise NotFound(N_("No device {ref} is known."), ref=code.display)
     return rows[0]
@@ -192,7 +192,7 @@ async def device_refs(ids: Sequence[int]) -> dict[int, tuple[DeviceRow, str | No
     """Devices by id with their batch code, for listings built by other areas."""
     found: dict[int, tuple[DeviceRow, str | None]] = {}
     for chunk in chunked(sorted(set(ids))):
-        rows = await Device.raw(
+        rows = await fetch(
             f"SELECT {ROW_COLUMNS} FROM device d WHERE d.id IN ({', '.join('{}' for _ in chunk)})",  # noqa: S608
             *chunk,
         )
@@ -355,7 +355,7 @@ async def event_outs(rows: Sequence[Mapping[str, Any]]) -> list[EventOut]:
 async def events(code_text: str, principal: Principal) -> list[EventOut]:
     """The history of a device, oldest first (without names and notes for donors)."""
     row = await select_one(parse_code(code_text, expected=CodeType.DEVICE), principal)
-    events_out = await event_outs(await DeviceEvent.raw(_EVENT_SQL + " ORDER BY e.id", row["id"]))
+    events_out = await event_outs(await fetch(_EVENT_SQL + " ORDER BY e.id", row["id"]))
     if principal.scoped_to_organisation:
         # A donor follows its devices, not the people handling them: workshop staff
         # (often insertion workers) stay unnamed and free-text notes stay inside.
@@ -379,7 +379,7 @@ async def codes_in_batch(batch_id: int, principal: Principal) -> list[str]:
 
 async def batch_devices(batch_id: int) -> list[DeviceRow]:
     """Every device of a batch, for work that covers all of them (certificates)."""
-    rows = await Device.raw(
+    rows = await fetch(
         f"SELECT {ROW_COLUMNS} FROM device d WHERE d.batch = {{}} ORDER BY d.id",  # noqa: S608 - fixed columns
         batch_id,
     )
@@ -388,7 +388,7 @@ async def batch_devices(batch_id: int) -> list[DeviceRow]:
 
 async def batch_census(batch_id: int) -> list[dict[str, Any]]:
     """Devices of a batch counted by kind, manifest flag, state and whether they were ever received."""
-    rows = await Device.raw(
+    rows = await fetch(
         "SELECT d.kind, d.in_manifest, d.state, "
         "EXISTS (SELECT 1 FROM device_event e WHERE e.device = d.id AND e.action = 'receive') AS received, "
         "COUNT(*) AS count FROM device d WHERE d.batch = {} "
@@ -402,7 +402,7 @@ async def batch_census(batch_id: int) -> list[dict[str, Any]]:
 
 async def donor_devices(donor_id: int) -> list[DonorDevice]:
     """Every device a donor gave, as keys to match a manifest against."""
-    rows = await Device.raw(
+    rows = await fetch(
         "SELECT id, code, serial, asset_tag, batch, state FROM device WHERE donor = {}", donor_id
     )
     return [
@@ -420,7 +420,7 @@ async def find_by_serials(serials: Sequence[str], *, lock: bool = False) -> dict
     wanted = sorted({normal_serial(s) for s in serials if s})
     found: dict[str, list[Mapping[str, Any]]] = {}
     for chunk in chunked(wanted):
-        rows = await Device.raw(
+        rows = await fetch(
             f"SELECT {ROW_COLUMNS}, d.serial FROM device d "  # noqa: S608 - placeholders only
             f"WHERE d.serial IN ({', '.join('{}' for _ in chunk)}) ORDER BY d.id{suffix}",
             *chunk,
@@ -432,7 +432,7 @@ async def find_by_serials(serials: Sequence[str], *, lock: bool = False) -> dict
 
 async def get_facts(device_id: int) -> dict[str, str | None]:
     """What the workshop recorded of a device (grade, OS, specs), e.g. to preselect its licence."""
-    rows = await Device.raw(
+    rows = await fetch(
         f"SELECT {', '.join(sorted(FACTS))} FROM device WHERE id = {{}}",  # noqa: S608 - fixed names
         device_id,
     )
@@ -441,7 +441,7 @@ async def get_facts(device_id: int) -> dict[str, str | None]:
 
 async def events_since(action: str, since: Any) -> list[dict[str, Any]]:
     """Every `action` event since a moment, oldest first: device id and code, when, payload."""
-    rows = await DeviceEvent.raw(
+    rows = await fetch(
         "SELECT e.device AS device_id, d.code, e.created_at AS at, e.payload FROM device_event e "
         "JOIN device d ON d.id = e.device WHERE e.action = {} AND e.created_at >= {} ORDER BY e.id",
         action,
@@ -454,7 +454,7 @@ async def last_action_at(ids: Sequence[int], action: str) -> dict[int, Any]:
     """When each device last went through `action` (devices that never did are left out)."""
     found: dict[int, Any] = {}
     for chunk in chunked(ids):
-        rows = await DeviceEvent.raw(
+        rows = await fetch(
             "SELECT device, MAX(created_at) AS at FROM device_event "  # noqa: S608 - placeholders only
             f"WHERE action = {{}} AND device IN ({', '.join('{}' for _ in chunk)}) GROUP BY device",
             action,
@@ -468,7 +468,7 @@ async def events_of(ids: Sequence[int], action: str) -> dict[int, list[tuple[Any
     """Every `action` event of these devices, oldest first: when, and the payload."""
     found: dict[int, list[tuple[Any, dict[str, Any]]]] = {}
     for chunk in chunked(ids):
-        rows = await DeviceEvent.raw(
+        rows = await fetch(
             "SELECT device, created_at, payload FROM device_event "  # noqa: S608 - placeholders only
             f"WHERE action = {{}} AND device IN ({', '.join('{}' for _ in chunk)}) ORDER BY id",
             action,

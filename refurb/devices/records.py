@@ -19,7 +19,7 @@ from refurb.core.i18n import N_
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import State
 from refurb.core.principal import Principal
-from refurb.db import insert_many, update_many, write_transaction
+from refurb.db import fetch, insert_many, update_many, write_transaction
 from refurb.devices.model import Actor, NewDevice
 from refurb.devices.queries import FACTS, IMPORT, outs_by_id, select_one
 from refurb.devices.registry import codes_of
@@ -202,7 +202,7 @@ async def update_descriptions(updates: Sequence[tuple[int, NewDevice]]) -> int:
                     normal_serial(item.serial or "") or None, normal_asset_tag(item.asset_tag or "") or None,
                     item.cpu, item.ram, item.storage,
                 ]  # fmt: skip
-            await Device.raw(
+            await fetch(
                 f"UPDATE device SET {assignments}, updated_at = {{}} FROM (VALUES {rows}) AS v "  # noqa: S608 - placeholders only
                 "WHERE device.id = v.column1",
                 now,
@@ -235,7 +235,7 @@ async def set_facts(device_id: int, **facts: str | None) -> None:
     names = sorted(facts)
     values = [None if facts[n] is None else str(facts[n])[: FACTS[n]] for n in names]
     assignments = ", ".join(f"{name} = {{}}" for name in names)
-    await Device.raw(
+    await fetch(
         f"UPDATE device SET {assignments}, updated_at = {{}} WHERE id = {{}}",  # noqa: S608 - fixed names
         *values,
         utcnow(),
@@ -245,7 +245,7 @@ async def set_facts(device_id: int, **facts: str | None) -> None:
 
 async def place(device_id: int, location_id: int, *, stocked_at: Any) -> None:
     """Where a device sits in stock from now on (the stock area's put-away, in its transaction)."""
-    await Device.raw(
+    await fetch(
         "UPDATE device SET location = {}, stocked_at = {} WHERE id = {}", location_id, stocked_at, device_id
     )
 
@@ -266,9 +266,7 @@ async def move(
     if row["location_id"] == location_id:
         return False
     now = utcnow()
-    await Device.raw(
-        "UPDATE device SET location = {}, updated_at = {} WHERE id = {}", location_id, now, row["id"]
-    )
+    await fetch("UPDATE device SET location = {}, updated_at = {} WHERE id = {}", location_id, now, row["id"])
     codes = await codes_of("location", [row["location_id"], location_id])
     payload = json.dumps({"from": codes.get(row["location_id"]), "to": codes.get(location_id)})
     state = State(row["state"])

@@ -37,7 +37,7 @@ from refurb.core.lifecycle import (
     require_role,
 )
 from refurb.core.principal import Principal
-from refurb.db import UNIQUE_VIOLATIONS, chunked, insert_many, is_sqlite, write_transaction
+from refurb.db import UNIQUE_VIOLATIONS, chunked, fetch, insert_many, is_sqlite, write_transaction
 from refurb.devices.model import Actor, CheckContext, DeviceRow, TransitionResult
 from refurb.devices.queries import (
     IMPORT,
@@ -52,7 +52,6 @@ from refurb.devices.queries import (
 from refurb.devices.records import EVENT_COLUMNS, event_values
 from refurb.devices.registry import has_effects, refusals, run_effects
 from refurb.devices.schemas import EventOut
-from refurb.devices.tables import Device, DeviceEvent
 from refurb.timestamps import utcnow
 
 __all__ = ("clean_payload", "transition", "transition_batch", "transition_many")
@@ -184,7 +183,7 @@ async def _write(
         for source in sorted({c.device.state for _, c in admitted}):
             ids = [c.device.id for _, c in admitted if c.device.state is source]
             for chunk in chunked(ids):
-                changed = await Device.raw(
+                changed = await fetch(
                     "UPDATE device SET state = {}, version = version + 1, "  # noqa: S608 - placeholders only
                     + ("custodian = {}, " if custody else "")
                     + f"updated_at = {{}} WHERE state = {{}} AND id IN ({', '.join('{}' for _ in chunk)}) "
@@ -221,11 +220,11 @@ async def _write(
 async def _compare_and_set(cas: tuple[Any, ...], event: tuple[Any, ...]) -> int | None:
     """Move one device if its version is unchanged and record the event; the event id, or None if it lost."""
     if is_sqlite():
-        if not await Device.raw(_CAS_SQL, *cas):
+        if not await fetch(_CAS_SQL, *cas):
             return None
-        rows = await DeviceEvent.raw(_EVENT_INSERT_SQL, *event)
+        rows = await fetch(_EVENT_INSERT_SQL, *event)
     else:
-        rows = await DeviceEvent.raw(_CAS_AND_EVENT_SQL, *cas, *event[1:])
+        rows = await fetch(_CAS_AND_EVENT_SQL, *cas, *event[1:])
     return rows[0]["id"] if rows else None
 
 
@@ -337,7 +336,7 @@ async def _already_done(
     A device brought in directly in this state (an `import`) has the step done too.
     """
     if idempotency_key is not None:
-        found = await DeviceEvent.raw(KEYED_EVENT_SQL, device.id, principal.user_id, idempotency_key)
+        found = await fetch(KEYED_EVENT_SQL, device.id, principal.user_id, idempotency_key)
         prior = found[0] if found else None
         if prior is not None:
             stored = prior["payload"]
@@ -350,7 +349,7 @@ async def _already_done(
                 )
             return prior
     if device.state is TRANSITIONS[action].target:
-        found = await DeviceEvent.raw(LAST_EVENT_SQL, device.id)
+        found = await fetch(LAST_EVENT_SQL, device.id)
         last = found[0] if found else None
         if last is not None and last["action"] in (action.value, IMPORT):
             return last
@@ -359,7 +358,7 @@ async def _already_done(
 
 async def _locked_rows(where: str, *values: Any) -> list[Mapping[str, Any]]:
     lock = "" if is_sqlite() else " FOR UPDATE OF d"
-    return await Device.raw(
+    return await fetch(
         f"SELECT {ROW_COLUMNS}, d.custodian AS custodian_id FROM device d WHERE {where} ORDER BY d.id{lock}",  # noqa: S608
         *values,
     )

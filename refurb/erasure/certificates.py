@@ -26,7 +26,7 @@ from refurb.core.i18n import N_, Np_
 from refurb.core.lifecycle import State
 from refurb.core.principal import Principal
 from refurb.core.roles import SUPERVISION, WORKSHOP, Role
-from refurb.db import is_sqlite, write_transaction
+from refurb.db import fetch, is_sqlite, write_transaction
 from refurb.devices import service as devices
 from refurb.devices.service import DeviceRow
 from refurb.erasure.certificate_pdf import render_certificate_pdf
@@ -293,7 +293,7 @@ async def _store(
     signing = _signer()
     async with write_transaction():
         if not is_sqlite():  # one issuer at a time per batch or device
-            await Certificate.raw(
+            await fetch(
                 "SELECT pg_advisory_xact_lock(hashtext({}))", f"refurb-cert-{kind}-{batch_id}-{device_id}"
             )
         current = force_supersede or await _current(kind, batch_id=batch_id, device_id=device_id)
@@ -473,7 +473,7 @@ FROM certificate c"""
 
 async def _select(where: str, *values: Any) -> list[dict[str, Any]]:
     """Certificate rows with the codes of their batch and device."""
-    rows = await Certificate.raw(_SELECT + where, *values)
+    rows = await fetch(_SELECT + where, *values)
     batches = await devices.codes_of("batch", [row["batch_id"] for row in rows])
     devices_ = await devices.codes_of("device", [row["device_id"] for row in rows])
     return [
@@ -568,7 +568,7 @@ async def revoke(code_text: str, reason: str, principal: Principal, *, reissue: 
     async with write_transaction():
         if not is_sqlite():  # the same lock as issuing: one version at a time
             key = f"refurb-cert-{found['kind']}-{found['batch_id']}-{found['device_id']}"
-            await Certificate.raw("SELECT pg_advisory_xact_lock(hashtext({}))", key)
+            await fetch("SELECT pg_advisory_xact_lock(hashtext({}))", key)
         row = await _row(code_text, principal)
         ref = parse_code(row["code"]).display
         if row["status"] == "superseded" or await Certificate.exists().where(

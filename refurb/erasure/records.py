@@ -11,11 +11,10 @@ from typing import Any
 
 import rfc8785
 
-from refurb.db import chunked, insert_many, json_value
+from refurb.db import chunked, fetch, insert_many, json_value
 from refurb.devices import service as devices
 from refurb.erasure.policy import RecordFacts
 from refurb.erasure.schemas import RecordOut
-from refurb.erasure.tables import ErasureRecord
 
 __all__ = (
     "RECORD_COLUMNS",
@@ -209,7 +208,7 @@ async def records_of(medium_ids: Sequence[int]) -> dict[int, list[RecordOut]]:
     found: dict[int, list[RecordOut]] = {medium: [] for medium in medium_ids}
     ids = list(medium_ids)
     for chunk in chunked(ids):
-        rows = await ErasureRecord.raw(_SELECT.format(marks=", ".join("{}" for _ in chunk)), *chunk)
+        rows = await fetch(_SELECT.format(marks=", ".join("{}" for _ in chunk)), *chunk)
         codes = await devices.codes_of("device", [row["device"] for row in rows])
         for row in rows:
             found[row["medium"]].append(_out(row, codes))

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from refurb.core.errors import BadInput, Conflict, Forbidden, NotFound
 from refurb.core.i18n import N_
 from refurb.core.principal import Principal
-from refurb.db import UNIQUE_VIOLATIONS, is_sqlite, json_value, write_transaction
+from refurb.db import UNIQUE_VIOLATIONS, fetch, is_sqlite, json_value, write_transaction
 from refurb.devices import service as devices
 from refurb.erasure.schemas import QualityCheckOut, QualityResultIn, ReviewIn
 from refurb.erasure.tables import ErasurePolicy, ErasureRecord, ErasureReview, QualityCheck
@@ -38,7 +38,7 @@ class PendingReview(BaseModel):
 
 async def pending_reviews() -> list[PendingReview]:
     """Records flagged for review that no supervisor has decided on, oldest first."""
-    rows = await ErasureRecord.raw(
+    rows = await fetch(
         "SELECT r.id, r.review, r.warnings, r.operator_name, r.created_at, r.device, m.serial "
         "FROM erasure_record r JOIN medium m ON m.id = r.medium "
         "LEFT JOIN erasure_review v ON v.record = r.id "
@@ -66,7 +66,7 @@ def _list(value: Any) -> list[str]:
 
 async def review(record_id: int, data: ReviewIn, principal: Principal) -> str:
     """Decide once on a flagged record; the device's code."""
-    rows = await ErasureRecord.raw(
+    rows = await fetch(
         "SELECT r.review, r.operator, r.device FROM erasure_record r WHERE r.id = {}",
         record_id,
     )
@@ -156,7 +156,7 @@ def _check_out(row: Mapping[str, Any]) -> QualityCheckOut:
 async def checks(week: str | None) -> list[QualityCheckOut]:
     """The draw of a week with each check's outcome."""
     name, _, _ = _week(week)
-    rows = await QualityCheck.raw(_CHECKS_SQL + " WHERE q.week = {} ORDER BY q.id", name)
+    rows = await fetch(_CHECKS_SQL + " WHERE q.week = {} ORDER BY q.id", name)
     return await _check_outs(rows)
 
 
@@ -176,12 +176,12 @@ async def draw(week: str | None, principal: Principal) -> list[QualityCheckOut]:
     rate = policy["qc_rate_percent"] if policy else 5
     async with write_transaction():
         if not is_sqlite():  # one draw per week, whoever asks at the same moment
-            await QualityCheck.raw("SELECT pg_advisory_xact_lock(hashtext({}))", "refurb-qc-" + name)
+            await fetch("SELECT pg_advisory_xact_lock(hashtext({}))", "refurb-qc-" + name)
         drawn = {
             row["record"]
             for row in await QualityCheck.select(QualityCheck.record).where(QualityCheck.week == name)
         }
-        candidates = await ErasureRecord.raw(
+        candidates = await fetch(
             "SELECT r.id, r.medium, r.device FROM erasure_record r "
             "LEFT JOIN erasure_review v ON v.record = r.id "
             "WHERE r.category IN ('clear', 'purge') AND r.result = 'success' "
@@ -211,7 +211,7 @@ async def draw(week: str | None, principal: Principal) -> list[QualityCheckOut]:
 
 
 async def _one(check_id: int) -> Mapping[str, Any]:
-    rows = await QualityCheck.raw(_CHECKS_SQL + " WHERE q.id = {}", check_id)
+    rows = await fetch(_CHECKS_SQL + " WHERE q.id = {}", check_id)
     if not rows:
         raise NotFound(N_("No quality check #{check} is known."), check=check_id)
     return rows[0]

@@ -17,6 +17,7 @@ from refurb.core.roles import WORKSHOP
 from refurb.db import (
     UNIQUE_VIOLATIONS,
     chunked,
+    fetch,
     insert_many,
     is_sqlite,
     json_value,
@@ -31,7 +32,7 @@ from refurb.erasure.policy import categorise, is_anonymised
 from refurb.erasure.records import RECORD_COLUMNS, NewRecord, record_hash, record_row
 from refurb.erasure.reports import ParsedMedium, ParsedReport, ReportFormatError, parse_report
 from refurb.erasure.schemas import ReportOut
-from refurb.erasure.tables import ErasureRecord, ErasureReport, Medium
+from refurb.erasure.tables import ErasureReport
 from refurb.timestamps import utcnow
 
 __all__ = (
@@ -184,10 +185,10 @@ class _Media:
         rows: list[dict[str, Any]] = []
         for chunk in chunked(sorted(serials)):
             marks = ", ".join("{}" for _ in chunk)
-            rows += await Medium.raw(select + f"m.serial IN ({marks}) ORDER BY m.id" + lock, *chunk)
+            rows += await fetch(select + f"m.serial IN ({marks}) ORDER BY m.id" + lock, *chunk)
         for chunk in chunked(sorted(hosts)):
             marks = ", ".join("{}" for _ in chunk)
-            rows += await Medium.raw(select + f"m.device IN ({marks}) ORDER BY m.id" + lock, *chunk)
+            rows += await fetch(select + f"m.device IN ({marks}) ORDER BY m.id" + lock, *chunk)
         owners = await devices.device_refs([row["device"] for row in rows])
         by_serial: dict[str, dict[str, Any]] = {}
         by_device: dict[int, list[dict[str, Any]]] = {host: [] for host in hosts}
@@ -424,7 +425,7 @@ async def _report_outs(rows: list[Mapping[str, Any]], *, already: bool = False) 
     found: dict[int, list[Mapping[str, Any]]] = {row["id"]: [] for row in rows}
     ids = list(found)
     for chunk in chunked(ids):
-        records = await ErasureRecord.raw(
+        records = await fetch(
             "SELECT r.id, r.report, r.device FROM erasure_record r "  # noqa: S608
             f"WHERE r.report IN ({', '.join('{}' for _ in chunk)}) ORDER BY r.id",
             *chunk,

@@ -16,7 +16,7 @@ from refurb.core.i18n import N_
 from refurb.core.kinds import DeviceKind
 from refurb.core.principal import Principal
 from refurb.core.roles import Role
-from refurb.db import is_sqlite, write_transaction
+from refurb.db import fetch, is_sqlite, write_transaction
 from refurb.devices import service as devices
 from refurb.intake import agreements
 from refurb.intake import service as batches
@@ -86,7 +86,7 @@ async def record_collection(
     at = data.collected_at or utcnow()
     async with write_transaction():
         lock = "" if is_sqlite() else " FOR UPDATE"
-        rows = await Batch.raw(f"SELECT state FROM batch WHERE id = {{}}{lock}", batch.id)  # noqa: S608
+        rows = await fetch(f"SELECT state FROM batch WHERE id = {{}}{lock}", batch.id)  # noqa: S608
         if BatchState(rows[0]["state"]) not in COLLECTABLE:
             raise Conflict(
                 N_("Batch {ref} is being collected by someone else right now; reload it."),

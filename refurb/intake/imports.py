@@ -22,7 +22,7 @@ from refurb.core.i18n import N_, fill
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import State
 from refurb.core.principal import Principal
-from refurb.db import is_sqlite, write_transaction
+from refurb.db import fetch, is_sqlite, write_transaction
 from refurb.devices import service as devices
 from refurb.erasure import service as erasure
 from refurb.intake import service as batches
@@ -187,7 +187,7 @@ def _bad_file(error: ManifestError) -> BadInput:
 async def _lock_editable(batch: batches.BatchOut) -> None:
     """Inside the import's transaction: the batch is still open to manifest changes (and stays so)."""
     lock = "" if is_sqlite() else " FOR UPDATE"
-    rows = await Batch.raw(f"SELECT state FROM batch WHERE id = {{}}{lock}", batch.id)  # noqa: S608
+    rows = await fetch(f"SELECT state FROM batch WHERE id = {{}}{lock}", batch.id)  # noqa: S608
     if BatchState(rows[0]["state"]) not in batches.EDITABLE:
         raise batches.refuse_state(
             batch.model_copy(update={"state": BatchState(rows[0]["state"])}),
@@ -236,7 +236,7 @@ async def import_manifest(
                 await _lock_editable(batch)
                 if not is_sqlite():  # one import per donor at a time: matching by serial spans its batches
                     lock = f"manifest:{batch.donor_id}"
-                    await Batch.raw("SELECT pg_advisory_xact_lock(hashtext({}))", lock)
+                    await fetch("SELECT pg_advisory_xact_lock(hashtext({}))", lock)
             # read what the donor already has only now, under the locks: two imports of one file at
             # the same moment (two replicas) must not both see "new" and both create
             known = await devices.donor_devices(batch.donor_id)

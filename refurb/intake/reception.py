@@ -27,7 +27,7 @@ from refurb.core.i18n import N_, Np_, fill
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import Action
 from refurb.core.stages import Stage
-from refurb.db import is_sqlite, write_transaction
+from refurb.db import fetch, is_sqlite, write_transaction
 from refurb.devices import service as devices
 from refurb.devices.schemas import DeviceOut
 from refurb.intake import service as batches
@@ -115,7 +115,7 @@ async def _add_unexpected(batch: BatchOut, scan: stations.AliasScan) -> DeviceOu
     as_tag = scan.inputs.get("identifier") == "asset_tag"
     async with write_transaction():
         lock = "" if is_sqlite() else " FOR UPDATE"
-        await Batch.raw(f"SELECT id FROM batch WHERE id = {{}}{lock}", batch.id)  # noqa: S608
+        await fetch(f"SELECT id FROM batch WHERE id = {{}}{lock}", batch.id)  # noqa: S608
         existing = await devices.find_in_batch(scan.text, batch.id, scan.principal)
         if existing is not None:
             return existing

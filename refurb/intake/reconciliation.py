@@ -14,7 +14,7 @@ from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import State
 from refurb.core.principal import Principal
 from refurb.core.roles import SUPERVISION
-from refurb.db import is_sqlite, write_transaction
+from refurb.db import fetch, is_sqlite, write_transaction
 from refurb.devices import service as devices
 from refurb.intake import service as batches
 from refurb.intake.schemas import BatchOut, BatchState, ReconciliationOut, ReconciliationRow
@@ -77,7 +77,7 @@ async def close_batch(batch_code: str, reason: str, principal: Principal) -> Rec
         return await reconciliation(batch_code, principal)
     async with write_transaction():
         lock = "" if is_sqlite() else " FOR UPDATE"
-        await Batch.raw(f"SELECT id FROM batch WHERE id = {{}}{lock}", batch.id)  # noqa: S608
+        await fetch(f"SELECT id FROM batch WHERE id = {{}}{lock}", batch.id)  # noqa: S608
         current = await batches.get_batch(batch_code, principal)
         if current.state is BatchState.CLOSED:
             return await reconciliation(batch_code, principal)

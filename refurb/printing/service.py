@@ -23,7 +23,7 @@ from refurb.core.codes import Code, CodeType, parse_code
 from refurb.core.errors import BadInput, Conflict, Forbidden, NotFound, Unavailable
 from refurb.core.i18n import N_
 from refurb.core.principal import Principal
-from refurb.db import is_sqlite, write_transaction
+from refurb.db import fetch, is_sqlite, write_transaction
 from refurb.devices import service as devices
 from refurb.printing.drivers import PrinterUnreachable, send_raw
 from refurb.printing.kinds import KIND_ROLES, KIND_TYPES, LabelKind
@@ -432,7 +432,7 @@ async def _record(
     unique = list(dict.fromkeys(printed_codes))
     async with write_transaction():
         if not is_sqlite():  # two jobs for one code agree on which printed it first
-            await PrintedLabel.raw(_LOCK_CODES_SQL, unique)
+            await fetch(_LOCK_CODES_SQL, unique)
         before = {
             row["code"]
             for row in await PrintedLabel.select(PrintedLabel.code).where(
@@ -522,7 +522,7 @@ async def print_once_for_station(
     """
     if not is_sqlite():
         async with write_transaction():
-            await PrintedLabel.raw(_LOCK_TAG_SQL, f"print-once:{kind.value}:{code}")
+            await fetch(_LOCK_TAG_SQL, f"print-once:{kind.value}:{code}")
             if await was_printed(code, kind):
                 return None
             return await print_for_station(

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from refurb.core.lifecycle import State
+from refurb.db import fetch
 from refurb.devices.tables import Device
 
 __all__ = ("at_location", "count_at", "grouped")
@@ -18,7 +19,7 @@ __all__ = ("at_location", "count_at", "grouped")
 async def grouped(states: Sequence[State], *, older_than: Any) -> list[dict[str, Any]]:
     """Devices in these states per kind, grade, OS and location: how many, since when, how many are old."""
     marks = ", ".join("{}" for _ in states)
-    return await Device.raw(
+    return await fetch(
         "SELECT kind, grade, os, location AS location_id, COUNT(*) AS count, "  # noqa: S608
         "MIN(stocked_at) AS oldest, SUM(CASE WHEN stocked_at < {} THEN 1 ELSE 0 END) AS old "
         f"FROM device WHERE state IN ({marks}) GROUP BY kind, grade, os, location ORDER BY location, kind",

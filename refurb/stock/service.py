@@ -12,7 +12,7 @@ from refurb.core.errors import BadInput, NotFound
 from refurb.core.i18n import N_
 from refurb.core.lifecycle import State
 from refurb.core.principal import Principal
-from refurb.db import is_sqlite, write_transaction
+from refurb.db import fetch, is_sqlite, write_transaction
 from refurb.devices import service as devices
 from refurb.stations import service as stations
 from refurb.stations.schemas import ThingOut
@@ -90,7 +90,7 @@ async def location_path(code_text: str) -> list[str]:
 async def lock_location(location_id: int) -> None:
     """Hold a location until the caller's transaction ends: two stations filling its last place queue."""
     if not is_sqlite():
-        await Location.raw("SELECT id FROM location WHERE id = {} FOR UPDATE", location_id)
+        await fetch("SELECT id FROM location WHERE id = {} FOR UPDATE", location_id)
 
 
 async def location_with_room(code_text: str, states: Sequence[State]) -> tuple[LocationOut, int]:
@@ -102,7 +102,7 @@ async def location_with_room(code_text: str, states: Sequence[State]) -> tuple[L
     """
     code = parse_code(code_text, expected=CodeType.LOCATION)
     lock = "" if is_sqlite() else " FOR UPDATE OF l"
-    rows = await Location.raw(
+    rows = await fetch(
         "SELECT l.id, l.name, l.kind, p.code AS parent_code, l.capacity "
         "FROM location l LEFT JOIN location p ON p.id = l.parent WHERE l.code = {}" + lock,
         code.compact,
@@ -111,7 +111,7 @@ async def location_with_room(code_text: str, states: Sequence[State]) -> tuple[L
         raise NotFound(N_("No location {ref} is known."), ref=code.display)
     row = rows[0]
     marks = ", ".join("{}" for _ in states)
-    held = await Location.raw(
+    held = await fetch(
         f"SELECT COUNT(*) AS held FROM device WHERE location = {{}} AND state IN ({marks})",  # noqa: S608
         row["id"],
         *[s.value for s in states],

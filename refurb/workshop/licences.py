@@ -21,7 +21,7 @@ from refurb.core.errors import BadInput, Conflict, GuardRefused, NotFound
 from refurb.core.i18n import N_, Np_, fill
 from refurb.core.lifecycle import Action, Check, State, clean_reason
 from refurb.core.principal import Principal
-from refurb.db import UNIQUE_VIOLATIONS, chunked, is_sqlite, write_transaction
+from refurb.db import UNIQUE_VIOLATIONS, chunked, fetch, is_sqlite, write_transaction
 from refurb.devices import service as devices
 from refurb.devices.service import CheckContext, TransitionResult
 from refurb.timestamps import as_utc, utcnow
@@ -102,11 +102,9 @@ def _expired(expires_on: datetime.date | None, today: datetime.date | None = Non
 async def _counts() -> dict[int, dict[str, int]]:
     """Per pool: keys by status, and devices holding a licence now."""
     counts: dict[int, dict[str, int]] = {}
-    for row in await LicenceKey.raw(
-        "SELECT pool, status, COUNT(*) AS n FROM licence_key GROUP BY pool, status"
-    ):
+    for row in await fetch("SELECT pool, status, COUNT(*) AS n FROM licence_key GROUP BY pool, status"):
         counts.setdefault(row["pool"], {})[row["status"]] = row["n"]
-    for row in await LicenceAssignment.raw(
+    for row in await fetch(
         "SELECT pool, COUNT(*) AS n FROM licence_assignment WHERE unassigned_at IS NULL GROUP BY pool"
     ):
         counts.setdefault(row["pool"], {})["live"] = row["n"]
@@ -371,7 +369,7 @@ async def _take_key(pool: PoolRow) -> tuple[int, str]:
     PostgreSQL skips keys another transaction is taking; SQLite has one writer at a time.
     """
     lock = "" if is_sqlite() else " FOR UPDATE SKIP LOCKED"
-    rows = await LicenceKey.raw(
+    rows = await fetch(
         "SELECT id, secret FROM licence_key WHERE pool = {} AND status = 'available' "  # noqa: S608 - fixed text
         f"ORDER BY id LIMIT 1{lock}",
         pool.id,
@@ -382,7 +380,7 @@ async def _take_key(pool: PoolRow) -> tuple[int, str]:
             code="pool_empty",
             name=pool.name,
         )
-    await LicenceKey.raw(
+    await fetch(
         "UPDATE licence_key SET status = 'assigned', updated_at = {} WHERE id = {}", utcnow(), rows[0]["id"]
     )
     return rows[0]["id"], rows[0]["secret"]
@@ -502,7 +500,7 @@ async def _unassign(device_id: int, reason: str, *, void: bool = False) -> bool:
     """Close the device's live licence; its key goes back to the pool (or is burned). False if none."""
     now = utcnow()
     # One statement when there is nothing to close — every reject asks (a returned device may hold one).
-    closed = await LicenceAssignment.raw(
+    closed = await fetch(
         "UPDATE licence_assignment SET unassigned_at = {}, unassign_reason = {}, updated_at = {} "
         "WHERE device = {} AND unassigned_at IS NULL RETURNING key",
         now,

@@ -26,7 +26,7 @@ from refurb.core.i18n import N_
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import Action, Check, State
 from refurb.core.principal import Principal
-from refurb.db import UNIQUE_VIOLATIONS, chunked, is_sqlite, write_transaction
+from refurb.db import UNIQUE_VIOLATIONS, chunked, fetch, is_sqlite, write_transaction
 from refurb.devices import service as devices
 from refurb.devices.service import CheckContext, DeviceRow, register_check
 from refurb.web.i18n import gettext
@@ -200,7 +200,7 @@ def _normal_reference(text: str) -> str:
 
 async def _lot_row(reference: str, *, lock: bool = False) -> dict[str, Any]:
     suffix = " FOR UPDATE" if lock and not is_sqlite() else ""
-    rows = await RecyclingLot.raw(_LOT_SQL + suffix, _normal_reference(reference)[:30])
+    rows = await fetch(_LOT_SQL + suffix, _normal_reference(reference)[:30])
     if not rows:
         raise NotFound(N_("No recycling lot {reference} is known."), reference=reference.strip()[:30])
     return rows[0]
@@ -211,7 +211,7 @@ async def _members(lot_ids: Sequence[int]) -> dict[int, list[LotDeviceOut]]:
     found: dict[int, list[LotDeviceOut]] = {i: [] for i in lot_ids}
     pairs: list[tuple[int, int]] = []
     for chunk in chunked(list(lot_ids)):
-        rows = await RecyclingLotDevice.raw(
+        rows = await fetch(
             "SELECT lot, device FROM recycling_lot_device "  # noqa: S608 - placeholders only
             f"WHERE lot IN ({', '.join('{}' for _ in chunk)}) ORDER BY id",
             *chunk,
@@ -279,9 +279,7 @@ async def list_lots(status: str | None = None) -> list[LotOut]:
     if status in (OPEN, HANDED_OVER):
         query += " WHERE status = {}"
         params.append(status)
-    rows = await RecyclingLot.raw(
-        query + " ORDER BY CASE WHEN status = 'open' THEN 0 ELSE 1 END, id DESC", *params
-    )
+    rows = await fetch(query + " ORDER BY CASE WHEN status = 'open' THEN 0 ELSE 1 END, id DESC", *params)
     members = await _members([r["id"] for r in rows])
     return [_lot_out(row, _kinds(members[row["id"]])) for row in rows]
 
@@ -315,7 +313,7 @@ async def create_lot(principal: Principal, *, today: datetime.date) -> LotDetail
     for _attempt in range(MAX_REFERENCE_ATTEMPTS):
         try:
             async with write_transaction():
-                rows = await RecyclingLot.raw(  # the longest, then highest: 10000 comes after 9999
+                rows = await fetch(  # the longest, then highest: 10000 comes after 9999
                     "SELECT reference AS last FROM recycling_lot WHERE reference LIKE {} "
                     "ORDER BY LENGTH(reference) DESC, reference DESC LIMIT 1",
                     prefix + "%",
@@ -355,7 +353,7 @@ async def _find_device(text: str, principal: Principal) -> DeviceRow:
 
 
 async def _device_lot(device_id: int) -> Mapping[str, Any] | None:
-    rows = await RecyclingLotDevice.raw(
+    rows = await fetch(
         "SELECT l.id, l.reference, l.status FROM recycling_lot_device ld "
         "JOIN recycling_lot l ON l.id = ld.lot WHERE ld.device = {}",
         device_id,
@@ -568,7 +566,7 @@ async def waste_register(
     if end is not None:
         query += " AND handed_over_on <= {}"
         params.append(end)
-    rows = await RecyclingLot.raw(query + " ORDER BY handed_over_on, reference", *params)
+    rows = await fetch(query + " ORDER BY handed_over_on, reference", *params)
     members = await _members([r["id"] for r in rows])
     kinds = {lot_id: _kinds(found) for lot_id, found in members.items()}
     return [
@@ -625,7 +623,7 @@ def register_csv(rows: Sequence[RegisterRow]) -> bytes:
 
 async def _d3e_recorded(context: CheckContext) -> None:
     """The check of `recycle`: the device is on a lot whose handover to a recycler is recorded."""
-    rows = await RecyclingLot.raw(
+    rows = await fetch(
         "SELECT l.reference, l.recycler, l.handed_over_on, l.weight_kg, l.waste_code "
         "FROM recycling_lot_device ld JOIN recycling_lot l ON l.id = ld.lot WHERE ld.device = {}",
         context.device.id,
