@@ -22,7 +22,7 @@ from refurb.core.lifecycle import TRANSITIONS, Action, clean_reason
 from refurb.core.principal import Principal
 from refurb.core.roles import Role
 from refurb.core.stages import STAGE_ACTIONS, Stage, stage_roles
-from refurb.db import single_write, write_transaction
+from refurb.db import fetch, single_write, write_transaction
 from refurb.devices import service as devices
 from refurb.devices.schemas import DeviceOut
 from refurb.stations.schemas import (
@@ -36,6 +36,7 @@ from refurb.stations.schemas import (
     ThingOut,
 )
 from refurb.stations.tables import Scan, Station
+from refurb.timestamps import utcnow
 from refurb.web.i18n import gettext
 
 __all__ = (
@@ -183,6 +184,15 @@ _STATION_COLUMNS = (
     Station.printer.as_alias("printer_id"),
 )
 
+_STATION_BY_CODE_SQL = (
+    "SELECT id, code, name, stage, site AS site_id, active, printer AS printer_id "
+    "FROM station WHERE code = {}"
+)
+_SCAN_INSERT_SQL = (
+    'INSERT INTO scan (created_at, updated_at, station, "user", text, code, action, result, problem_code, '
+    "message) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})"
+)
+
 
 async def create_station(name: str, stage: Stage | str, *, site_id: int | None = None) -> StationOut:
     """Add a station with a fresh S code (`site_id`: the location it stands in)."""
@@ -205,7 +215,8 @@ async def create_station(name: str, stage: Stage | str, *, site_id: int | None =
 
 async def _station_row(code_text: str) -> tuple[StationRow, Mapping[str, Any]]:
     code = parse_code(code_text, expected=CodeType.STATION)
-    row = await Station.select(*_STATION_COLUMNS).where(Station.code == code.compact).first()
+    rows = await fetch(_STATION_BY_CODE_SQL, code.compact)  # every scan: no query object to build
+    row = rows[0] if rows else None
     if row is None:
         raise NotFound(N_("No station {ref} is known."), ref=code.display)
     station = StationRow(row["id"], code, row["name"], Stage(row["stage"]), row["active"], row["printer_id"])
@@ -584,18 +595,20 @@ async def _log(
     message: str,
     problem_code: str | None = None,
 ) -> None:
+    now = utcnow()
     async with single_write():  # the scan log: one INSERT
-        await Scan.insert(
-            Scan(
-                station=station.id,
-                user=principal.user_id,
-                text=text.strip()[:200],
-                code=code.compact if code else None,
-                action=action.value if action else None,
-                result=result,
-                problem_code=problem_code,
-                message=message[:1000],
-            )
+        await fetch(
+            _SCAN_INSERT_SQL,
+            now,
+            now,
+            station.id,
+            principal.user_id,
+            text.strip()[:200],
+            code.compact if code else None,
+            action.value if action else None,
+            result,
+            problem_code,
+            message[:1000],
         )
 
 
