@@ -17,7 +17,9 @@ from refurb import db
 from refurb.core.lifecycle import State
 from refurb.core.stages import Stage
 from refurb.stock import service as stock
-from tests.helpers import new_device, new_station
+from tests.helpers import new_batch, new_device, new_station, received
+from tests.integration.test_licences import MINT, create_pool
+from tests.integration.test_workshop import answers
 
 #: route → {engine: statements}
 BUDGETS: dict[str, dict[str, int]] = {
@@ -25,6 +27,11 @@ BUDGETS: dict[str, dict[str, int]] = {
     "POST /api/v1/devices/{code}/actions/reject (reason, licence effect)": {"sqlite": 7, "postgres": 6},
     "POST /api/v1/devices/{code}/actions/stock (location, capacity check)": {"sqlite": 10, "postgres": 9},
     "POST /api/v1/scans at a put-away station": {"sqlite": 15, "postgres": 12},
+    "POST /api/v1/devices/{code}/actions/receive (asset tag printed)": {"sqlite": 7, "postgres": 6},
+    "POST /api/v1/scans at a reception station (tag printed)": {"sqlite": 12, "postgres": 9},
+    "POST /api/v1/scans at an erasure station (a disk not wiped: refused)": {"sqlite": 13, "postgres": 11},
+    "POST /api/v1/scans at a workshop station (the checklist answered)": {"sqlite": 20, "postgres": 17},
+    "POST /api/v1/scans at a licensing station (a free OS)": {"sqlite": 19, "postgres": 16},
     "GET /api/v1/devices/{code}": {"sqlite": 2, "postgres": 2},
     "GET /devices/{code} (page)": {"sqlite": 4, "postgres": 4},
 }
@@ -130,3 +137,78 @@ async def test_reading_a_device_stays_within_its_budget(client, as_user, engine)
 
     _, log = await _twice(lambda: new_device(State.RECEIVED), page)
     _within("GET /devices/{code} (page)", engine.kind, log)
+
+
+async def _printed(client: Any, headers: dict[str, str], state: State, batch: Any) -> Any:
+    """A device of `batch` whose asset tag is printed (the batch's first reception is behind it)."""
+    device = await new_device(state, batch=batch)
+    printed = await client.post("/api/v1/labels/print-jobs", json={"codes": [device.code]}, headers=headers)
+    assert printed.status_code == 201, printed.text
+    return device
+
+
+async def test_receiving_stays_within_its_budget(client, as_user, engine) -> None:
+    tech = as_user("technician")
+    batch = await new_batch()
+
+    async def by_api(device: Any) -> Any:
+        response = await client.post(f"/api/v1/devices/{device.code}/actions/receive", headers=tech)
+        assert response.status_code == 201, response.text
+        return response
+
+    _, log = await _twice(lambda: _printed(client, tech, State.COLLECTED, batch), by_api)
+    _within("POST /api/v1/devices/{code}/actions/receive (asset tag printed)", engine.kind, log)
+    station = (await new_station(Stage.RECEPTION)).code
+
+    async def by_scan(device: Any) -> Any:
+        response = await client.post(
+            "/api/v1/scans", json={"station": station, "text": device.code}, headers=tech
+        )
+        assert response.json()["result"] == "recorded", response.text
+        return response
+
+    _, log = await _twice(lambda: _printed(client, tech, State.COLLECTED, batch), by_scan)
+    _within("POST /api/v1/scans at a reception station (tag printed)", engine.kind, log)
+
+
+async def test_a_scan_at_each_stage_stays_within_its_budget(client, as_user, engine) -> None:
+    tech = as_user("technician")
+    free = await create_pool(client, as_user, **MINT)
+    cases: list[tuple[str, Stage, Callable[[], Awaitable[str]], dict[str, Any], str]] = [
+        (
+            "POST /api/v1/scans at an erasure station (a disk not wiped: refused)",
+            Stage.ERASURE,
+            lambda: received(["WD-BUDGET-1"]),
+            {},
+            "media_not_sanitized",
+        ),
+        (
+            "POST /api/v1/scans at a workshop station (the checklist answered)",
+            Stage.WORKSHOP,
+            lambda: _code(State.SANITIZED),
+            {"inputs": answers()},
+            "recorded",
+        ),
+        (
+            "POST /api/v1/scans at a licensing station (a free OS)",
+            Stage.LICENSING,
+            lambda: _code(State.REFURBISHED),
+            {"inputs": {"pool": str(free["id"]), "coa": ""}},
+            "recorded",
+        ),
+    ]
+    for route, stage, make, extra, expected in cases:
+        station = (await new_station(stage)).code
+
+        async def send(code: str, station: str = station, extra: dict[str, Any] = extra) -> Any:
+            body = {"station": station, "text": code, **extra}
+            return await client.post("/api/v1/scans", json=body, headers=tech)
+
+        response, log = await _twice(make, send)
+        outcome = response.json().get("result") or response.json().get("code")
+        assert outcome == expected, response.text
+        _within(route, engine.kind, log)
+
+
+async def _code(state: State) -> str:
+    return (await new_device(state)).code
