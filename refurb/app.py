@@ -36,6 +36,7 @@ from refurb.core.lifecycle import Action
 from refurb.db import connection_pool, engine_for, use_engine
 from refurb.devices.api import DeviceController
 from refurb.devices.pages import DevicePages, DeviceShortLink
+from refurb.distribution.api import HouseholdController, ProgrammeController
 from refurb.erasure import certificates
 from refurb.erasure.api import (
     CertificateController,
@@ -93,6 +94,7 @@ TEMPLATE_DIRS = [
         "erasure",
         "stock",
         "workshop",
+        "distribution",
     )
 ]
 STATIC_DIR = PACKAGE / "web" / "static"
@@ -254,6 +256,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RecyclingLotController,
             WasteRegisterController,
             RecyclingPages,
+            ProgrammeController,
+            HouseholdController,
             DeviceShortLink,
             WorkController,
             create_static_files_router(
