@@ -8,9 +8,13 @@ history says why.
 
 from __future__ import annotations
 
+import calendar
+import datetime
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 
+from refurb.core.errors import BadInput
 from refurb.core.i18n import N_
 
 __all__ = (
@@ -23,6 +27,7 @@ __all__ = (
     "HouseholdStatus",
     "LegalBasis",
     "ResourceKind",
+    "cutoff_before",
     "needs_reason",
 )
 
@@ -184,3 +189,24 @@ class LegalBasis(StrEnum):
             LegalBasis.PUBLIC_INTEREST: N_("public-interest mission"),
             LegalBasis.CONSENT: N_("consent"),
         }[self]
+
+
+_PERIOD = re.compile(r"(\d{1,4})\s*(months?|m|days?|d|years?|y)")
+
+
+def cutoff_before(text: str, now: datetime.datetime) -> datetime.datetime:
+    """The moment `text` (e.g. `24months`, `90days`, `2years`) before `now`; BadInput otherwise."""
+    found = _PERIOD.fullmatch(text.strip().lower())
+    if found is None or int(found.group(1)) == 0:
+        raise BadInput(
+            N_("'{text}' is not a period: write it like 24months, 90days or 2years."),
+            code="bad_period",
+            text=text[:40],
+        )
+    amount, unit = int(found.group(1)), found.group(2)[0]
+    if unit == "d":
+        return now - datetime.timedelta(days=amount)
+    months = amount * (12 if unit == "y" else 1)
+    year, month = divmod(now.year * 12 + now.month - 1 - months, 12)
+    day = min(now.day, calendar.monthrange(year, month + 1)[1])
+    return now.replace(year=year, month=month + 1, day=day)
