@@ -191,13 +191,15 @@ class LegalBasis(StrEnum):
         }[self]
 
 
+MAX_PERIOD_DAYS = 100 * 366  # a century: beyond, a typo
 _PERIOD = re.compile(r"(\d{1,4})\s*(months?|m|days?|d|years?|y)")
 
 
 def cutoff_before(text: str, now: datetime.datetime) -> datetime.datetime:
     """The moment `text` (e.g. `24months`, `90days`, `2years`) before `now`; BadInput otherwise."""
     found = _PERIOD.fullmatch(text.strip().lower())
-    if found is None or int(found.group(1)) == 0:
+    days = {"d": 1, "m": 31, "y": 366}[found.group(2)[0]] * int(found.group(1)) if found else 0
+    if found is None or not 0 < days <= MAX_PERIOD_DAYS:
         raise BadInput(
             N_("'{text}' is not a period: write it like 24months, 90days or 2years."),
             code="bad_period",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, conint
 
 __all__ = (
     "AccessExport",
@@ -37,6 +37,9 @@ __all__ = (
 )
 
 TEXT = 200
+#: The schema's upper bound of a count; the service refuses narrower ranges with its own codes.
+BIG = 1_000_000
+Year = conint(le=9999)  # Litestar keeps the bound of a list item only this way
 
 
 class QpvIn(BaseModel):
@@ -92,10 +95,14 @@ class ProgrammeIn(BaseModel):
         max_length=10, description="desktop, laptop, tablet, printer, connection", examples=[["laptop"]]
     )
     modes: list[str] = Field(max_length=3, description="donation, loan, rental", examples=[["donation"]])
-    loan_months: int | None = Field(default=None, description="Default loan duration; with the loan mode")
-    rental_monthly_cents: int | None = Field(default=None, description="Monthly rent; with the rental mode")
+    loan_months: int | None = Field(
+        default=None, le=BIG, description="Default loan duration; with the loan mode"
+    )
+    rental_monthly_cents: int | None = Field(
+        default=None, le=BIG, description="Monthly rent; with the rental mode"
+    )
     rental_programme_share: int | None = Field(
-        default=None, description="Percent of the rent the programme pays; with the rental mode"
+        default=None, le=BIG, description="Percent of the rent the programme pays; with the rental mode"
     )
     minimum_grade: str | None = Field(default=None, max_length=1, description="A, B or C; null: any")
     rules: dict[str, Any] = Field(
@@ -163,9 +170,9 @@ class HouseholdIn(BaseModel):
     family_reference: str | None = Field(
         default=None, max_length=100, description="The referent's own reference for the family (re-imports)"
     )
-    adults: int = Field(default=1)
-    children_birth_years: list[int] = Field(default_factory=list, max_length=30)
-    computers: int = Field(default=0)
+    adults: int = Field(default=1, le=BIG)
+    children_birth_years: list[Year] = Field(default_factory=list, max_length=30)
+    computers: int = Field(default=0, le=BIG)
     has_printer: bool = False
     has_internet: bool = False
     can_pay_rent: str = "unknown"
@@ -184,9 +191,9 @@ class HouseholdPatch(BaseModel):
     school: str | None = Field(default=None, max_length=TEXT)
     referent: str | None = Field(default=None, max_length=80)
     family_reference: str | None = Field(default=None, max_length=100)
-    adults: int | None = None
-    children_birth_years: list[int] | None = Field(default=None, max_length=30)
-    computers: int | None = None
+    adults: int | None = Field(default=None, le=BIG)
+    children_birth_years: list[Year] | None = Field(default=None, max_length=30)
+    computers: int | None = Field(default=None, le=BIG)
     has_printer: bool | None = None
     has_internet: bool | None = None
     can_pay_rent: str | None = None
@@ -203,7 +210,9 @@ class StatusIn(BaseModel):
 
     status: str = Field(max_length=20, examples=["eligible"])
     reason: str = Field(default="", max_length=1000)
-    version: int | None = Field(default=None, description="Refuse if the household changed since")
+    version: int | None = Field(
+        default=None, le=2**31 - 1, description="Refuse if the household changed since"
+    )
 
 
 class HouseholdEventOut(BaseModel):
