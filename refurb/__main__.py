@@ -1,4 +1,4 @@
-"""The `refurb` command: serve, db, user, token, organisation, station, demo."""
+"""The `refurb` command: serve, db, user, token, organisation, station, programme, households, demo."""
 
 from __future__ import annotations
 
@@ -427,6 +427,104 @@ def printer_list() -> None:
     for item in _run(_settings(), service.list_printers):
         where = f"{item.host}:{item.port}" if item.driver == "zpl-tcp" else "PDF"
         click.echo(f"{item.name:<24} {item.driver:<8} {where:<24} {item.stock:<14} {item.dpi} dpi")
+
+
+# --- distribution ------------------------------------------------------------
+
+
+@cli.group()
+def programme() -> None:
+    """Distribution programmes."""
+
+
+@programme.command("create")
+@click.option(
+    "--from-json",
+    "from_json",
+    type=click.File("rb"),
+    default=None,
+    help="A programme as the API takes it (QPVs, budget lines, resources, rules); options override it.",
+)
+@click.option("--name", default=None)
+@click.option("--territory", default=None)
+@click.option("--starts-on", default=None, help="YYYY-MM-DD")
+@click.option("--ends-on", default=None, help="YYYY-MM-DD")
+@click.option("--equipment", multiple=True, help="desktop, laptop, tablet, printer, connection (repeat).")
+@click.option("--mode", "modes", multiple=True, help="donation, loan, rental (repeat).")
+@click.option("--loan-months", type=int, default=None, help="Default loan duration (with --mode loan).")
+@click.option("--rental-monthly-cents", type=int, default=None, help="Monthly rent (with --mode rental).")
+@click.option("--rental-share", type=int, default=None, help="Percent of the rent the programme pays.")
+@click.option("--minimum-grade", type=click.Choice(["A", "B", "C"]), default=None)
+@click.option("--qpv", "qpvs", multiple=True, help="CODE=Name of a QPV (repeat).")
+def programme_create(from_json: Any, qpvs: tuple[str, ...], **options: Any) -> None:
+    """Create a programme; prints its id."""
+    import json
+
+    from pydantic import ValidationError as SchemaError
+
+    from refurb.distribution import service
+    from refurb.distribution.schemas import ProgrammeIn
+
+    try:
+        body: dict[str, Any] = json.load(from_json) if from_json else {}
+    except ValueError as error:
+        raise click.ClickException(f"--from-json is not JSON: {error}") from None
+    if not isinstance(body, dict):
+        raise click.ClickException("--from-json must hold one JSON object")
+    for name, value in options.items():
+        if value not in (None, ()):
+            body[name] = list(value) if isinstance(value, tuple) else value
+    if qpvs:
+        pairs = [q.split("=", 1) for q in qpvs]
+        if any(len(pair) != 2 for pair in pairs):
+            raise click.ClickException("--qpv is CODE=Name, e.g. --qpv 'QN09301M=Les Courtillières'")
+        body["qpvs"] = [{"code": code, "name": name} for code, name in pairs]
+    try:
+        data = ProgrammeIn.model_validate(body)
+    except SchemaError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise click.ClickException(f"bad programme: {problems}") from None
+    created = _run(_settings(), lambda: service.create_programme(data, service.Actor(None, "command line")))
+    click.echo(f"programme {created.id} ({created.name}) created")
+
+
+@cli.group()
+def households() -> None:
+    """Households of the distribution programmes."""
+
+
+@households.command("purge")
+@click.option(
+    "--older-than",
+    "older_than",
+    required=True,
+    help="No activity for this long, e.g. 24months, 90days, 2years.",
+)
+@click.option("--dry-run", is_flag=True, help="Only count the households that would be purged.")
+@click.option(
+    "--by", "by", default=None, help="Username recorded as the one who purged (default: command line)."
+)
+def households_purge(older_than: str, dry_run: bool, by: str | None) -> None:
+    """Erase the personal data of inactive households; keep pseudonymous statistics and an audit line."""
+    from refurb.accounts import service as accounts
+    from refurb.distribution import service
+    from refurb.distribution.model import cutoff_before
+    from refurb.timestamps import utcnow
+
+    async def work() -> Any:
+        cutoff = cutoff_before(older_than, utcnow())
+        actor = service.Actor(None, "command line")
+        if by:
+            user_id, _ = await accounts.user_ref(by)
+            actor = service.Actor.of(await accounts.principal_for_user(user_id))
+        return await service.purge(cutoff, actor, dry_run=dry_run, via="cli")
+
+    result = _run(_settings(), work)
+    when = result.cutoff.isoformat(timespec="seconds")
+    if result.dry_run:
+        click.echo(f"{result.households} household(s) would be purged (no activity since {when})")
+    else:
+        click.echo(f"{result.households} household(s) purged (no activity since {when}); audit line written")
 
 
 @cli.command()

@@ -36,6 +36,8 @@ from refurb.core.lifecycle import Action
 from refurb.db import connection_pool, engine_for, use_engine
 from refurb.devices.api import DeviceController
 from refurb.devices.pages import DevicePages, DeviceShortLink
+from refurb.distribution.api import HouseholdController, ProgrammeController
+from refurb.distribution.pages import HouseholdPages, ProgrammePages
 from refurb.erasure import certificates
 from refurb.erasure.api import (
     CertificateController,
@@ -93,6 +95,7 @@ TEMPLATE_DIRS = [
         "erasure",
         "stock",
         "workshop",
+        "distribution",
     )
 ]
 STATIC_DIR = PACKAGE / "web" / "static"
@@ -254,6 +257,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RecyclingLotController,
             WasteRegisterController,
             RecyclingPages,
+            ProgrammeController,
+            HouseholdController,
+            ProgrammePages,
+            HouseholdPages,
             DeviceShortLink,
             WorkController,
             create_static_files_router(

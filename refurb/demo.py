@@ -1,4 +1,4 @@
-"""Demo data: one organisation of each kind, one user per role, two batches, stock, stations.
+"""Demo data: one organisation of each kind, one user per role, two batches, stock, stations, a programme.
 
 Idempotent: running it again changes nothing but the demo users' passwords,
 which are derived from the secret key so they are stable yet unguessable.
@@ -7,6 +7,7 @@ which are derived from the secret key so they are stable yet unguessable.
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from refurb.core.stages import Stage
 from refurb.db import write_transaction
 from refurb.devices import service as devices
 from refurb.devices.tables import Device
+from refurb.distribution import service as distribution
+from refurb.distribution.schemas import HouseholdIn, PersonalDataIn, ProgrammeIn, QpvIn
 from refurb.erasure.service import DeclaredMedia, add_declared_media
 from refurb.intake import agreements
 from refurb.intake import service as intake
@@ -171,7 +174,90 @@ async def load_demo(secret_key: str) -> list[DemoLogin]:
         await intake.move(batch.id, BatchState.RECEIVED, [BatchState.DRAFT])
     await _pickup_batch(donor_id)
     await _licence_pools()
+    await _programme()
     return logins
+
+
+PROGRAMME_NAME = "PRE Villeneuve 2027 (démo)"
+QPVS = [("QN09401M", "Les Hauts de Villeneuve"), ("QN09402M", "Le Val Fleuri")]
+# (QPV, school, adults, children's birth years, computers, printer, internet, requests, status)
+HOUSEHOLDS = [
+    (0, "École Jean-Jaurès", 2, [2016, 2013], 0, False, True, ["laptop", "printer"], "census"),
+    (0, "École Jean-Jaurès", 1, [2019], 0, False, False, ["desktop", "connection"], "census"),
+    (0, "Collège Louise-Michel", 2, [2012, 2014, 2018], 1, True, True, ["laptop"], "eligible"),
+    (0, "Collège Louise-Michel", 1, [2011], 0, False, True, ["laptop"], "eligible"),
+    (0, "École Jean-Jaurès", 2, [2017, 2020], 0, False, True, ["desktop"], "approved"),
+    (1, "École Pablo-Neruda", 1, [2015, 2017], 0, False, False, ["laptop", "connection"], "census"),
+    (1, "École Pablo-Neruda", 2, [2018], 0, True, True, ["desktop"], "eligible"),
+    (1, "Collège Louise-Michel", 2, [2010, 2012], 1, False, True, ["laptop", "printer"], "approved"),
+    (1, "École Pablo-Neruda", 1, [2016], 0, False, True, ["tablet"], "declined"),
+    (1, "Collège Louise-Michel", 2, [2013], 0, False, False, ["laptop"], "withdrawn"),
+]
+PATHS = {
+    "census": [],
+    "eligible": ["eligible"],
+    "approved": ["eligible", "approved"],
+    "declined": ["declined"],
+    "withdrawn": ["withdrawn"],
+}
+
+
+async def _programme() -> None:
+    """A city programme over two QPVs with ten households at every step, once."""
+    if any(p.name == PROGRAMME_NAME for p in await distribution.list_programmes()):
+        return
+    coordinator = await _principal("coordinator")
+    programme = await distribution.create_programme(
+        ProgrammeIn(
+            name=PROGRAMME_NAME,
+            territory="Villeneuve",
+            starts_on=datetime.date(2027, 1, 1),
+            ends_on=datetime.date(2027, 12, 31),
+            equipment=["desktop", "laptop", "tablet", "printer", "connection"],
+            modes=["donation", "loan"],
+            loan_months=12,
+            minimum_grade="B",
+            qpvs=[QpvIn(code=code, name=name) for code, name in QPVS],
+        ),
+        distribution.Actor.of(coordinator),
+    )
+    for number, (qpv, school, adults, years, computers, printer, internet, wants, status) in enumerate(
+        HOUSEHOLDS, start=1
+    ):
+        household = await distribution.create_household(
+            HouseholdIn(
+                programme=programme.id,
+                qpv_code=QPVS[qpv][0],
+                school=school,
+                referent="bus" if number % 4 == 0 else None,
+                family_reference=f"DEMO-{number:03d}",
+                adults=adults,
+                children_birth_years=years,
+                computers=computers,
+                has_printer=printer,
+                has_internet=internet,
+                requests=wants,
+                training_accepted=number % 2 == 0,
+                social_hotel=number == 2,
+            ),
+            coordinator,
+        )
+        await distribution.set_personal_data(
+            household.code,
+            PersonalDataIn(
+                last_name=f"Famille démo {number}",
+                first_name="Prénom",
+                phone="01 00 00 00 00",
+                postal_address="Adresse fictive, Villeneuve",
+                legal_basis="public_interest",
+                notice_version="2027-01",
+                notice_given_on=datetime.date(2026, 12, 1),
+            ),
+            coordinator,
+        )
+        for step in PATHS[status]:
+            reason = "demo data" if step in ("declined", "withdrawn") else ""
+            await distribution.change_status(household.code, step, reason, coordinator)
 
 
 DEMO_KEY_LETTERS = "BCDFGHJKMPQRTVWXY2346789"

@@ -22,6 +22,8 @@ def wire() -> None:
     from refurb.accounts import tables as accounts_tables
     from refurb.codes import tables as codes_tables
     from refurb.devices import tables as devices_tables
+    from refurb.distribution import service as distribution
+    from refurb.distribution import tables as distribution_tables
     from refurb.erasure import labels as erasure_labels
     from refurb.erasure import media
     from refurb.erasure import tables as erasure_tables
@@ -47,7 +49,7 @@ def wire() -> None:
 
     for module in (
         accounts_tables, codes_tables, stock_tables, printing_tables, intake_tables, stations_tables,
-        devices_tables, erasure_tables, workshop_tables, web_tables,
+        devices_tables, erasure_tables, workshop_tables, web_tables, distribution_tables,
     ):  # fmt: skip
         db.register_tables(*module.TABLES)
 
@@ -80,6 +82,7 @@ def wire() -> None:
     workshop_station.register()
     licence_station.register()
     workshop_labels.register()
+    distribution.register()
     _done = True
 
 

@@ -13,6 +13,7 @@ import hmac
 import logging
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,8 +45,11 @@ __all__ = (
     "donor_organisations",
     "end_session",
     "known_device",
+    "organisation_names",
     "principal_for_session",
     "principal_for_token",
+    "user_names",
+    "user_ref",
 )
 
 log = logging.getLogger("refurb.accounts")
@@ -162,6 +166,36 @@ async def organisation_facts(org_id: int) -> tuple[str, str | None]:
     if row is None:
         raise NotFound(N_("No organisation #{id} is known."), id=org_id)
     return row["name"], row["siret"]
+
+
+async def organisation_names(ids: Sequence[int]) -> dict[int, str]:
+    """Organisations' names by id (for pages and exports of other areas)."""
+    if not ids:
+        return {}
+    rows = await Organisation.select(Organisation.id, Organisation.name).where(
+        Organisation.id.is_in(list(ids))
+    )
+    return {row["id"]: row["name"] for row in rows}
+
+
+async def user_ref(username: str) -> tuple[int, Role]:
+    """The id and role of the active user called `username`."""
+    row = (
+        await User.select(User.id, User.role)
+        .where((User.username == username.strip().lower()) & (User.active == True))  # noqa: E712
+        .first()
+    )
+    if row is None:
+        raise NotFound(N_("No active user is named '{name}'."), code="unknown_user", name=username[:80])
+    return row["id"], Role(row["role"])
+
+
+async def user_names(ids: Sequence[int]) -> dict[int, str]:
+    """Users' usernames by id (a household's referent, on pages and exports)."""
+    if not ids:
+        return {}
+    rows = await User.select(User.id, User.username).where(User.id.is_in(list(ids)))
+    return {row["id"]: row["username"] for row in rows}
 
 
 async def donor_organisation(name: str) -> int:

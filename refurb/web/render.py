@@ -14,13 +14,14 @@ from refurb.web.i18n import current_locale
 
 __all__ = ("code_link", "code_url", "page")
 
-#: Where each kind of thing has its page (household and round pages do not exist yet).
+#: Where each kind of thing has its page (round pages do not exist yet).
 CODE_PAGES = {
     CodeType.DEVICE: "/devices/{code}",
     CodeType.BATCH: "/batches/{code}",
     CodeType.LOCATION: "/stock/locations#{code}",
     CodeType.STATION: "/stations/{code}",
     CodeType.CERTIFICATE: "/verify/{code}",
+    CodeType.HOUSEHOLD: "/households/{code}",
 }
 
 

@@ -21,6 +21,7 @@ from tests.conftest import bearer
 from tests.e2e.axe import describe, violations
 from tests.e2e.conftest import login
 from tests.helpers import new_device, submitted_batch
+from tests.integration.test_programmes import PROGRAMME
 
 SCREENS = {"phone": (390, 844), "tablet": (1024, 600), "desk": (1366, 768)}
 #: role → the screen it works on
@@ -54,7 +55,31 @@ async def _seed(server, tokens, name: str) -> dict[str, str]:
             headers=supervisor,
         )
         assert pool.status_code == 201, pool.text
-    return {"batch": batch.code, "device": device.code, "location": site.json()["code"]}
+        coordinator = bearer(tokens["coordinator"])
+        body = {
+            **PROGRAMME,
+            "name": f"PRE {name}",
+            "support_resources": [],
+        }
+        programme = await http.post("/api/v1/programmes", json=body, headers=coordinator)
+        assert programme.status_code == 201, programme.text
+        household = await http.post(
+            "/api/v1/households",
+            json={
+                "programme": programme.json()["id"],
+                "qpv_code": "QN09301M",
+                "children_birth_years": [2016],
+            },
+            headers=coordinator,
+        )
+        assert household.status_code == 201, household.text
+    return {
+        "batch": batch.code,
+        "device": device.code,
+        "location": site.json()["code"],
+        "programme": str(programme.json()["id"]),
+        "household": household.json()["code"],
+    }
 
 
 def _below(role: str, seeded: dict[str, str]) -> list[str]:
@@ -70,6 +95,18 @@ def _below(role: str, seeded: dict[str, str]) -> list[str]:
         pages += [f"/labels/{seeded['device']}", "/stock/take"]
     if role in {"admin", "supervisor", "auditor", "coordinator"}:
         pages += ["/recycling/register"]
+    if role in {"admin", "auditor", "coordinator"}:
+        pages += [f"/programmes/{seeded['programme']}"]
+    if role in {"admin", "coordinator"}:
+        pages += [
+            "/programmes/new",
+            f"/programmes/{seeded['programme']}/edit",
+            f"/households?programme={seeded['programme']}",
+            f"/households/new?programme={seeded['programme']}",
+            f"/households/{seeded['household']}",
+            f"/households/{seeded['household']}/edit",
+            "/households/purge",
+        ]
     return pages
 
 

@@ -13,9 +13,13 @@ from refurb.core.codes import CodeType, make_code
 from refurb.core.lifecycle import State
 from refurb.core.roles import Role
 from refurb.core.stages import Stage
+from refurb.distribution import service as distribution
+from refurb.distribution.schemas import HouseholdIn, PersonalDataIn, ProgrammeIn
 from refurb.intake.agreements import TERMS_VERSION
 from tests.conftest import CAST
-from tests.helpers import new_batch, new_device, new_station, signed_agreement, submitted_batch
+from tests.helpers import new_batch, new_device, new_station, principal, signed_agreement, submitted_batch
+from tests.integration.test_households import PERSON
+from tests.integration.test_programmes import PROGRAMME
 
 ROLES = [name for name in CAST if name != "other_donor"]
 EVERYONE = {name: 200 for name in ROLES}
@@ -33,6 +37,9 @@ STOCK_READERS = WORKSHOP | {"coordinator", "auditor"}
 RECYCLING_READERS = SUPERVISION | {"auditor"}
 REGISTER_READERS = RECYCLING_READERS | {"coordinator"}
 LICENCE_REPORT_READERS = SUPERVISION | {"coordinator", "auditor"}
+PROGRAMME_WRITERS = {"coordinator", "admin"}
+HOUSEHOLD_READERS = PROGRAMME_WRITERS | {"bus_staff"}  # bus staff list the households they refer
+PERSONAL_DATA_READERS = {"coordinator"}  # and a household's own referent; everyone else: 404
 
 
 def only(allowed: set[str], ok: int, *, refused: int = 403) -> dict[str, int]:
@@ -186,6 +193,40 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/licences/pools", only(SUPERVISION, 303)),
     ("POST", "/licences/pools/{pool_id}/keys", only(SUPERVISION, 404)),
     ("GET", "/licences/report", only(LICENCE_REPORT_READERS, 200)),
+    ("GET", "/api/v1/programmes", STAFF),
+    ("POST", "/api/v1/programmes", only(PROGRAMME_WRITERS, 201)),
+    ("GET", "/api/v1/programmes/{programme_id}", STAFF),
+    ("PUT", "/api/v1/programmes/{programme_id}", only(PROGRAMME_WRITERS, 200)),
+    ("GET", "/api/v1/programmes/{programme_id}/statistics", STAFF),
+    ("GET", "/api/v1/households", only(HOUSEHOLD_READERS, 200)),
+    ("POST", "/api/v1/households", only(HOUSEHOLD_READERS, 201)),
+    ("GET", "/api/v1/households/{household}", only(PROGRAMME_WRITERS, 200, refused=404)),
+    ("PATCH", "/api/v1/households/{household}", only(PROGRAMME_WRITERS, 200, refused=404)),
+    ("POST", "/api/v1/households/{household}/status", only(PROGRAMME_WRITERS, 200, refused=404)),
+    ("GET", "/api/v1/households/{household}/personal-data", only(PERSONAL_DATA_READERS, 200, refused=404)),
+    ("PUT", "/api/v1/households/{household}/personal-data", only(PERSONAL_DATA_READERS, 200, refused=404)),
+    ("GET", "/api/v1/households/{household}/access-export", only(PERSONAL_DATA_READERS, 200, refused=404)),
+    (
+        "GET",
+        "/api/v1/households/{household}/access-export.pdf",
+        only(PERSONAL_DATA_READERS, 200, refused=404),
+    ),
+    ("GET", "/programmes", STAFF),
+    ("GET", "/programmes/new", only(PROGRAMME_WRITERS, 200)),
+    ("POST", "/programmes/new", only(PROGRAMME_WRITERS, 303)),
+    ("GET", "/programmes/{programme_id}", STAFF),
+    ("GET", "/programmes/{programme_id}/edit", only(PROGRAMME_WRITERS, 200)),
+    ("POST", "/programmes/{programme_id}/edit", only(PROGRAMME_WRITERS, 303)),
+    ("GET", "/households", only(HOUSEHOLD_READERS, 200)),
+    ("GET", "/households/new", only(HOUSEHOLD_READERS, 200)),
+    ("POST", "/households/new", only(HOUSEHOLD_READERS, 303)),
+    ("GET", "/households/purge", only(PROGRAMME_WRITERS, 200)),
+    ("POST", "/households/purge", only(PROGRAMME_WRITERS, 303)),
+    ("GET", "/households/{household}", only(PROGRAMME_WRITERS, 200, refused=404)),
+    ("GET", "/households/{household}/edit", only(PROGRAMME_WRITERS, 200, refused=404)),
+    ("POST", "/households/{household}/edit", only(PROGRAMME_WRITERS, 303, refused=404)),
+    ("POST", "/households/{household}/status", only(PROGRAMME_WRITERS, 303, refused=404)),
+    ("POST", "/households/{household}/personal-data", only(PERSONAL_DATA_READERS, 303, refused=404)),
 ]
 
 PUBLIC = {
@@ -224,7 +265,8 @@ def test_every_route_is_in_the_table(tmp_path) -> None:
             p.replace("{device}", "{code}")
             .replace("{station}", "{code}")
             .replace("{batch}", "{code}")
-            .replace("{certificate}", "{code}"),
+            .replace("{certificate}", "{code}")
+            .replace("{household}", "{code}"),
         )
         for m, p, _ in TABLE
     } | {(m, p.replace("{agreement}", "{agreement_id}")) for m, p, _ in TABLE}
@@ -277,6 +319,33 @@ def workbench_snapshot() -> bytes:
     ).encode()
 
 
+PROGRAMME_FORM = {
+    "starts_on": "2027-01-01",
+    "equipment": "laptop",
+    "modes": "donation",
+    "qpvs": "QN09301M; A",
+}
+
+
+async def _distribution(template: str) -> tuple[int, str]:
+    """A programme and, in it, a household with personal data, referred by nobody (for their routes)."""
+    if not any(word in template for word in ("programme", "household")):
+        return ABSENT_ID, ""
+    coordinator = await principal("coordinator")
+    known = await distribution.list_programmes()  # one programme per test: /households/new then opens it
+    if known:
+        programme_id = min(p.id for p in known)
+    else:
+        body = {**PROGRAMME, "name": f"Programme {next(_printers)}"}
+        actor = distribution.Actor.of(coordinator)
+        programme_id = (await distribution.create_programme(ProgrammeIn(**body), actor)).id
+    household = await distribution.create_household(
+        HouseholdIn(programme=programme_id, qpv_code="QN09301M"), coordinator
+    )
+    await distribution.set_personal_data(household.code, PersonalDataIn(**PERSON), coordinator)
+    return programme_id, household.code
+
+
 async def _call(client: Any, method: str, template: str, headers: dict[str, str], station: str) -> Any:
     device = await new_device(State.RECEIVED)
     batch = await submitted_batch() if "{batch}" in template else None
@@ -284,7 +353,10 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         await signed_agreement(pdf=PDF) if "{agreement}" in template or "collect" in template else None
     )
     code = device.code if template.startswith("/api/v1/labels/") else station
+    programme_id, household = await _distribution(template)
     path = template.format(
+        programme_id=programme_id,
+        household=household,
         device=device.code,
         station=station,
         code=code,
@@ -344,6 +416,12 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         "/api/v1/workshop/choices/{choice_id}": {"active": True},
         "/api/v1/licence-pools": {"name": f"Pool {next(_printers)}", "os": "Win 11", "licence_type": "MAR"},
         "/api/v1/licences": {"device": device.code, "pool": ABSENT_ID},
+        "/api/v1/programmes": {**PROGRAMME, "name": f"Programme {next(_printers)}"},
+        "/api/v1/programmes/{programme_id}": {**PROGRAMME, "name": f"Programme {next(_printers)}"},
+        "/api/v1/households": {"programme": programme_id, "qpv_code": "QN09301M"},
+        "/api/v1/households/{household}": {"school": "École Jean-Jaurès"},
+        "/api/v1/households/{household}/status": {"status": "eligible"},
+        "/api/v1/households/{household}/personal-data": PERSON,
     }
     forms: dict[str, dict[str, str]] = {
         "/batches/new": {"donor": "Donor One", "site_address": "1 rue de la Paix", "declared_laptop": "3"},
@@ -368,6 +446,13 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         "/workshop/choices": {"list": "os_image", "name": f"OS {next(_printers)}"},
         "/workshop/choices/{choice_id}": {"active": "1"},
         "/licences/pools": {"name": f"Pool {next(_printers)}", "os": "Windows 11", "licence_type": "MAR"},
+        "/programmes/new": {"name": f"Programme {next(_printers)}", **PROGRAMME_FORM},
+        "/programmes/{programme_id}/edit": {"name": f"Programme {next(_printers)}", **PROGRAMME_FORM},
+        "/households/new": {"programme": str(programme_id), "qpv_code": "QN09301M", "adults": "1"},
+        "/households/purge": {"older_than": "24months"},
+        "/households/{household}/edit": {"qpv_code": "QN09301M", "adults": "2"},
+        "/households/{household}/status": {"status": "eligible"},
+        "/households/{household}/personal-data": PERSON,
     }
     uploads: dict[str, tuple[dict[str, str], Any]] = {
         "/agreement/upload": (

@@ -53,6 +53,10 @@ PAGES = (
     "/verify",
     "/agreement",
     "/stations",
+    "/programmes",
+    "/programmes/new",
+    "/households",
+    "/households/purge",
 )
 ROLES = ("admin", "coordinator", "supervisor", "technician", "driver", "donor", "auditor")
 
