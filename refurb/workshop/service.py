@@ -320,5 +320,8 @@ async def _tests_recorded(context: CheckContext) -> None:
 
 
 def register() -> None:
-    """The workshop answers the `tests_recorded` check."""
+    """The workshop answers the `tests_recorded` check and shows its records on the device page."""
+    from refurb.workshop import device_section  # reads this area's tables only; kept out of import time
+
     register_check(Check.TESTS_RECORDED, _tests_recorded)
+    device_section.register()
