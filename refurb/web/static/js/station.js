@@ -437,7 +437,10 @@
     if (wrong.length) { wrong[0].focus({ preventScroll: true }); wrong[0].scrollIntoView({ block: "center" }); return; }
     /* the first field still to fill; when every field has its value, Enter on the button confirms */
     var controls = Array.prototype.slice.call(formFields.querySelectorAll("input, select"));
-    var empty = controls.filter(function (c) { return c.type !== "checkbox" && !c.value && c.required; })[0];
+    var empty = controls.filter(function (c) {
+      var section = c.closest("details");
+      return c.type !== "checkbox" && !c.value && (!section || section.open);
+    })[0];
     (empty || formSubmit).focus({ preventScroll: true });
   }
   formFields.addEventListener("change", function (event) {
