@@ -82,7 +82,10 @@ class DevicePages(Controller):
         principal = principal_of(request)
         device = await service.get(code, principal)
         history = await service.events(code, principal)
-        return page(request, "devices/device.html", device=device, events=list(reversed(history)))
+        sections = await service.sections_for(device, principal)
+        return page(
+            request, "devices/device.html", device=device, events=list(reversed(history)), sections=sections
+        )
 
 
 class DeviceShortLink(Controller):

@@ -8,25 +8,33 @@ called by `wiring.wire()`:
 - the effects that follow an action inside its transaction (`register_effect`);
 - how to read the codes of what a device row points at (`register_reference`:
   its batch, its location, the station of an event). Codes never change once
-  minted, so they are cached for the life of the process.
+  minted, so they are cached for the life of the process;
+- what it shows on the device's page (`register_section`: the workshop's grade
+  and tests, say), so the page tells what each stage recorded without the spine
+  knowing the stages.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from refurb.core.errors import DomainError, GuardNotAvailable
 from refurb.core.i18n import N_
 from refurb.core.lifecycle import Action, Check
+from refurb.core.principal import Principal
 from refurb.devices.model import CheckContext
+from refurb.devices.schemas import DeviceOut
 from refurb.devices.tables import Device
 
 __all__ = (
     "BulkCheckFn",
     "CheckFn",
+    "DeviceSection",
     "EffectFn",
     "Reference",
+    "SectionFn",
     "codes_of",
     "has_effects",
     "id_of",
@@ -34,7 +42,9 @@ __all__ = (
     "register_check",
     "register_effect",
     "register_reference",
+    "register_section",
     "run_effects",
+    "sections_for",
 )
 
 CheckFn = Callable[[CheckContext], Awaitable[None]]
@@ -52,6 +62,24 @@ _codes: dict[str, CodesFn] = {}
 _finders: dict[str, FindFn] = {}
 _cache: dict[str, dict[int, str]] = {}
 MAX_CACHED = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSection:
+    """A part of the device page an area fills.
+
+    Its heading, its template (under the area's `templates/`) and what that
+    template reads as `section.data`.
+    """
+
+    title: str
+    template: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+#: A section provider answers for one device (None: nothing to show for it).
+SectionFn = Callable[[DeviceOut, Principal], Awaitable[DeviceSection | None]]
+_sections: dict[str, SectionFn] = {}
 
 
 def register_check(check: Check, fn: CheckFn, *, bulk: BulkCheckFn | None = None) -> None:
@@ -145,3 +173,18 @@ async def id_of(name: Reference, code: str) -> int | None:
     """The id of the thing with this code, or None when nobody knows it."""
     finder = _finders.get(name)
     return await finder(code) if finder is not None else None
+
+
+def register_section(name: str, provider: SectionFn) -> None:
+    """An area adds a section to the device page (registered again under the same name, it is replaced)."""
+    _sections[name] = provider
+
+
+async def sections_for(device: DeviceOut, principal: Principal) -> list[DeviceSection]:
+    """The device page's sections from the areas, in the order they were registered."""
+    shown = []
+    for provider in _sections.values():
+        section = await provider(device, principal)
+        if section is not None:
+            shown.append(section)
+    return shown

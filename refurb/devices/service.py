@@ -45,7 +45,16 @@ from refurb.devices.records import (
     set_hardware,
     update_descriptions,
 )
-from refurb.devices.registry import codes_of, id_of, register_check, register_effect, register_reference
+from refurb.devices.registry import (
+    DeviceSection,
+    codes_of,
+    id_of,
+    register_check,
+    register_effect,
+    register_reference,
+    register_section,
+    sections_for,
+)
 from refurb.devices.transitions import transition, transition_batch, transition_many
 
 __all__ = (
@@ -58,6 +67,7 @@ __all__ = (
     "Actor",
     "CheckContext",
     "DeviceRow",
+    "DeviceSection",
     "DonorDevice",
     "NewDevice",
     "TransitionResult",
@@ -90,6 +100,8 @@ __all__ = (
     "register_effect",
     "register_many",
     "register_reference",
+    "register_section",
+    "sections_for",
     "set_facts",
     "set_hardware",
     "transition",

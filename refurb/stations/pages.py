@@ -49,6 +49,9 @@ def _js_messages() -> dict[str, str]:
         "leave": gettext("Finish"),
         "secret_title": gettext("Licence key: type it into the machine now, it will not be shown again"),
         "secret_done": gettext("I have typed it"),
+        "required_legend": gettext("Fields marked * are required."),
+        "to_fill": gettext("{count} to fill"),
+        "optional": gettext("optional"),
     }
 
 

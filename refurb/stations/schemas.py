@@ -52,6 +52,11 @@ class FieldSpec(BaseModel):
     section: str | None = Field(default=None, description="A heading the field starts (forms with parts)")
     minimum: float | None = None
     maximum: float | None = None
+    required_when: dict[str, list[str]] | None = Field(
+        default=None,
+        description="Required only while these other fields hold one of these values "
+        "(e.g. a grade only for a device that passes)",
+    )
 
 
 class FormSpec(BaseModel):

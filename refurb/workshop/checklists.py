@@ -24,8 +24,10 @@ __all__ = (
     "Grade",
     "Problem",
     "Result",
+    "all_passed",
     "judge",
     "needs_os",
+    "required_fields",
 )
 
 
@@ -181,13 +183,51 @@ def needs_os(kind: DeviceKind) -> bool:
     return kind in _OS_KINDS
 
 
+def _required(kind: DeviceKind) -> frozenset[str]:
+    fields = {"grade"}
+    if kind in BATTERY_KINDS:
+        fields.add("battery_health")
+    if kind is DeviceKind.LAPTOP:
+        fields.add("battery_cycles")
+    if needs_os(kind):
+        fields.add("os_image")
+    return frozenset(fields)
+
+
+#: The measurements and choices a passing pass must carry, per kind (besides an answer for every
+#: function). `judge` refuses a pass without them and the station form marks them required: one table.
+REQUIRED: Mapping[DeviceKind, frozenset[str]] = {kind: _required(kind) for kind in DeviceKind}
+
+
+def required_fields(kind: DeviceKind) -> frozenset[str]:
+    """The fields a passing pass of this kind must fill (see `REQUIRED`)."""
+    return REQUIRED[kind]
+
+
+def all_passed(kind: DeviceKind, checks: Mapping[str, str]) -> dict[str, str]:
+    """Everything works: every function of the kind not answered otherwise is `ok`.
+
+    An answer given explicitly wins (a function marked faulty stays faulty, an
+    optional one marked not fitted stays so); names not on the checklist are kept for `judge` to refuse.
+    """
+    known = {f.name for f in CHECKLISTS[kind]}
+    answered = {name: result for name, result in checks.items() if result}
+    filled = {f.name: answered.get(f.name) or Result.OK.value for f in CHECKLISTS[kind]}
+    return {**filled, **{name: result for name, result in answered.items() if name not in known}}
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """Why a pass cannot be recorded as refurbished."""
+    """Why a pass cannot be recorded as refurbished, and the fields it names (`checks.<name>`: a function)."""
 
     code: str
     message: str
     params: Mapping[str, object]
+    fields: tuple[str, ...] = ()
+
+
+def _checks(names: list[str]) -> tuple[str, ...]:
+    return tuple(f"checks.{name}" for name in names)
 
 
 def judge(
@@ -202,6 +242,7 @@ def judge(
     """Everything that stops a pass from being refurbished (empty: it may pass)."""
     problems: list[Problem] = []
     functions = CHECKLISTS[kind]
+    required = REQUIRED[kind]
     known = {f.name for f in functions}
     unknown = sorted(set(checks) - known)
     if unknown:
@@ -210,6 +251,7 @@ def judge(
                 "unknown_function",
                 N_("{names}: not on the checklist of a {kind}."),
                 {"names": ", ".join(unknown), "kind": kind},
+                _checks(unknown),
             )
         )
     missing = [f.name for f in functions if checks.get(f.name) in (None, "")]
@@ -219,6 +261,7 @@ def judge(
                 "checklist_incomplete",
                 N_("Every function must be tested; not recorded: {names}."),
                 {"names": ", ".join(missing)},
+                _checks(missing),
             )
         )
     faulty = [f.name for f in functions if checks.get(f.name) == Result.FAULTY]
@@ -228,6 +271,7 @@ def judge(
                 "function_faulty",
                 N_("A device with a faulty function cannot pass: {names}. Repair it or reject it."),
                 {"names": ", ".join(faulty)},
+                _checks(faulty),
             )
         )
     absent = [f.name for f in functions if checks.get(f.name) == Result.ABSENT and not f.optional]
@@ -237,34 +281,37 @@ def judge(
                 "function_required",
                 N_("These functions cannot be 'not fitted' on a {kind}: {names}."),
                 {"names": ", ".join(absent), "kind": kind},
+                _checks(absent),
             )
         )
-    if kind in BATTERY_KINDS:
-        if battery_health is None or (kind is DeviceKind.LAPTOP and battery_cycles is None):
-            problems.append(
-                Problem(
-                    "battery_measure_required",
-                    N_(
-                        "Measure the battery (health in % and, for a laptop, charge cycles) "
-                        "before it can pass."
-                    ),
-                    {},
-                )
+    measures = {"battery_health": battery_health, "battery_cycles": battery_cycles}
+    unmeasured = tuple(name for name, value in measures.items() if name in required and value is None)
+    if unmeasured:
+        problems.append(
+            Problem(
+                "battery_measure_required",
+                N_("Measure the battery (health in % and, for a laptop, charge cycles) before it can pass."),
+                {},
+                unmeasured,
             )
-        elif battery_health < BATTERY_MIN_HEALTH:
-            problems.append(
-                Problem(
-                    "battery_too_weak",
-                    N_(
-                        "The battery holds {health} % of its design capacity "
-                        "(at least {minimum} %): replace it."
-                    ),
-                    {"health": battery_health, "minimum": BATTERY_MIN_HEALTH},
-                )
+        )
+    elif "battery_health" in required and battery_health is not None and battery_health < BATTERY_MIN_HEALTH:
+        problems.append(
+            Problem(
+                "battery_too_weak",
+                N_("The battery holds {health} % of its design capacity (at least {minimum} %): replace it."),
+                {"health": battery_health, "minimum": BATTERY_MIN_HEALTH},
+                ("battery_health",),
             )
-    if grade is None:
-        problems.append(Problem("grade_required", N_("Give the device a grade (A, B or C)."), {}))
-    elif kind in BATTERY_KINDS and battery_health is not None and battery_health >= BATTERY_MIN_HEALTH:
+        )
+    if "grade" in required and grade is None:
+        problems.append(Problem("grade_required", N_("Give the device a grade (A, B or C)."), {}, ("grade",)))
+    elif (
+        grade is not None
+        and "battery_health" in required
+        and battery_health is not None
+        and battery_health >= BATTERY_MIN_HEALTH
+    ):
         rule = GRADES[Grade(grade)]
         if battery_health < rule.min_battery:
             problems.append(
@@ -272,8 +319,13 @@ def judge(
                     "grade_battery",
                     N_("Grade {grade} needs a battery of at least {minimum} % (measured: {health} %)."),
                     {"grade": grade, "minimum": rule.min_battery, "health": battery_health},
+                    ("grade",),
                 )
             )
-    if needs_os(kind) and not os_image:
-        problems.append(Problem("os_image_required", N_("Choose the operating system image installed."), {}))
+    if "os_image" in required and not os_image:
+        problems.append(
+            Problem(
+                "os_image_required", N_("Choose the operating system image installed."), {}, ("os_image",)
+            )
+        )
     return problems

@@ -47,6 +47,11 @@ class ReconditioningIn(BaseModel):
     checks: dict[str, Literal["ok", "faulty", "absent"]] = Field(
         default_factory=dict, description="Function → result; see GET /api/v1/workshop/checklists/{kind}"
     )
+    all_works: bool = Field(
+        default=False,
+        description="Everything works: each function not answered in `checks` is recorded `ok` "
+        "(an explicit `faulty` or `absent` wins)",
+    )
     battery_health: int | None = Field(default=None, ge=0, le=100, description="% of design capacity")
     battery_cycles: int | None = Field(default=None, ge=0, le=20_000)
     cpu: str | None = Field(default=None, max_length=200, description="Only without a Workbench snapshot")

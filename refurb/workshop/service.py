@@ -87,11 +87,15 @@ def _cents(amount: Decimal) -> int:
 
 
 def _refuse(problems: list[checklists.Problem], ref: str) -> BadInput:
-    details = [{"code": p.code, "message": fill(p.message, p.params, gettext)} for p in problems]
+    details = [
+        {"code": p.code, "message": fill(p.message, p.params, gettext), "fields": list(p.fields)}
+        for p in problems
+    ]
+    fields = list(dict.fromkeys(field for p in problems for field in p.fields))
     return BadInput(
         N_("{ref} cannot pass yet: {reasons}"),
         code="reconditioning_incomplete",
-        extra={"problems": details},
+        extra={"problems": details, "fields": fields},
         ref=ref,
         reasons=" ".join(d["message"] for d in details),
     )
@@ -188,10 +192,11 @@ async def record(
     done_state = State.REFURBISHED if passing else State.REJECTED
     if device.state is done_state:  # a repeated submission: the pass is on record already
         return await _already(code, principal)
+    checks = checklists.all_passed(device.kind, data.checks) if data.all_works else dict(data.checks)
     if passing:
         problems = checklists.judge(
             device.kind,
-            data.checks,
+            checks,
             battery_health=data.battery_health,
             battery_cycles=data.battery_cycles,
             grade=data.grade,
@@ -220,7 +225,7 @@ async def record(
     row: dict[str, Any] = {
         "kind": device.kind.value,
         "technician_name": principal.name[:80],
-        "checks": dict(data.checks),
+        "checks": checks,
         "battery_health": data.battery_health,
         "battery_cycles": data.battery_cycles,
         "cpu": cpu,
@@ -315,5 +320,8 @@ async def _tests_recorded(context: CheckContext) -> None:
 
 
 def register() -> None:
-    """The workshop answers the `tests_recorded` check."""
+    """The workshop answers the `tests_recorded` check and shows its records on the device page."""
+    from refurb.workshop import device_section  # reads this area's tables only; kept out of import time
+
     register_check(Check.TESTS_RECORDED, _tests_recorded)
+    device_section.register()

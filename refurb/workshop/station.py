@@ -15,7 +15,6 @@ from pydantic import ValidationError
 from refurb.core.codes import CodeType
 from refurb.core.errors import BadInput
 from refurb.core.i18n import N_, fill
-from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import Action, State
 from refurb.core.stages import Stage
 from refurb.devices import service as devices
@@ -45,11 +44,32 @@ def _select(name: str, label: str, options: list[tuple[str, str]], **extra: Any)
     )
 
 
+#: A pass's measurements and grade are required only for a device that passes (a reject needs none).
+_PASSING = {"outcome": ["refurbished"]}
+
+
 async def _form(device: DeviceOut, device_id: int) -> FormSpec:
-    """The checklist of the device's kind, the specs, parts, software, grade, time and outcome."""
+    """The checklist of the device's kind, the specs, parts, software, grade, time and outcome.
+
+    Required fields come from `checklists.REQUIRED`, the table `judge` refuses a pass by,
+    so what the form marks and what the server asks for cannot drift apart.
+    """
     kind = device.kind
+    required = checklists.required_fields(kind)
+
+    def needed(name: str) -> dict[str, Any]:
+        return {"required": name in required, "required_when": _PASSING if name in required else None}
+
     results = [("", "—")] + [(r.value, gettext(r.label)) for r in checklists.Result]
-    fields: list[FieldSpec] = []
+    fields: list[FieldSpec] = [
+        FieldSpec(
+            name="all_works",
+            label=gettext("Everything works"),
+            type="checkbox",
+            required=False,
+            help=gettext("Marks every function below as working; one set to faulty or not fitted stays so."),
+        )
+    ]
     for i, function in enumerate(checklists.CHECKLISTS[kind]):
         options = results if function.optional else [o for o in results if o[0] != checklists.Result.ABSENT]
         fields.append(
@@ -69,6 +89,7 @@ async def _form(device: DeviceOut, device_id: int) -> FormSpec:
                 minimum=0,
                 maximum=100,
                 section=gettext("Battery"),
+                **needed("battery_health"),
             )
         )
         fields.append(
@@ -77,7 +98,7 @@ async def _form(device: DeviceOut, device_id: int) -> FormSpec:
                 label=gettext("Charge cycles"),
                 type="number",
                 minimum=0,
-                required=kind is DeviceKind.LAPTOP,
+                **needed("battery_cycles"),
             )
         )
     if checklists.needs_os(kind):
@@ -146,6 +167,7 @@ async def _form(device: DeviceOut, device_id: int) -> FormSpec:
                 [("", "—")] + [(n, n) for n in images],
                 default=device.os if device.os in images else None,
                 section=gettext("Software"),
+                **needed("os_image"),
             )
         )
         fields.append(
@@ -163,7 +185,7 @@ async def _form(device: DeviceOut, device_id: int) -> FormSpec:
             [("", "—")] + [(g.value, g.value) for g in checklists.GRADES],
             help=" ".join(f"{g.value}: {gettext(r.definition)}" for g, r in checklists.GRADES.items()),
             section=gettext("Result"),
-            required=False,
+            **needed("grade"),
         )
     )
     fields.append(
@@ -230,6 +252,16 @@ def _parts(inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
     return parts
 
 
+def _ticked(value: Any) -> bool:
+    """A checkbox's answer (JSON true, or the text a plain form posts)."""
+    return value is True or str(value or "").strip().lower() in ("true", "on", "1", "yes")
+
+
+def form_field(name: str) -> str:
+    """The station form's name of a pass field (`checks.wifi` is the form's `check_wifi`)."""
+    return f"check_{name.removeprefix('checks.')}" if name.startswith("checks.") else name
+
+
 def reading(device_code: str, inputs: Mapping[str, Any]) -> ReconditioningIn:
     """The station form's flat answers as a pass (refusing what cannot be read, naming the field)."""
     outcome = str(inputs.get("outcome") or "refurbished")
@@ -241,6 +273,7 @@ def reading(device_code: str, inputs: Mapping[str, Any]) -> ReconditioningIn:
     body: dict[str, Any] = {
         "device": device_code,
         "checks": checks,
+        "all_works": _ticked(inputs.get("all_works")),
         "battery_health": _number(inputs.get("battery_health")),
         "battery_cycles": _number(inputs.get("battery_cycles")),
         "parts": [PartIn.model_validate(p) for p in _parts(inputs)],
@@ -260,9 +293,11 @@ def reading(device_code: str, inputs: Mapping[str, Any]) -> ReconditioningIn:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
+        field = form_field(where)
         raise BadInput(
             N_("{field}: {problem}"),
             code="bad_workshop_answer",
+            extra={"fields": [field] if field in inputs else []},
             field=where,
             problem=first["msg"],
         ) from None
@@ -284,14 +319,19 @@ async def _scanned(request: stations.ScanRequest) -> stations.ScanOutcome:
             device,
             form=await _form(device, (await devices.device_ref(device.code, request.principal)).id),
         )
-    recorded = await workshop.record(
-        reading(device.code, request.inputs),
-        request.principal,
-        station_id=request.station.id,
-        station_code=request.station.code.compact,
-        request_id=request.request_id,
-        idempotency_key=request.idempotency_key,
-    )
+    try:
+        recorded = await workshop.record(
+            reading(device.code, request.inputs),
+            request.principal,
+            station_id=request.station.id,
+            station_code=request.station.code.compact,
+            request_id=request.request_id,
+            idempotency_key=request.idempotency_key,
+        )
+    except BadInput as refused:  # name the form's fields, so the page can point at them
+        if "fields" in refused.extra:
+            refused.extra["fields"] = [form_field(f) for f in refused.extra["fields"]]
+        raise
     device = recorded.device
     printed: PrintNote | None = None
     refurbished = device.state is State.REFURBISHED

@@ -22,11 +22,12 @@ async def test_a_laptop_is_tested_graded_and_refurbished_by_scan_and_form(page) 
     await scan(page, device.display_code)
     await page.wait_for_selector("#scan-form:not([hidden])")
     assert await page.evaluate("document.activeElement.name") == "check_battery"
-    assert await page.locator("#scan-form h3.form-section").count() >= 4
+    assert await page.locator("#scan-form details.form-section").count() >= 4
     for name in LAPTOP:
         await page.select_option(f"#scan-form [name=check_{name}]", "absent" if name == "webcam" else "ok")
     await page.fill("[name=battery_health]", "82")
     await page.fill("[name=battery_cycles]", "240")
+    await page.locator("details.form-section:has([name=part_ssd]) summary").click()  # folded: optional
     await page.fill("[name=part_ssd]", "SSD 480 Go")
     await page.fill("[name=part_ssd_serial]", "S4EVNX0N123456")
     await page.fill("[name=part_ssd_capacity_gb]", "480")

@@ -113,8 +113,10 @@ async def test_every_function_must_be_answered_and_none_faulty(client, as_user) 
         {
             "code": "checklist_incomplete",
             "message": "Every function must be tested; not recorded: keyboard, charger.",
+            "fields": ["checks.keyboard", "checks.charger"],
         }
     ]
+    assert missing.json()["fields"] == ["checks.keyboard", "checks.charger"]
     faulty = await post_pass(
         client, tech, laptop_pass(device.code, checks={**LAPTOP_CHECKS, "wifi": "faulty", "screen": "absent"})
     )
@@ -274,7 +276,7 @@ async def test_the_workshop_station_asks_the_checklist_then_prints_the_spec_labe
     form = asked.json()["form"]
     assert asked.json()["result"] == "needs_input"
     names = [f["name"] for f in form["fields"]]
-    assert names[:12] == [f"check_{n}" for n in LAPTOP_CHECKS]
+    assert names[:13] == ["all_works"] + [f"check_{n}" for n in LAPTOP_CHECKS]
     assert {"battery_health", "battery_cycles", "os_image", "grade", "minutes", "outcome"} <= set(names)
     webcam = next(f for f in form["fields"] if f["name"] == "check_webcam")
     screen = next(f for f in form["fields"] if f["name"] == "check_screen")

@@ -279,59 +279,179 @@
     return item;
   }
 
-  /* --- the stage-specific form a handler asks for --- */
-  function openForm(answer, scanned) {
-    pending = { text: scanned, action: answer.form.action };
+  /* --- the stage-specific form a handler asks for ---
+     Required fields carry a visible mark (with a legend) besides `required`; each section
+     folds (<details>), open while it holds a required field still empty; a refused answer
+     reopens the form with what was typed and points at the fields the server named. */
+  var formError = document.getElementById("scan-form-error");
+  var formLegend = document.getElementById("scan-form-legend");
+  function isEmpty(control) { return control.type === "checkbox" ? false : !control.value; }
+  function requiredNow(control) {
+    var when = control.dataset.requiredWhen ? JSON.parse(control.dataset.requiredWhen) : null;
+    if (!when) return control.dataset.required === "true";
+    return Object.keys(when).every(function (name) {
+      var other = form.elements.namedItem(name);
+      return other && when[name].indexOf(other.value) >= 0;
+    });
+  }
+  function refreshRequired() {
+    Array.prototype.forEach.call(formFields.querySelectorAll("input, select"), function (control) {
+      var needed = requiredNow(control);
+      control.required = needed;
+      control.setAttribute("aria-required", needed ? "true" : "false");
+      var mark = control.closest("label").querySelector(".required-mark");
+      if (mark) mark.hidden = !needed;
+    });
+    Array.prototype.forEach.call(formFields.querySelectorAll("details.form-section"), function (section) {
+      var controls = Array.prototype.slice.call(section.querySelectorAll("input, select"));
+      var needed = controls.filter(function (c) { return c.required; });
+      var left = needed.filter(isEmpty).length;
+      var count = section.querySelector(".section-left");
+      if (!needed.length) count.textContent = " · " + messages.optional;
+      else count.textContent = left ? " · " + messages.to_fill.replace("{count}", left) : " ✔";
+      section.classList.toggle("section-done", needed.length > 0 && !left);
+    });
+  }
+  function openSectionsToFill() {
+    Array.prototype.forEach.call(formFields.querySelectorAll("details.form-section"), function (section) {
+      section.open = Array.prototype.some.call(section.querySelectorAll("input, select"), function (c) {
+        return c.required && isEmpty(c);
+      });
+    });
+  }
+  function buildControl(field) {
+    var control;
+    if (field.type === "select") {
+      control = document.createElement("select");
+      field.options.forEach(function (option) {
+        var el = document.createElement("option");
+        el.value = option.value;
+        el.textContent = option.label;
+        control.appendChild(el);
+      });
+    } else {
+      control = document.createElement("input");
+      control.type = field.type === "number" ? "number" : (field.type === "checkbox" ? "checkbox" : "text");
+      if (field.max_length) control.maxLength = field.max_length;
+      control.autocomplete = "off";
+    }
+    control.name = field.name;
+    control.id = "field-" + field.name;
+    control.dataset.required = field.required ? "true" : "false";
+    if (field.required_when) control.dataset.requiredWhen = JSON.stringify(field.required_when);
+    if (field.type === "number") {
+      control.step = "any";
+      if (field.minimum !== null && field.minimum !== undefined) control.min = field.minimum;
+      if (field.maximum !== null && field.maximum !== undefined) control.max = field.maximum;
+    }
+    if (field.default !== null && field.default !== undefined) {
+      if (field.type === "checkbox") control.checked = field.default === "true";
+      else control.value = field.default;
+    }
+    return control;
+  }
+  function openForm(answer, scanned, typed, refusal) {
+    pending = { text: scanned, action: answer.form.action, answer: answer };
     formTitle.textContent = answer.form.title;
     formSubmit.textContent = answer.form.submit;
     formFields.textContent = "";
+    var where = null;
+    var anyRequired = false;
     answer.form.fields.forEach(function (field) {
-      if (field.section) {
-        var heading = document.createElement("h3");
-        heading.className = "form-section";
-        heading.textContent = field.section;
-        formFields.appendChild(heading);
+      if (field.section || !where) {
+        var box = formFields;
+        if (field.section) {
+          box = document.createElement("details");
+          box.className = "form-section";
+          var summary = document.createElement("summary");
+          var title = document.createElement("span");
+          title.textContent = field.section;
+          var left = document.createElement("span");
+          left.className = "section-left";
+          summary.append(title, left);
+          box.appendChild(summary);
+          formFields.appendChild(box);
+        }
+        where = document.createElement("div");
+        where.className = "form-grid";
+        box.appendChild(where);
       }
       var label = document.createElement("label");
-      label.textContent = field.label;
-      var control;
-      if (field.type === "select") {
-        control = document.createElement("select");
-        field.options.forEach(function (option) {
-          var el = document.createElement("option");
-          el.value = option.value;
-          el.textContent = option.label;
-          control.appendChild(el);
-        });
-      } else {
-        control = document.createElement("input");
-        control.type = field.type === "number" ? "number" : (field.type === "checkbox" ? "checkbox" : "text");
-        if (field.max_length) control.maxLength = field.max_length;
-        control.autocomplete = "off";
+      label.className = "field field-" + field.type;
+      var text = document.createElement("span");
+      text.className = "field-label";
+      text.textContent = field.label;
+      var control = buildControl(field);
+      if (field.required || field.required_when) {
+        anyRequired = true;
+        var mark = document.createElement("span");
+        mark.className = "required-mark";
+        mark.setAttribute("aria-hidden", "true");
+        mark.textContent = " *";
+        text.appendChild(mark);
       }
-      control.name = field.name;
-      control.required = field.required;
-      if (field.type === "number") {
-        control.step = "any";
-        if (field.minimum !== null && field.minimum !== undefined) control.min = field.minimum;
-        if (field.maximum !== null && field.maximum !== undefined) control.max = field.maximum;
-      }
-      if (field.default !== null && field.default !== undefined) control.value = field.default;
-      label.appendChild(control);
+      if (field.type === "checkbox") label.append(control, text);
+      else label.append(text, control);
       if (field.help) {
         var help = document.createElement("small");
         help.className = "help";
+        help.id = "help-" + field.name;
         help.textContent = field.help;
+        control.setAttribute("aria-describedby", help.id);
         label.appendChild(help);
       }
-      formFields.appendChild(label);
+      where.appendChild(label);
+    });
+    formLegend.hidden = !anyRequired;
+    if (typed) {
+      Object.keys(typed).forEach(function (name) {
+        var control = form.elements.namedItem(name);
+        if (!control || !control.tagName) return;
+        if (control.type === "checkbox") control.checked = typed[name] === true;
+        else control.value = typed[name];
+      });
+    }
+    refreshRequired();
+    openSectionsToFill();
+    formError.hidden = !refusal;
+    formError.textContent = refusal ? "✘ " + refusal.text : "";
+    if (refusal && refusal.link) {
+      var more = document.createElement("a");
+      more.href = refusal.link.href;
+      more.textContent = refusal.link.text;
+      formError.append(" ", more);
+    }
+    var wrong = [];
+    ((refusal && refusal.fields) || []).forEach(function (name) {
+      var control = form.elements.namedItem(name);
+      if (!control || !control.tagName) return;
+      control.setAttribute("aria-invalid", "true");
+      control.closest("label").classList.add("invalid");
+      var section = control.closest("details");
+      if (section) section.open = true;
+      wrong.push(control);
     });
     form.hidden = false;
+    document.dispatchEvent(new CustomEvent("refurb:form-opened", { detail: { form: form, action: pending.action } }));
+    form.scrollIntoView({ block: "start" }); /* the form fills the screen, its title at the top */
+    if (wrong.length) { wrong[0].focus({ preventScroll: true }); wrong[0].scrollIntoView({ block: "center" }); return; }
     /* the first field still to fill; when every field has its value, Enter on the button confirms */
     var controls = Array.prototype.slice.call(formFields.querySelectorAll("input, select"));
-    var empty = controls.filter(function (c) { return c.type !== "checkbox" && !c.value; })[0];
-    (empty || formSubmit).focus();
+    var empty = controls.filter(function (c) {
+      var section = c.closest("details");
+      return c.type !== "checkbox" && !c.value && (!section || section.open);
+    })[0];
+    (empty || formSubmit).focus({ preventScroll: true });
   }
+  formFields.addEventListener("change", function (event) {
+    var control = event.target;
+    if (control.getAttribute("aria-invalid") === "true") {
+      control.removeAttribute("aria-invalid");
+      control.closest("label").classList.remove("invalid");
+    }
+    refreshRequired();
+  });
+  form.addEventListener("refurb:changed", refreshRequired);
   function closeForm() {
     form.hidden = true;
     pending = null;
@@ -348,8 +468,13 @@
     form.hidden = true;
     pending = null;
     focusInput();
-    send(answering.text, answering.action, inputs);
+    send(answering.text, answering.action, inputs, answering.answer);
   });
+  /* the browser refuses an empty required field: open its folded section so it can show where */
+  form.addEventListener("invalid", function (event) {
+    var section = event.target.closest && event.target.closest("details");
+    if (section) section.open = true;
+  }, true);
   document.getElementById("scan-form-cancel").addEventListener("click", closeForm);
   form.addEventListener("keydown", function (event) { if (event.key === "Escape") closeForm(); });
 
@@ -379,8 +504,8 @@
   }
 
   /* a scan is queued where it was read; one request at a time, so answers come in reading order */
-  function send(text, action, inputs) {
-    queue.push({ text: text, action: action, inputs: inputs || {}, key: newKey(), tries: 0 });
+  function send(text, action, inputs, asked) {
+    queue.push({ text: text, action: action, inputs: inputs || {}, asked: asked || null, key: newKey(), tries: 0 });
     pump();
   }
   function pump() {
@@ -401,7 +526,7 @@
       var transient = !reply.ok && (reply.answer.code === "device_busy" || reply.answer.code === "idempotency_in_flight");
       if (transient && item.tries < RETRIES) return retry(item); /* busy: the same scan again, first in line */
       queue.shift();
-      answered(item.text, reply);
+      answered(item, reply);
     }, function () {
       if (item.tries < RETRIES) return retry(item); /* no answer: the same key again, nothing is done twice */
       queue.shift();
@@ -418,10 +543,19 @@
     item.waiting = true;
     setTimeout(function () { item.waiting = false; pump(); }, 150 * item.tries);
   }
-  function answered(text, reply) {
+  function answered(item, reply) {
+    var text = item.text;
     var answer = reply.answer;
     if (reply.ok) setContext(answer.context, answer.thing);
-    if (!reply.ok) {
+    if (!reply.ok && item.asked && (reply.status === 400 || reply.status === 422) && form.hidden && !pending) {
+      /* a refused form: back with what was typed, the reason inside it, the wrong fields marked */
+      var reason = answer.detail || answer.title;
+      root.dataset.lastResult = "error";
+      root.dataset.results = (root.dataset.results ? root.dataset.results + " " : "") + "error";
+      beep("error");
+      addLog("error", text, reason);
+      openForm(item.asked, text, item.inputs, { text: reason, fields: answer.fields || [], link: answer.link });
+    } else if (!reply.ok) {
       var why = answer.detail || answer.title;
       flash("error", why, { link: answer.link });
       var failed = addLog("error", text, why);
