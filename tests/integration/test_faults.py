@@ -72,7 +72,8 @@ async def test_a_database_restart_loses_no_acknowledged_action_and_doubles_none(
     assert figures["lost"] == 0, figures
     assert figures["doubled"] == 0, figures
     assert figures["unacknowledged_but_recorded"] == 0, figures
-    assert figures["events"] == figures["acknowledged"] > 50, figures
+    # the load ran on both sides of the restart (a floor, not a speed: a busy machine acknowledges fewer)
+    assert figures["events"] == figures["acknowledged"] > 12, figures
     assert 500 not in result.statuses, result.statuses  # an outage is never a 500
     assert result.statuses.get(503, 0) + sum(result.errors.values()) > 0, result  # the outage was felt
     assert result.back_at is not None
