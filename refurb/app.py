@@ -38,6 +38,7 @@ from refurb.devices.api import DeviceController
 from refurb.devices.pages import DevicePages, DeviceShortLink
 from refurb.distribution.api import HouseholdController, ProgrammeController
 from refurb.distribution.commission_api import AllocationController, CommissionController
+from refurb.distribution.commission_pages import AllocationPages, CommissionPages
 from refurb.distribution.pages import HouseholdPages, ProgrammePages
 from refurb.erasure import certificates
 from refurb.erasure.api import (
@@ -262,6 +263,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HouseholdController,
             CommissionController,
             AllocationController,
+            CommissionPages,
+            AllocationPages,
             ProgrammePages,
             HouseholdPages,
             DeviceShortLink,

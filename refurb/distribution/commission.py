@@ -39,9 +39,11 @@ from refurb.timestamps import as_utc, utcnow
 
 __all__ = (
     "AGENDA_PAGE",
+    "CoordinatorWork",
     "MinutesEntry",
     "agenda",
     "close_session",
+    "coordinator_work",
     "create_session",
     "decide",
     "decisions",
@@ -587,3 +589,41 @@ async def minutes(session_id: int, translate: Callable[[str], str]) -> tuple[Ses
             )
         )
     return session, entries
+
+
+# --- what waits for a coordinator ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CoordinatorWork:
+    """Counts and the next few things for the coordinator's start page."""
+
+    to_review: int  # households in census: needs to check before they are eligible
+    eligible: int  # waiting for the commission
+    next_session: SessionOut | None
+    review_codes: list[str]
+
+
+async def coordinator_work(today: datetime.date, shown: int = 5) -> CoordinatorWork:
+    """Households to review, the next open commission session (today or later)."""
+    to_review = await Household.count().where(Household.status == HouseholdStatus.CENSUS.value)
+    eligible = await Household.count().where(Household.status == HouseholdStatus.ELIGIBLE.value)
+    codes = (
+        await Household.select(Household.code)
+        .where(Household.status == HouseholdStatus.CENSUS.value)
+        .order_by(Household.waiting_since)
+        .order_by(Household.code)
+        .limit(shown)
+    )
+    row = (
+        await CommissionSession.select(CommissionSession.id)
+        .where((CommissionSession.status == "open") & (CommissionSession.held_on >= today))
+        .order_by(CommissionSession.held_on)
+        .first()
+    )
+    return CoordinatorWork(
+        to_review=to_review,
+        eligible=eligible,
+        next_session=await get_session(row["id"]) if row else None,
+        review_codes=[r["code"] for r in codes],
+    )

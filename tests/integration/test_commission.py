@@ -116,8 +116,8 @@ async def test_the_agenda_orders_by_priority_and_decisions_write_exact_rows(clie
     agenda = await client.get(f"{SESSIONS}/{sid}/agenda", headers={**coordinator, "accept-language": "fr"})
     assert agenda.status_code == 200, agenda.text
     body = agenda.json()
-    assert body["total"] == 3 and body["rule_set_version"] == 1
-    # two children + no internet (30 + 20 + 10), social hotel (30 + 10 + 20), the other (30 + 10).
+    assert body["total"] == 3
+    assert body["rule_set_version"] == 1
     # social hotel (30 + 10 + 20 + 6), two children + no internet (30 + 20 + 10 + 6): a tie, F code first.
     assert [(i["code"], i["score"]) for i in body["items"]] == [(hotel, 66), (two, 66), (waiting, 46)]
     first = next(i for i in body["items"] if i["code"] == two)
@@ -330,7 +330,8 @@ async def test_two_coordinators_matching_at_once_never_double_book(client, as_us
     assert first.json()["reserved"] + second.json()["reserved"] == 15
     rows = await Allocation.select(Allocation.status, Allocation.device).order_by(Allocation.id)
     reserved = [r["device"] for r in rows if r["status"] == "reserved"]
-    assert len(reserved) == 15 and len(set(reserved)) == 15
+    assert len(reserved) == 15
+    assert len(set(reserved)) == 15
     assert sum(1 for r in rows if r["status"] == "to_match" and r["device"] is None) == 5
     states = await Device.select(Device.code, Device.state).where(Device.code.is_in(stock))
     assert {r["state"] for r in states} == {"reserved"}
@@ -394,3 +395,31 @@ async def test_roles_without_households_are_kept_out(client, as_user, role) -> N
             url, headers=headers, **({"json": {}} if method == "post" else {})
         )
         assert response.status_code == 403, (role, url, response.status_code)
+
+
+async def test_the_coordinator_pages_and_start_page_show_the_commission_and_the_shortage(
+    client, as_user
+) -> None:
+    coordinator = as_user("coordinator")
+    prog = await programme(client, coordinator)
+    sid = await session(client, coordinator, prog)
+    code = await eligible(client, coordinator, prog)
+    other = await eligible(client, coordinator, prog)
+    await decide(client, coordinator, sid, household=other, kind="approve")
+    agenda = await client.get(f"/commission/{sid}", headers=coordinator)
+    assert agenda.status_code == 200, agenda.text
+    assert f'id="item-{code}"' in agenda.text
+    assert 'tabindex="0"' in agenda.text
+    assert (await client.get("/allocations", headers=coordinator)).status_code == 200
+    demand = await client.get("/allocations/stock-demand", headers=coordinator)
+    assert demand.status_code == 200
+    assert 'id="stock-demand"' in demand.text
+    work = (await client.get("/api/v1/me/work", headers=coordinator)).json()
+    counts = {s["key"]: s["count"] for s in work["sections"]}
+    assert counts == {
+        "households_to_review": 0,
+        "next_commission": 1,
+        "allocations_to_match": 1,
+        "shortage": 1,
+    }
+    assert (await client.get(f"/commission/{sid}", headers=as_user("technician"))).status_code == 403
