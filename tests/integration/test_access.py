@@ -198,6 +198,7 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/api/v1/programmes/{programme_id}", STAFF),
     ("PUT", "/api/v1/programmes/{programme_id}", only(PROGRAMME_WRITERS, 200)),
     ("GET", "/api/v1/programmes/{programme_id}/statistics", STAFF),
+    ("POST", "/api/v1/programmes/{programme_id}/census", only(HOUSEHOLD_READERS, 200)),
     ("GET", "/api/v1/households", only(HOUSEHOLD_READERS, 200)),
     ("POST", "/api/v1/households", only(HOUSEHOLD_READERS, 201)),
     ("GET", "/api/v1/households/{household}", only(PROGRAMME_WRITERS, 200, refused=404)),
@@ -461,6 +462,10 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         ),
         "/batches/{batch}/manifest": ({"mode": "dry_run"}, {"file": ("list.csv", MANIFEST, "text/csv")}),
         "/licences/pools/{pool_id}/keys": ({}, {"file": ("keys.csv", "key\nAAAAA-BBBBB\n", "text/csv")}),
+        "/api/v1/programmes/{programme_id}/census": (
+            {"dry_run": "true"},
+            {"file": ("census.csv", "Réf. famille;QPV\nA-1;QN09301M\n", "text/csv")},
+        ),
     }
     snapshot = workbench_snapshot()
     uploads["/api/v1/erasure-reports"] = ({}, {"file": ("snapshot.json", snapshot, "application/json")})
