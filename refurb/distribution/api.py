@@ -8,7 +8,6 @@ and each reading is logged.
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -18,8 +17,6 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
 from refurb.accounts.guards import allow, principal_of
-from refurb.core.errors import BadInput
-from refurb.core.i18n import N_
 from refurb.core.roles import STAFF
 from refurb.distribution import census, service
 from refurb.distribution.access_pdf import render_access_pdf
@@ -43,11 +40,9 @@ from refurb.web.i18n import gettext
 from refurb.web.openapi import files
 from refurb.web.params import OptionalQueryId, RowId
 
-__all__ = ("CensusUpload", "HouseholdController", "ProgrammeController", "census_options")
+__all__ = ("CensusUpload", "HouseholdController", "ProgrammeController")
 
 CENSUS_BODY_LIMIT = census.CENSUS_MAX_BYTES + 65_536
-_TRUE = frozenset({"true", "1", "yes", "on", "oui"})
-_FALSE = frozenset({"false", "0", "no", "off", "non", ""})
 
 
 @dataclass
@@ -62,38 +57,6 @@ class CensusUpload:
     notice_given_on: str | None = None
     referent: str | None = None
     referring_organisation: str | None = None
-
-
-def census_options(form: CensusUpload | dict[str, Any]) -> census.CensusOptions:
-    """The options of a census upload form, checked."""
-    values = form if isinstance(form, dict) else form.__dict__
-    dry_text = str(values.get("dry_run") or "").strip().lower()
-    if dry_text not in _TRUE | _FALSE:
-        raise BadInput(N_("dry_run is true or false."), code="bad_dry_run")
-    mode = str(values.get("mode") or "all_or_nothing")
-    if mode not in ("all_or_nothing", "valid_only"):
-        message = N_("'{mode}' is not an import mode (all_or_nothing, valid_only).")
-        raise BadInput(message, code="bad_mode", mode=mode[:20])
-    given_on_text = str(values.get("notice_given_on") or "").strip()
-    try:
-        given_on = datetime.date.fromisoformat(given_on_text) if given_on_text else None
-    except ValueError:
-        raise BadInput(
-            N_("'{value}' is not a date (YYYY-MM-DD)."), code="bad_notice_date", value=given_on_text[:20]
-        ) from None
-
-    def text(name: str) -> str | None:
-        return str(values.get(name) or "").strip() or None
-
-    return census.CensusOptions(
-        dry_run=dry_text in _TRUE,
-        mode=mode,  # type: ignore[arg-type]
-        legal_basis=text("legal_basis"),
-        notice_version=text("notice_version"),
-        notice_given_on=given_on,
-        referent=text("referent"),
-        referring_organisation=text("referring_organisation"),
-    )
 
 
 class ProgrammeController(Controller):
@@ -151,7 +114,7 @@ class ProgrammeController(Controller):
         data, with `legal_basis` (public_interest or consent) and `notice_version`. CSV (`;` `,` tab;
         UTF-8, BOM, Windows-1252) or XLSX; at most 5 MiB.
         """
-        options = census_options(data)
+        options = census.census_options(data.__dict__)
         file = uploaded(data.file)
         report = await census.import_census(
             programme_id, file.file, file.filename or "", options, principal_of(request)

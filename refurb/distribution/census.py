@@ -72,6 +72,7 @@ __all__ = (
     "COLUMNS",
     "CensusOptions",
     "CensusRefused",
+    "census_options",
     "import_census",
     "read_census",
 )
@@ -183,6 +184,41 @@ class CensusOptions:
     notice_given_on: datetime.date | None = None  # default: today
     referent: str | None = None  # coordinators: username of the referent of new households
     referring_organisation: str | None = None  # coordinators: default their own
+
+
+_TRUE = frozenset({"true", "1", "yes", "on", "oui"})
+_FALSE = frozenset({"false", "0", "no", "off", "non", ""})
+
+
+def census_options(values: Mapping[str, Any]) -> CensusOptions:
+    """The options of an upload form (API or page), checked."""
+    dry_text = str(values.get("dry_run") or "").strip().lower()
+    if dry_text not in _TRUE | _FALSE:
+        raise BadInput(N_("dry_run is true or false."), code="bad_dry_run")
+    mode = str(values.get("mode") or "all_or_nothing")
+    if mode not in ("all_or_nothing", "valid_only"):
+        message = N_("'{mode}' is not an import mode (all_or_nothing, valid_only).")
+        raise BadInput(message, code="bad_mode", mode=mode[:20])
+    given_on_text = str(values.get("notice_given_on") or "").strip()
+    try:
+        given_on = datetime.date.fromisoformat(given_on_text) if given_on_text else None
+    except ValueError:
+        raise BadInput(
+            N_("'{value}' is not a date (YYYY-MM-DD)."), code="bad_notice_date", value=given_on_text[:20]
+        ) from None
+
+    def text(name: str) -> str | None:
+        return str(values.get(name) or "").strip() or None
+
+    return CensusOptions(
+        dry_run=dry_text in _TRUE,
+        mode=mode,  # type: ignore[arg-type]
+        legal_basis=text("legal_basis"),
+        notice_version=text("notice_version"),
+        notice_given_on=given_on,
+        referent=text("referent"),
+        referring_organisation=text("referring_organisation"),
+    )
 
 
 # --- reading (pure, no database) ---------------------------------------------

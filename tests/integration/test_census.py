@@ -7,8 +7,10 @@ from __future__ import annotations
 import copy
 import csv
 import datetime
+import html
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -364,3 +366,45 @@ async def test_a_file_that_cannot_be_imported_is_refused_with_its_code(
     assert response.status_code == 400, response.text
     assert response.json()["code"] == code
     assert await counts() == (0, 0, 0)
+
+
+async def test_the_census_page_checks_then_imports_the_same_file_on_confirmation(client, as_user) -> None:
+    coordinator = as_user("coordinator")
+    programme = await programme_id(client, coordinator)
+    page = as_user("coordinator", accept="text/html")
+    form = await client.get(f"/programmes/{programme}/census", headers=page)
+    assert form.status_code == 200
+    assert 'id="census-form"' in form.text
+    shown = await client.get(f"/programmes/{programme}", headers=page)
+    assert f'href="/programmes/{programme}/census"' in shown.text
+
+    fields = {"step": "check", **CONSENT}
+    files = {"file": ("recensement.csv", FIRST.read_bytes(), "text/csv")}
+    checked = await client.post(f"/programmes/{programme}/census", data=fields, files=files, headers=page)
+    assert checked.status_code == 200, checked.text
+    rows = re.findall(r'data-row="(\d+)" data-code="([a-z_]+)"', checked.text)
+    assert rows == [(str(row), code) for row, _, code in ERRORS]
+    assert "Observations" in checked.text  # the column left out is named
+    assert await counts() == (0, 0, 0)
+    content = re.search(r'name="content" value="([^"]+)"', checked.text).group(1)
+    assert 'value="valid_only"' in checked.text
+    assert 'value="all_or_nothing"' not in checked.text  # errors: only the valid rows can be imported
+
+    confirm = {**CONSENT, "mode": "valid_only", "content": content, "filename": "recensement.csv"}
+    multipart = {"step": (None, "import")}  # the confirm form is multipart, without a file
+    url = f"/programmes/{programme}/census"
+    imported = await client.post(url, data=confirm, files=multipart, headers=page)
+    assert imported.status_code == 200, imported.text
+    assert "14 foyers enregistrés, 0 mis à jour, 0 inchangés." in imported.text
+    assert 'name="content"' not in imported.text
+    assert await Household.count() == 14
+    all_of_it = {**confirm, "mode": "all_or_nothing"}
+    refused = await client.post(url, data=all_of_it, files=multipart, headers=page)
+    assert refused.status_code == 422
+    assert 'id="census-error"' in refused.text
+    assert "rien n'a été importé" in html.unescape(refused.text)
+    assert await Household.count() == 14
+    for username in NEVER:
+        assert (
+            await client.get(f"/programmes/{programme}/census", headers=as_user(username))
+        ).status_code == 403
