@@ -72,6 +72,7 @@ __all__ = (
     "COLUMNS",
     "CensusOptions",
     "CensusRefused",
+    "CensusReport",
     "census_options",
     "import_census",
     "read_census",

@@ -19,6 +19,7 @@ from openpyxl import Workbook
 
 from refurb.accounts.tables import User
 from refurb.distribution.tables import Household, HouseholdEvent, HouseholdPerson
+from tests.integration.test_cli import refurb
 from tests.integration.test_programmes import PROGRAMME
 
 CENSUS = Path(__file__).parent.parent / "fixtures" / "census"
@@ -408,3 +409,26 @@ async def test_the_census_page_checks_then_imports_the_same_file_on_confirmation
         assert (
             await client.get(f"/programmes/{programme}/census", headers=as_user(username))
         ).status_code == 403
+
+
+async def test_the_command_line_checks_then_imports_the_valid_rows(
+    client, as_user, database: str, tmp_path: Path
+) -> None:
+    programme = await programme_id(client, as_user("coordinator"))
+    base = ["households", "import", str(FIRST), "--programme", str(programme), "--by", "coordinator"]
+    consent = ["--legal-basis", "public_interest", "--notice-version", "PRE-2026-09"]
+    checked = refurb([*base, *consent, "--dry-run"], database, tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert "20 row(s): 14 valid, 6 with errors; 14 new, 0 updated, 0 unchanged" in checked.stdout
+    assert "row 7, QPV: [unknown_qpv]" in checked.stderr
+    refused = refurb([*base, *consent], database, tmp_path)
+    assert refused.returncode != 0
+    assert "[census_has_errors]" in refused.stderr
+    assert await counts() == (0, 0, 0)
+    imported = refurb([*base, *consent, "--valid-only"], database, tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    assert "(imported)" in imported.stdout
+    assert await Household.count() == 14
+    unnamed = refurb([*base, "--valid-only"], database, tmp_path)
+    assert unnamed.returncode != 0
+    assert "[legal_basis_required]" in unnamed.stderr
