@@ -527,6 +527,60 @@ def households_purge(older_than: str, dry_run: bool, by: str | None) -> None:
         click.echo(f"{result.households} household(s) purged (no activity since {when}); audit line written")
 
 
+@households.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
+@click.option("--programme", "programme_id", required=True, type=int, help="Id of the programme.")
+@click.option("--by", "by", required=True, help="Username of the coordinator or referent importing.")
+@click.option("--dry-run", is_flag=True, help="Only check the file and print its report.")
+@click.option("--valid-only", is_flag=True, help="Import the valid rows (default: all or nothing).")
+@click.option(
+    "--legal-basis",
+    type=click.Choice(["public_interest", "consent"]),
+    default=None,
+    help="Legal basis of its personal data.",
+)
+@click.option("--notice-version", default=None, help="Version of the information notice given.")
+@click.option("--notice-given-on", default=None, help="When it was given (YYYY-MM-DD; default today).")
+@click.option("--referent", default=None, help="Username of the referent of new households (coordinators).")
+def households_import(
+    file: str, programme_id: int, by: str, dry_run: bool, valid_only: bool, **options: str | None
+) -> None:
+    """Check or import a referent's census spreadsheet (CSV or XLSX) into a programme's households."""
+    import io
+    from pathlib import Path
+
+    from refurb.accounts import service as accounts
+    from refurb.distribution import census
+    from refurb.web.i18n import render_error
+
+    path = Path(file)
+    content = path.read_bytes()
+
+    async def work() -> Any:
+        user_id, _ = await accounts.user_ref(by)
+        principal = await accounts.principal_for_user(user_id)
+        given = census.census_options(
+            {**options, "dry_run": "true" if dry_run else "false", "mode": "valid_only" if valid_only else ""}
+        )
+        try:
+            handle = io.BytesIO(content)
+            return await census.import_census(programme_id, handle, path.name, given, principal), None
+        except census.CensusRefused as refused:
+            return census.CensusReport.model_validate(refused.extra["report"]), render_error(refused)
+
+    report, refusal = _run(_settings(), work)
+    for problem in report.problems:
+        where = f"row {problem.row}" + (f", {problem.column}" if problem.column else "")
+        click.echo(f"{where}: [{problem.code}] {problem.message}", err=problem.severity == "error")
+    click.echo(
+        f"{report.rows} row(s): {report.valid} valid, {report.invalid} with errors; {report.created} new, "
+        f"{report.updated} updated, {report.unchanged} unchanged, {report.skipped} left as decided "
+        f"({report.status})"
+    )
+    if refusal is not None:
+        raise click.ClickException(f"{refusal} [census_has_errors]")
+
+
 @cli.command()
 def demo() -> None:
     """Load the demo data (idempotent) and print the demo logins."""

@@ -8,17 +8,21 @@ and each reading is logged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch, post, put
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
 from refurb.accounts.guards import allow, principal_of
 from refurb.core.roles import STAFF
-from refurb.distribution import service
+from refurb.distribution import census, service
 from refurb.distribution.access_pdf import render_access_pdf
 from refurb.distribution.schemas import (
     AccessExport,
+    CensusReport,
     HouseholdIn,
     HouseholdOut,
     HouseholdPatch,
@@ -31,12 +35,28 @@ from refurb.distribution.schemas import (
     ProgrammeSummary,
     StatusIn,
 )
-from refurb.web.forms import download
+from refurb.web.forms import download, uploaded
 from refurb.web.i18n import gettext
 from refurb.web.openapi import files
 from refurb.web.params import OptionalQueryId, RowId
 
-__all__ = ("HouseholdController", "ProgrammeController")
+__all__ = ("CensusUpload", "HouseholdController", "ProgrammeController")
+
+CENSUS_BODY_LIMIT = census.CENSUS_MAX_BYTES + 65_536
+
+
+@dataclass
+class CensusUpload:
+    """A census file and how to import it (multipart/form-data)."""
+
+    file: UploadFile
+    dry_run: str = "false"
+    mode: str = "all_or_nothing"
+    legal_basis: str | None = None
+    notice_version: str | None = None
+    notice_given_on: str | None = None
+    referent: str | None = None
+    referring_organisation: str | None = None
 
 
 class ProgrammeController(Controller):
@@ -69,6 +89,37 @@ class ProgrammeController(Controller):
     ) -> ProgrammeOut:
         """The rule-set version goes up when the rules change; a QPV households belong to stays."""
         return await service.update_programme(programme_id, data, service.Actor.of(principal_of(request)))
+
+    @post(
+        "/{programme_id:int}/census",
+        summary="Check or import a referent's census spreadsheet (CSV or XLSX)",
+        guards=allow(*service.HOUSEHOLD_READERS),
+        opt={"raw_body": True},
+        request_max_body_size=CENSUS_BODY_LIMIT,
+    )
+    async def census(
+        self,
+        request: Request[Any, Any, Any],
+        programme_id: RowId,
+        data: Annotated[CensusUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> Response[CensusReport]:
+        """`dry_run=true`: 200, nothing changes; otherwise 201.
+
+        `mode=all_or_nothing` (default): any error row answers 422 `census_has_errors` with the report,
+        and nothing is imported; `valid_only`: the rows with errors are skipped.
+
+        One row per family, found again by the referent's family reference (programme + referring
+        organisation): a re-import updates, never duplicates, and an empty cell never erases. Children's
+        ages become birth years (the import's year minus the age). Names and contacts go to the personal
+        data, with `legal_basis` (public_interest or consent) and `notice_version`. CSV (`;` `,` tab;
+        UTF-8, BOM, Windows-1252) or XLSX; at most 5 MiB.
+        """
+        options = census.census_options(data.__dict__)
+        file = uploaded(data.file)
+        report = await census.import_census(
+            programme_id, file.file, file.filename or "", options, principal_of(request)
+        )
+        return Response(report, status_code=200 if options.dry_run else 201)
 
     @get("/{programme_id:int}/statistics", summary="Households by status and QPV")
     async def statistics(self, programme_id: RowId) -> ProgrammeStatistics:

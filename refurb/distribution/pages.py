@@ -7,11 +7,15 @@ household's page is drawn only for whoever may read it, and each showing is logg
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime
+import io
 import re
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
 from pydantic import ValidationError
@@ -20,7 +24,7 @@ from refurb.accounts.guards import allow, principal_of
 from refurb.core.errors import BadInput, DomainError
 from refurb.core.i18n import N_
 from refurb.core.roles import STAFF, Role
-from refurb.distribution import service
+from refurb.distribution import census, service
 from refurb.distribution.model import (
     TRANSITIONS,
     Ability,
@@ -34,6 +38,7 @@ from refurb.distribution.model import (
 )
 from refurb.distribution.schemas import (
     BudgetLineIn,
+    CensusReport,
     HouseholdIn,
     HouseholdPatch,
     PersonalDataIn,
@@ -42,11 +47,15 @@ from refurb.distribution.schemas import (
     SupportResourceIn,
 )
 from refurb.timestamps import utcnow
-from refurb.web.forms import Form, form_error
+from refurb.web.forms import Form, MultipartForm, form_error
+from refurb.web.i18n import render_error
 from refurb.web.params import MAX_ID, OptionalQueryId, RowId
 from refurb.web.render import page
 
 __all__ = ("HouseholdPages", "ProgrammePages")
+
+#: The confirm step sends the checked file back, base64-encoded (a third larger).
+CENSUS_PAGE_LIMIT = census.CENSUS_MAX_BYTES * 2
 
 PURGERS = frozenset({Role.COORDINATOR, Role.ADMIN})
 DEFAULT_PURGE = "24months"
@@ -267,6 +276,93 @@ class ProgrammePages(Controller):
                 request, values=_echo(data), programme_id=programme.id, error=message, status_code=status
             )
         return Redirect(path=f"/programmes/{programme.id}", status_code=303)
+
+    async def _census(
+        self,
+        request: Request[Any, Any, Any],
+        programme_id: int,
+        *,
+        values: dict[str, Any],
+        report: CensusReport | None = None,
+        content: str = "",
+        error: str | None = None,
+        status_code: int = 200,
+    ) -> Response[Any]:
+        return page(
+            request,
+            "distribution/census.html",
+            status_code=status_code,
+            programme=await service.get_programme(programme_id),
+            values=values,
+            report=report,
+            content=content,
+            error=error,
+            names_referent=principal_of(request).role in service.HOUSEHOLD_MANAGERS,
+            today=datetime.date.today().isoformat(),
+            **_choices(),
+        )
+
+    @get("/{programme_id:int}/census", guards=allow(*service.HOUSEHOLD_READERS))
+    async def census_page(self, request: Request[Any, Any, Any], programme_id: RowId) -> Response[Any]:
+        """Upload a census spreadsheet: it is checked first, then imported on confirmation."""
+        values = {"legal_basis": LegalBasis.PUBLIC_INTEREST.value, "notice_given_on": datetime.date.today()}
+        return await self._census(request, programme_id, values={k: str(v) for k, v in values.items()})
+
+    @post(
+        "/{programme_id:int}/census",
+        guards=allow(*service.HOUSEHOLD_READERS),
+        request_max_body_size=CENSUS_PAGE_LIMIT,
+        status_code=200,
+    )
+    async def census(
+        self, request: Request[Any, Any, Any], programme_id: RowId, data: MultipartForm
+    ) -> Response[Any]:
+        """Check (a dry run, the file kept in the page), then import that same file on confirmation.
+
+        `step=check` runs the dry run; `step=import` imports, all or nothing or its valid rows.
+        """
+        fields = ("legal_basis", "notice_version", "notice_given_on", "referent", "mode", "filename")
+        values = {name: _text(data, name) for name in fields}
+        importing = _text(data, "step") == "import"
+        content = _text(data, "content") if importing else ""
+        try:
+            if importing:
+                try:
+                    raw = base64.b64decode(content, validate=True)
+                except (binascii.Error, ValueError):
+                    raise BadInput(
+                        N_("Check the file again, then import it."), code="file_required"
+                    ) from None
+                filename = values["filename"]
+            else:
+                upload = data.get("file")
+                if not isinstance(upload, UploadFile):
+                    raise BadInput(N_("Choose the census file."), code="file_required")
+                raw = await upload.read()
+                filename = upload.filename or ""
+                values["filename"] = filename
+            options = census.census_options({**values, "dry_run": "false" if importing else "true"})
+            report = await census.import_census(
+                programme_id, io.BytesIO(raw), filename, options, principal_of(request)
+            )
+        except census.CensusRefused as refused:
+            report = CensusReport.model_validate(refused.extra["report"])
+            return await self._census(
+                request,
+                programme_id,
+                values=values,
+                report=report,
+                content=content,
+                error=render_error(refused),
+                status_code=422,
+            )
+        except DomainError as error:
+            message, status = form_error(error)
+            return await self._census(
+                request, programme_id, values=values, content=content, error=message, status_code=status
+            )
+        kept = "" if importing else base64.b64encode(raw).decode("ascii")
+        return await self._census(request, programme_id, values=values, report=report, content=kept)
 
 
 def _echo(data: dict[str, Any]) -> dict[str, Any]:

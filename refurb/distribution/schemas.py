@@ -8,9 +8,11 @@ household's personal-data route to the roles allowed, and logged.
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, conint
+
+from refurb.intake.schemas import ProblemOut
 
 __all__ = (
     "AccessExport",
@@ -20,6 +22,8 @@ __all__ = (
     "AllocationOut",
     "BudgetLineIn",
     "BudgetLineOut",
+    "CensusLine",
+    "CensusReport",
     "DecisionIn",
     "DecisionOut",
     "ExceptionIn",
@@ -492,3 +496,43 @@ class StockDemandRow(BaseModel):
     reserved: int
     to_match: int
     missing: int
+
+
+class CensusLine(BaseModel):
+    """What an import does (or would do) with one family of the file."""
+
+    row: int
+    reference: str = Field(description="The referent's own family reference")
+    household: str | None = Field(description="Its F code (null for a household a dry run would create)")
+    action: Literal["create", "update", "unchanged", "skip"]
+    changed: list[str] = Field(default_factory=list, description="Fields changed; never their values")
+
+
+class CensusReport(BaseModel):
+    """How a census file was read and what importing it did (or would do)."""
+
+    programme: int
+    filename: str
+    size: int
+    format: str
+    encoding: str
+    delimiter: str
+    header_row: int
+    mapping: dict[str, str] = Field(description="Field → the file's column")
+    columns: list[str] = Field(description="Every column of the file")
+    ignored_columns: list[str] = Field(description="Columns no field was recognised in")
+    reference_year: int = Field(description="Ages are stored as birth years: this year minus the age")
+    dry_run: bool
+    mode: Literal["all_or_nothing", "valid_only"]
+    status: Literal["checked", "imported", "refused"]
+    rows: int
+    valid: int
+    invalid: int
+    warnings: int
+    created: int
+    updated: int
+    unchanged: int
+    skipped: int = Field(description="Households already decided, left as they are")
+    problems: list[ProblemOut]
+    problems_total: int
+    lines: list[CensusLine]

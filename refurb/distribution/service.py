@@ -94,9 +94,12 @@ __all__ = (
     "purge",
     "purge_candidates",
     "read_personal_data",
+    "record_event",
+    "referent_user",
     "register",
     "schools",
     "set_personal_data",
+    "stored",
     "update_household",
     "update_programme",
 )
@@ -600,7 +603,8 @@ def _needs(values: dict[str, Any], today: datetime.date) -> dict[str, Any]:
     return out
 
 
-async def _referent(username: str | None) -> int | None:
+async def referent_user(username: str | None) -> int | None:
+    """The id of the referent named by `username` (None: none); refused for a role without personal data."""
     if not username:
         return None
     user_id, role = await accounts.user_ref(username)
@@ -636,7 +640,7 @@ async def _reference_free(
         )
 
 
-async def _event(
+async def record_event(
     household_id: int,
     action: str,
     source: str | None,
@@ -646,6 +650,7 @@ async def _event(
     reason: str = "",
     payload: dict[str, Any] | None = None,
 ) -> None:
+    """One line of a household's history, inside the caller's transaction."""
     await HouseholdEvent.insert(
         HouseholdEvent(
             household=household_id,
@@ -677,7 +682,7 @@ async def create_household(data: HouseholdIn, principal: Principal) -> Household
         )
     values = _needs(data.model_dump(), today)
     if principal.role in HOUSEHOLD_MANAGERS:
-        referent_id = await _referent(data.referent)
+        referent_id = await referent_user(data.referent)
     else:
         referent_id = principal.user_id
     organisation_id = (
@@ -703,7 +708,7 @@ async def create_household(data: HouseholdIn, principal: Principal) -> Household
                 **values,
             )
         ).returning(Household.id)
-        await _event(rows[0]["id"], "create", None, HouseholdStatus.CENSUS.value, actor)
+        await record_event(rows[0]["id"], "create", None, HouseholdStatus.CENSUS.value, actor)
     return await get_household(code.compact, principal)
 
 
@@ -726,7 +731,7 @@ async def update_household(code_text: str, patch: HouseholdPatch, principal: Pri
     if "referent" in given:
         if principal.role not in HOUSEHOLD_MANAGERS:
             raise Forbidden(N_("Only a coordinator changes a household's referent."))
-        changes["referent"] = await _referent(given["referent"])
+        changes["referent"] = await referent_user(given["referent"])
     if not changes:
         return await get_household(ref.code, principal)
     actor = Actor.of(principal)
@@ -737,16 +742,18 @@ async def update_household(code_text: str, patch: HouseholdPatch, principal: Pri
             await _reference_free(
                 row["programme"], row["referring_organisation"], changes["family_reference"], ref.id
             )
-        changed = sorted(name for name, value in changes.items() if _stored(name, row[name]) != value)
+        changed = sorted(name for name, value in changes.items() if stored(name, row[name]) != value)
         if changed:
             await Household.update(
                 {**{name: changes[name] for name in changed}, "last_activity_at": utcnow()}
             ).where(Household.id == ref.id)
-            await _event(ref.id, "update", row["status"], row["status"], actor, payload={"changed": changed})
+            await record_event(
+                ref.id, "update", row["status"], row["status"], actor, payload={"changed": changed}
+            )
     return await get_household(ref.code, principal)
 
 
-def _stored(name: str, value: Any) -> Any:
+def stored(name: str, value: Any) -> Any:
     """A column as the service writes it (JSON lists parsed, booleans as booleans)."""
     if name in ("children_birth_years", "requests"):
         return json_value(value, [])
@@ -832,7 +839,7 @@ async def change_status(
                 code="household_changed",
                 ref=parse_code(ref.code).display,
             )
-        await _event(ref.id, "status", current.value, status.value, Actor.of(principal), reason=reason)
+        await record_event(ref.id, "status", current.value, status.value, Actor.of(principal), reason=reason)
     return await get_household(ref.code, principal)
 
 
@@ -1070,7 +1077,7 @@ async def set_personal_data(code_text: str, data: PersonalDataIn, principal: Pri
                 await HouseholdPerson.update(values).where(HouseholdPerson.household == ref.id)
         if changed:
             await Household.update({Household.last_activity_at: utcnow()}).where(Household.id == ref.id)
-            await _event(
+            await record_event(
                 ref.id,
                 "personal_data",
                 ref.status.value,

@@ -1,5 +1,6 @@
 """Reading a donor's asset list: CSV or XLSX, any usual encoding and separator, rows checked.
 
+The file itself is read by `web.spreadsheet` (shared with the other importers).
 Pure code over a binary file: it streams (memory does not grow with the file),
 reports every problem with its row and column, and knows nothing of the
 database. Rows are numbered as a spreadsheet shows them (the header is row 1).
@@ -7,28 +8,22 @@ database. Rows are numbered as a spreadsheet shows them (the header is row 1).
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import re
-import zipfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import IO, Any, Literal
+from dataclasses import dataclass
+from typing import IO, Any
 
 from refurb.core.aliases import is_placeholder_serial, normal_asset_tag, normal_serial, normal_text
 from refurb.core.i18n import N_
 from refurb.core.kinds import DeviceKind
-from refurb.intake.profiles import FIELDS, PROFILES, kind_of, normal_header
+from refurb.intake.profiles import FIELDS, PROFILES, kind_of
+from refurb.web.spreadsheet import Dialect, Problem, SheetError, normal_header, sheet_rows, sniff_file
 
 __all__ = ("Dialect", "ManifestError", "ManifestRow", "Mapping_", "Problem", "Reader", "read_manifest")
 
-SNIFF_BYTES = 65_536
 MAX_CELL = 500
 MAX_DISKS = 32
 HEADER_SEARCH_ROWS = 10
-_XLSX_MAGIC = b"PK\x03\x04"
-_DELIMITERS = (";", ",", "\t", "|")
 # Several values in one cell: GLPI joins components with <br> (or a new line, or its
 # internal $#$ separators); spreadsheets use commas, semicolons, slashes.
 _MULTI = re.compile(r"\s*(?:<br\s*/?>|<hr\s*/?>|\$\$##\$\$|\$#\$|\r?\n)\s*", re.IGNORECASE)
@@ -36,26 +31,8 @@ _MAYBE_MULTI = re.compile(r"[<$\n]")
 _LIST_SPLIT = re.compile(r"[,;|/\s]+")
 
 
-class ManifestError(Exception):
-    """The file as a whole cannot be read (not a table, no usable header…)."""
-
-    def __init__(self, code: str, message: str, **params: Any) -> None:
-        super().__init__(message.format(**params))
-        self.code = code
-        self.message = message
-        self.params = params
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """Something wrong in one cell or row; errors make the row invalid, warnings do not."""
-
-    row: int
-    column: str | None
-    code: str
-    message: str  # an English template, a translation id
-    params: Mapping[str, Any] = field(default_factory=dict)
-    severity: Literal["error", "warning"] = "error"
+#: A file that cannot be read at all; the name the importer has always used.
+ManifestError = SheetError
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +53,6 @@ class ManifestRow:
 
 
 @dataclass(frozen=True, slots=True)
-class Dialect:
-    """How the file is written."""
-
-    format: Literal["csv", "xlsx"]
-    encoding: str = ""
-    delimiter: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class Mapping_:
     """Which column holds which field."""
 
@@ -99,74 +67,6 @@ class Mapping_:
         return self.names[index] if index is not None else None
 
 
-def is_utf8(file: IO[bytes]) -> bool:
-    """Whether the whole file decodes as UTF-8 (read in chunks: memory stays flat)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    file.seek(0)
-    try:
-        while chunk := file.read(SNIFF_BYTES):
-            decoder.decode(chunk)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    finally:
-        file.seek(0)
-    return True
-
-
-def sniff(head: bytes, utf8: bool = True) -> Dialect:
-    """Format, encoding and separator from the start of the file."""
-    if head.startswith(_XLSX_MAGIC):
-        return Dialect("xlsx")
-    if head.startswith(codecs.BOM_UTF8):
-        encoding = "utf-8-sig"
-    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"  # Excel's "Unicode text" export (tab-separated)
-    else:
-        encoding = "utf-8" if utf8 else "cp1252"  # Excel's "CSV (séparateur: point-virgule)" is Windows-1252
-    text = head.decode(encoding, errors="replace")
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max(_DELIMITERS, key=first_line.count)
-    if first_line.count(delimiter) == 0:
-        delimiter = ","
-    return Dialect("csv", encoding, delimiter)
-
-
-def _csv_rows(file: IO[bytes], dialect: Dialect) -> Iterator[list[str]]:
-    text = io.TextIOWrapper(file, encoding=dialect.encoding, newline="", errors="strict")
-    try:
-        yield from csv.reader(text, delimiter=dialect.delimiter)
-    finally:
-        text.detach()
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # a serial typed as a number in Excel
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def _xlsx_rows(file: IO[bytes]) -> Iterator[list[str]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(file, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
-        raise ManifestError(
-            "unreadable_file", N_("The spreadsheet cannot be read: {reason}"), reason=str(error)[:200]
-        ) from None
-    try:
-        sheet = workbook.active
-        for values in sheet.iter_rows(values_only=True):
-            yield [_cell(value) for value in values]
-    finally:
-        workbook.close()
-
-
 class Reader:
     """One pass over a manifest: the mapping, then rows and problems in file order."""
 
@@ -179,10 +79,7 @@ class Reader:
         default_kind: DeviceKind | None = None,
     ) -> None:
         self.file = file
-        file.seek(0)
-        head = file.read(SNIFF_BYTES)
-        self.dialect = sniff(head, head.startswith(_XLSX_MAGIC) or is_utf8(file))
-        file.seek(0)
+        self.dialect = sniff_file(file)
         self.profile_name = profile
         self.overrides = dict(overrides or {})
         self.default_kind = default_kind
@@ -191,9 +88,7 @@ class Reader:
         self._tags: dict[str, int] = {}
 
     def _raw_rows(self) -> Iterator[list[str]]:
-        if self.dialect.format == "xlsx":
-            return _xlsx_rows(self.file)
-        return _csv_rows(self.file, self.dialect)
+        return sheet_rows(self.file, self.dialect)
 
     def _map(self, candidates: list[list[str]]) -> Mapping_:
         profiles = [PROFILES[self.profile_name]] if self.profile_name else list(PROFILES.values())
@@ -248,31 +143,21 @@ class Reader:
         """Rows and problems; `mapping` is known once the first item is out."""
         rows = self._raw_rows()
         head: list[list[str]] = []
-        try:
-            for raw in rows:
-                head.append(raw)
-                if len(head) >= HEADER_SEARCH_ROWS:
-                    break
-            non_empty = [r for r in head if any(c.strip() for c in r)]
-            if not non_empty:
-                raise ManifestError("empty_file", N_("The file is empty."))
-            self.mapping = self._map(head)
-            number = self.mapping.header_row
-            for raw in head[self.mapping.header_row :]:
-                number += 1
-                yield from self._row(number, raw)
-            for raw in rows:
-                number += 1
-                yield from self._row(number, raw)
-        except UnicodeDecodeError:
-            raise ManifestError(
-                "bad_encoding",
-                N_("The file mixes text encodings: save it again as UTF-8 or as CSV (Windows)."),
-            ) from None
-        except csv.Error as error:
-            raise ManifestError(
-                "unreadable_file", N_("The CSV cannot be read: {reason}"), reason=str(error)
-            ) from None
+        for raw in rows:
+            head.append(raw)
+            if len(head) >= HEADER_SEARCH_ROWS:
+                break
+        non_empty = [r for r in head if any(c.strip() for c in r)]
+        if not non_empty:
+            raise ManifestError("empty_file", N_("The file is empty."))
+        self.mapping = self._map(head)
+        number = self.mapping.header_row
+        for raw in head[self.mapping.header_row :]:
+            number += 1
+            yield from self._row(number, raw)
+        for raw in rows:
+            number += 1
+            yield from self._row(number, raw)
 
     def _value(self, raw: list[str], field_name: str) -> str:
         assert self.mapping is not None

@@ -8,13 +8,12 @@ generic profile is a union of common spreadsheet wordings.
 from __future__ import annotations
 
 import functools
-import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from refurb.core.i18n import N_
 from refurb.core.kinds import DeviceKind
+from refurb.web.spreadsheet import normal_header
 
 __all__ = ("FIELDS", "FIELD_LABELS", "PROFILES", "Profile", "kind_of", "normal_header")
 
@@ -44,26 +43,6 @@ FIELD_LABELS = {
     "disks": N_("Number of disks"),
     "disk_serials": N_("Disk serial numbers"),
 }
-
-_FILLERS = frozenset(
-    {"n", "no", "nr", "num", "numero", "number", "de", "des", "du", "d", "le", "la", "les", "of", "the"}
-)
-
-
-# Cyrillic and Greek letters that look Latin, as they slip into translated headers.
-_LOOKALIKES = str.maketrans("асеіорхуАСЕІОРХУΑΒΕΗΙΚΜΝΟΡΤΧΥΖ", "aceiopxyACEIOPXYABEHIKMNOPTXYZ")
-
-
-def normal_header(text: str) -> str:
-    """Lower case, no accents, no filler words ("N° de", "number of"…), words separated by single spaces.
-
-    "Numéro de série", "N° série" and "numero serie" all become "serie".
-    """
-    decomposed = unicodedata.normalize("NFKD", text.translate(_LOOKALIKES).casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    words = re.findall(r"[a-z0-9]+", plain)
-    meaningful = [word for word in words if word not in _FILLERS]
-    return " ".join(meaningful or words)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from refurb.core.errors import BadInput
 from refurb.core.i18n import N_
-from refurb.intake.manifest import is_utf8, sniff
+from refurb.web.spreadsheet import is_utf8, sniff
 from refurb.workshop.licence_keys import normal_key
 
 __all__ = ("KeyFileRefused", "KeyRows", "RowProblem", "read_keys")

@@ -198,6 +198,7 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/api/v1/programmes/{programme_id}", STAFF),
     ("PUT", "/api/v1/programmes/{programme_id}", only(PROGRAMME_WRITERS, 200)),
     ("GET", "/api/v1/programmes/{programme_id}/statistics", STAFF),
+    ("POST", "/api/v1/programmes/{programme_id}/census", only(HOUSEHOLD_READERS, 200)),
     ("GET", "/api/v1/households", only(HOUSEHOLD_READERS, 200)),
     ("POST", "/api/v1/households", only(HOUSEHOLD_READERS, 201)),
     ("GET", "/api/v1/households/{household}", only(PROGRAMME_WRITERS, 200, refused=404)),
@@ -217,6 +218,8 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/programmes/{programme_id}", STAFF),
     ("GET", "/programmes/{programme_id}/edit", only(PROGRAMME_WRITERS, 200)),
     ("POST", "/programmes/{programme_id}/edit", only(PROGRAMME_WRITERS, 303)),
+    ("GET", "/programmes/{programme_id}/census", only(HOUSEHOLD_READERS, 200)),
+    ("POST", "/programmes/{programme_id}/census", only(HOUSEHOLD_READERS, 200)),
     ("GET", "/households", only(HOUSEHOLD_READERS, 200)),
     ("GET", "/households/new", only(HOUSEHOLD_READERS, 200)),
     ("POST", "/households/new", only(HOUSEHOLD_READERS, 303)),
@@ -461,6 +464,14 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         ),
         "/batches/{batch}/manifest": ({"mode": "dry_run"}, {"file": ("list.csv", MANIFEST, "text/csv")}),
         "/licences/pools/{pool_id}/keys": ({}, {"file": ("keys.csv", "key\nAAAAA-BBBBB\n", "text/csv")}),
+        "/api/v1/programmes/{programme_id}/census": (
+            {"dry_run": "true"},
+            {"file": ("census.csv", "Réf. famille;QPV\nA-1;QN09301M\n", "text/csv")},
+        ),
+        "/programmes/{programme_id}/census": (
+            {"step": "check"},
+            {"file": ("census.csv", "Réf. famille;QPV\nA-1;QN09301M\n", "text/csv")},
+        ),
     }
     snapshot = workbench_snapshot()
     uploads["/api/v1/erasure-reports"] = ({}, {"file": ("snapshot.json", snapshot, "application/json")})
@@ -479,7 +490,7 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         return await client.put(path, content=snapshot, headers=headers)
     uploads["/api/v1/agreements/upload"] = uploads["/agreement/upload"]
     uploads["/api/v1/batches/{batch}/manifest"] = uploads["/batches/{batch}/manifest"]
-    if template in uploads:
+    if template in uploads and method != "GET":  # a page and its upload form share a path
         fields, files = uploads[template]
         return await client.request(method, path, data=fields, files=files, headers=headers)
     if template in forms:
