@@ -180,12 +180,29 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settin
     return Settings(**values)
 
 
+_built: dict[str, Any] = {}
+
+
+def app_for(settings: Settings) -> Any:
+    """An app for `settings`: built once per configuration, then pointed at each test's database.
+
+    Building the routes is most of an app's cost; what differs between two tests
+    (the database, the files folder) is what `bind` sets.
+    """
+    from refurb.app import bind, create_app
+
+    key = settings.model_dump_json(exclude={"database_url", "var_dir"}) + settings.resolved_secret_key()
+    if key not in _built:
+        _built[key] = create_app(settings)
+    else:
+        bind(_built[key], settings)
+    return _built[key]
+
+
 @pytest.fixture
 async def app(database: str, tmp_path: Path) -> AsyncIterator[Any]:
     """The service on the test database, its lifespan running (the pool is open)."""
-    from refurb.app import create_app
-
-    application = create_app(make_settings(database, tmp_path))
+    application = app_for(make_settings(database, tmp_path))
     async with running(application):
         yield application
 
