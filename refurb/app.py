@@ -37,6 +37,8 @@ from refurb.db import connection_pool, engine_for, use_engine
 from refurb.devices.api import DeviceController
 from refurb.devices.pages import DevicePages, DeviceShortLink
 from refurb.distribution.api import HouseholdController, ProgrammeController
+from refurb.distribution.commission_api import AllocationController, CommissionController
+from refurb.distribution.commission_pages import AllocationPages, CommissionPages
 from refurb.distribution.pages import HouseholdPages, ProgrammePages
 from refurb.erasure import certificates
 from refurb.erasure.api import (
@@ -268,6 +270,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RecyclingPages,
             ProgrammeController,
             HouseholdController,
+            CommissionController,
+            AllocationController,
+            CommissionPages,
+            AllocationPages,
             ProgrammePages,
             HouseholdPages,
             DeviceShortLink,

@@ -22,6 +22,7 @@ def wire() -> None:
     from refurb.accounts import tables as accounts_tables
     from refurb.codes import tables as codes_tables
     from refurb.devices import tables as devices_tables
+    from refurb.distribution import matching as distribution_matching
     from refurb.distribution import service as distribution
     from refurb.distribution import tables as distribution_tables
     from refurb.erasure import labels as erasure_labels
@@ -83,6 +84,7 @@ def wire() -> None:
     licence_station.register()
     workshop_labels.register()
     distribution.register()
+    distribution_matching.register()
     _done = True
 
 

@@ -18,12 +18,14 @@ from pydantic import BaseModel, Field
 from refurb.accounts.guards import allow, principal_of
 from refurb.accounts.tables import User
 from refurb.core.i18n import N_
+from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import TRANSITIONS, State
 from refurb.core.principal import Principal
 from refurb.core.roles import Role
 from refurb.core.stages import STAGE_ACTIONS, Stage
 from refurb.db import database_status
 from refurb.devices import service as devices
+from refurb.distribution import commission, matching
 from refurb.erasure import certificates, kind_decisions, supervision
 from refurb.intake import collection
 from refurb.intake import service as batches
@@ -279,6 +281,57 @@ async def _admin() -> list[WorkSection]:
     ]
 
 
+async def _coordinator() -> list[WorkSection]:
+    """Households to review, the next commission, allocations to match and the shortage."""
+    work = await commission.coordinator_work(datetime.date.today(), SHOWN)
+    short = await matching.shortage()
+    nxt = work.next_session
+    return [
+        WorkSection(
+            key="households_to_review",
+            title=gettext("Households to review"),
+            count=work.to_review,
+            href="/households?status=census",
+            action=gettext("Households"),
+            items=[WorkItem(label=code, code=code, href=f"/households/{code}") for code in work.review_codes],
+        ),
+        WorkSection(
+            key="next_commission",
+            title=gettext("Next commission"),
+            count=work.eligible,
+            href=f"/commission/{nxt.id}" if nxt else "/commission",
+            action=gettext("Open the agenda") if nxt else gettext("Commission sessions"),
+            items=[
+                WorkItem(
+                    label=nxt.programme_name,
+                    detail=gettext("%(count)s eligible households") % {"count": work.eligible},
+                    since=nxt.held_on,
+                )
+            ]
+            if nxt
+            else [],
+        ),
+        WorkSection(
+            key="allocations_to_match",
+            title=gettext("Allocations to match"),
+            count=short.total,
+            href="/allocations",
+            action=gettext("Match devices"),
+        ),
+        WorkSection(
+            key="shortage",
+            title=gettext("Shortage"),
+            count=short.total,
+            href="/allocations/stock-demand",
+            action=gettext("Stock against demand"),
+            items=[
+                WorkItem(label=gettext(DeviceKind(kind).label), detail=str(count))
+                for kind, count in short.by_kind.items()
+            ],
+        ),
+    ]
+
+
 async def work_for(principal: Principal) -> WorkOut:
     """The sections of work for the principal's role."""
     role = principal.role
@@ -291,6 +344,8 @@ async def work_for(principal: Principal) -> WorkOut:
         sections = await _stage_sections(principal)
     elif role is Role.SUPERVISOR:
         sections = [*await _supervision(principal), *await _stage_sections(principal)]
+    elif role is Role.COORDINATOR:
+        sections = await _coordinator()
     elif role is Role.ADMIN:
         sections = [*await _admin(), *await _supervision(principal), *await _pickups(principal)]
     return WorkOut(role=role, sections=list(sections))

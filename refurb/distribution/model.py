@@ -21,8 +21,10 @@ __all__ = (
     "REASON_REQUIRED",
     "TRANSITIONS",
     "Ability",
+    "AllocationStatus",
     "AttributionMode",
     "BudgetCategory",
+    "DecisionKind",
     "Equipment",
     "HouseholdStatus",
     "LegalBasis",
@@ -75,6 +77,50 @@ REASON_REQUIRED = frozenset({S.DECLINED, S.WITHDRAWN})
 def needs_reason(source: HouseholdStatus, target: HouseholdStatus) -> bool:
     """Declining, withdrawing and stepping back are explained; the forward path is not."""
     return (source, target) not in _FORWARD
+
+
+class DecisionKind(StrEnum):
+    """What the commission decides for a household on its agenda."""
+
+    APPROVE = "approve"
+    MODIFY = "modify"  # approved with other equipment lines than proposed, saying why
+    DEFER = "defer"  # stays eligible, for a later session
+    REJECT = "reject"  # declined, with the reason
+
+    @property
+    def label(self) -> str:
+        """English name, a translation id."""
+        return _DECISION_LABELS[self]
+
+
+_DECISION_LABELS = {
+    DecisionKind.APPROVE: N_("approved"),
+    DecisionKind.MODIFY: N_("approved with changes"),
+    DecisionKind.DEFER: N_("deferred"),
+    DecisionKind.REJECT: N_("rejected"),
+}
+
+
+class AllocationStatus(StrEnum):
+    """Where one unit of decided equipment stands."""
+
+    TO_MATCH = "to_match"  # approved, no device yet (the shortage, when stock runs out)
+    RESERVED = "reserved"  # a device in stock is reserved for it
+    HANDED_OVER = "handed_over"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        """English name, a translation id."""
+        return _ALLOCATION_LABELS[self]
+
+
+_ALLOCATION_LABELS = {
+    AllocationStatus.TO_MATCH: N_("to match"),
+    AllocationStatus.RESERVED: N_("reserved"),
+    AllocationStatus.HANDED_OVER: N_("handed over"),
+    AllocationStatus.CANCELLED: N_("cancelled"),
+}
 
 
 class Ability(StrEnum):

@@ -17,15 +17,25 @@ from refurb.intake.schemas import ProblemOut
 __all__ = (
     "AccessExport",
     "AccessOut",
+    "AgendaItem",
+    "AgendaOut",
+    "AllocationOut",
     "BudgetLineIn",
     "BudgetLineOut",
     "CensusLine",
     "CensusReport",
+    "DecisionIn",
+    "DecisionOut",
+    "ExceptionIn",
     "HouseholdEventOut",
     "HouseholdIn",
     "HouseholdOut",
     "HouseholdPatch",
     "HouseholdSummary",
+    "LineIn",
+    "LineOut",
+    "MatchIn",
+    "MatchOut",
     "PersonalDataIn",
     "PersonalDataOut",
     "ProgrammeIn",
@@ -35,7 +45,12 @@ __all__ = (
     "PurgeOut",
     "QpvIn",
     "QpvOut",
+    "ReleaseIn",
+    "SessionIn",
+    "SessionOut",
+    "ShortageOut",
     "StatusIn",
+    "StockDemandRow",
     "SupportResourceIn",
     "SupportResourceOut",
 )
@@ -323,6 +338,164 @@ class PurgeOut(BaseModel):
     households: int
     cutoff: datetime.datetime
     dry_run: bool
+
+
+# --- the commission and matching ---------------------------------------------
+
+
+class SessionIn(BaseModel):
+    """A commission session: its programme, date and the members present."""
+
+    programme: int = Field(ge=1, le=2**31 - 1)
+    held_on: datetime.date
+    members: list[str] = Field(max_length=100, examples=[["Mme Roux (PRE)", "M. Diallo (centre social)"]])
+
+
+class SessionOut(BaseModel):
+    """A commission session."""
+
+    id: int
+    programme: int
+    programme_name: str
+    held_on: datetime.date
+    members: list[str]
+    status: str
+    closed_at: datetime.datetime | None
+    decisions: int
+
+
+class LineOut(BaseModel):
+    """A line of equipment, in words too."""
+
+    kind: str
+    quantity: int
+    connection: str | None
+    label: str
+    reasons: list[str]
+
+
+class AgendaItem(BaseModel):
+    """One eligible household on the agenda: pseudonymous composition, priority and proposal."""
+
+    position: int
+    code: str
+    display_code: str
+    qpv_code: str
+    adults: int
+    children_ages: list[int]
+    score: int
+    priority_reasons: list[str]
+    lines: list[LineOut]
+    notes: list[str]
+    deferred: bool  # already deferred in this session
+
+
+class AgendaOut(BaseModel):
+    """A page of the agenda."""
+
+    session: SessionOut
+    rule_set_version: int
+    total: int
+    offset: int
+    items: list[AgendaItem]
+
+
+class LineIn(BaseModel):
+    """A line of a modified decision."""
+
+    kind: str = Field(max_length=20, examples=["laptop"])
+    quantity: int = Field(default=1, ge=0, le=BIG)
+    connection: str | None = Field(default=None, max_length=10, description="4g_key or box")
+
+
+class ExceptionIn(BaseModel):
+    """The commission's exception to the programme's cap of computers, with its reason."""
+
+    computers: int = Field(ge=0, le=BIG)
+    reason: str = Field(max_length=1000)
+
+
+class DecisionIn(BaseModel):
+    """The commission's decision on one household."""
+
+    household: str = Field(max_length=20, examples=["F00000017"])
+    kind: str = Field(max_length=10, description="approve, modify, defer or reject", examples=["approve"])
+    reason: str = Field(default="", max_length=1000, description="required for modify, defer and reject")
+    lines: list[LineIn] = Field(default_factory=list, max_length=20, description="modify: the lines given")
+    exception: ExceptionIn | None = None
+    mode: str | None = Field(default=None, max_length=10, description="donation, loan or rental")
+
+
+class DecisionOut(BaseModel):
+    """A decision as recorded (never changed afterwards)."""
+
+    id: int
+    session: int
+    household: str
+    display_code: str
+    kind: str
+    reason: str
+    proposal: dict[str, Any]
+    lines: list[dict[str, Any]]
+    exception: dict[str, Any] | None
+    rule_set_version: int
+    mode: str | None
+    actor: str
+    at: datetime.datetime
+
+
+class AllocationOut(BaseModel):
+    """One unit of decided equipment and the device reserved for it, if any."""
+
+    id: int
+    household: str
+    display_code: str
+    programme: int
+    decision: int
+    kind: str
+    connection: str | None
+    mode: str
+    status: str
+    device: str | None
+    matched_at: datetime.datetime | None
+
+
+class MatchIn(BaseModel):
+    """Match one allocation: to this device, or to the oldest suitable one in stock."""
+
+    device: str | None = Field(default=None, max_length=40)
+
+
+class MatchOut(BaseModel):
+    """What a "match all" did."""
+
+    reserved: int
+    shortage: dict[str, int]
+
+
+class ReleaseIn(BaseModel):
+    """Why a reserved device goes back to stock."""
+
+    reason: str = Field(max_length=1000, examples=["la famille a déménagé"])
+
+
+class ShortageOut(BaseModel):
+    """Approved allocations without a device, per kind."""
+
+    programme: int | None
+    by_kind: dict[str, int]
+    total: int
+
+
+class StockDemandRow(BaseModel):
+    """Stock against demand for one kind of device."""
+
+    kind: str
+    in_stock_by_grade: dict[str, int]
+    in_stock: int
+    reserved: int
+    to_match: int
+    missing: int
 
 
 class CensusLine(BaseModel):

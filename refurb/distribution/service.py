@@ -36,6 +36,7 @@ from refurb.distribution.model import (
     ResourceKind,
     needs_reason,
 )
+from refurb.distribution.rules import RuleSet
 from refurb.distribution.schemas import (
     AccessExport,
     AccessOut,
@@ -335,6 +336,7 @@ def _programme_values(data: ProgrammeIn) -> _ProgrammeValues:
                 _clean(resource.contact),
             )
         )
+    RuleSet.from_json(data.rules)  # refused when saved, not at the commission's agenda
     columns = {
         "name": name,
         "territory": _clean(data.territory),

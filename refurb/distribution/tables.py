@@ -24,8 +24,10 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 
 from refurb.accounts.tables import Organisation, User
+from refurb.devices.tables import Device
 from refurb.distribution.model import (
     Ability,
+    AllocationStatus,
     BudgetCategory,
     HouseholdStatus,
     LegalBasis,
@@ -35,7 +37,10 @@ from refurb.timestamps import Timestamped
 
 __all__ = (
     "TABLES",
+    "Allocation",
     "BudgetLine",
+    "CommissionSession",
+    "Decision",
     "Household",
     "HouseholdEvent",
     "HouseholdPerson",
@@ -185,6 +190,55 @@ class PurgeAudit(Timestamped):
     via = Varchar(length=10, default="cli")  # cli | web
 
 
+class CommissionSession(Timestamped):
+    """A meeting of a programme's allocation commission: its date, who sat, open or closed."""
+
+    programme = ForeignKey(references=Programme, on_delete=OnDelete.restrict, null=False, index=True)
+    held_on = Date()
+    members = JSON(default=[])  # the members present, as the minutes name them (never a family)
+    status = Varchar(length=6, default="open")  # open | closed
+    closed_at = Timestamptz(null=True, default=None)
+    created_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
+
+
+class Decision(Timestamped):
+    """The commission's decision on one household. Never updated nor deleted (database triggers).
+
+    It keeps what the rules proposed and the rule-set version they used, and the
+    equipment lines decided, so the record stands when the rules change.
+    """
+
+    session = ForeignKey(references=CommissionSession, on_delete=OnDelete.restrict, null=False, index=True)
+    household = ForeignKey(references=Household, on_delete=OnDelete.restrict, null=False, index=True)
+    kind = Varchar(length=7)  # approve | modify | defer | reject
+    reason = Text(default="")  # required for modify, defer and reject
+    proposal = JSON(default={})
+    lines = JSON(default=[])  # the equipment decided: kind, quantity, connection, reasons
+    exception = JSON(null=True, default=None)  # the one-computer exception: computers and reason
+    rule_set_version = Integer()
+    mode = Varchar(length=8, null=True, default=None)  # donation | loan | rental, for what is given
+    actor = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
+    actor_name = Varchar(length=80, default="")
+
+
+class Allocation(Timestamped):
+    """One unit of equipment decided for a household, waiting for (or holding) a device.
+
+    Only `distribution.matching` writes `status` and `device`, with a compare-and-set
+    on the status inside the device's own transition (the `reserve`/`release` effects).
+    """
+
+    household = ForeignKey(references=Household, on_delete=OnDelete.restrict, null=False, index=True)
+    programme = ForeignKey(references=Programme, on_delete=OnDelete.restrict, null=False, index=True)
+    decision = ForeignKey(references=Decision, on_delete=OnDelete.restrict, null=False)
+    kind = Varchar(length=20)  # a DeviceKind value: what stock is matched on
+    connection = Varchar(length=8, null=True, default=None)  # 4g_key | box, for a connectivity line
+    mode = Varchar(length=8)  # donation | loan | rental
+    status = Varchar(length=12, choices=AllocationStatus, default=AllocationStatus.TO_MATCH.value, index=True)
+    device = ForeignKey(references=Device, on_delete=OnDelete.restrict, null=True, index=True)
+    matched_at = Timestamptz(null=True, default=None)
+
+
 #: This area's tables, registered with the database by `wiring` (in dependency order).
 TABLES = (
     Programme,
@@ -196,4 +250,7 @@ TABLES = (
     HouseholdPerson,
     PersonalDataAccess,
     PurgeAudit,
+    CommissionSession,
+    Decision,
+    Allocation,
 )

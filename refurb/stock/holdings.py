@@ -13,7 +13,7 @@ from refurb.core.lifecycle import State
 from refurb.db import fetch
 from refurb.devices.tables import Device
 
-__all__ = ("at_location", "count_at", "grouped")
+__all__ = ("at_location", "available", "by_kind_and_grade", "count_at", "grouped")
 
 
 async def grouped(states: Sequence[State], *, older_than: Any) -> list[dict[str, Any]]:
@@ -40,4 +40,31 @@ async def count_at(location_id: int, states: Sequence[State]) -> int:
     """How many devices in these states sit at a location."""
     return await Device.count().where(
         (Device.location == location_id) & Device.state.is_in([s.value for s in states])
+    )
+
+
+async def available(kind: str, grades: Sequence[str] | None) -> list[str]:
+    """The codes of the devices in stock of `kind` (and of these grades, unless None): oldest stock first.
+
+    A device with no stocking date (brought in by an import) comes after the dated ones, on both engines.
+    """
+    where, values = "state = {} AND kind = {}", [State.IN_STOCK.value, kind]
+    if grades is not None:
+        where += f" AND grade IN ({', '.join('{}' for _ in grades)})" if grades else " AND 1 = 0"
+        values += list(grades)
+    rows = await fetch(
+        f"SELECT code FROM device WHERE {where} "  # noqa: S608 - placeholders only
+        "ORDER BY CASE WHEN stocked_at IS NULL THEN 1 ELSE 0 END, stocked_at, id",
+        *values,
+    )
+    return [row["code"] for row in rows]
+
+
+async def by_kind_and_grade(states: Sequence[State]) -> list[dict[str, Any]]:
+    """How many devices in these states per kind, grade and state (no grade: None)."""
+    marks = ", ".join("{}" for _ in states)
+    return await fetch(
+        "SELECT kind, grade, state, COUNT(*) AS count "  # noqa: S608 - placeholders only
+        f"FROM device WHERE state IN ({marks}) GROUP BY kind, grade, state ORDER BY kind, grade",
+        *[s.value for s in states],
     )

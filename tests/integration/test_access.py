@@ -13,8 +13,9 @@ from refurb.core.codes import CodeType, make_code
 from refurb.core.lifecycle import State
 from refurb.core.roles import Role
 from refurb.core.stages import Stage
+from refurb.distribution import commission
 from refurb.distribution import service as distribution
-from refurb.distribution.schemas import HouseholdIn, PersonalDataIn, ProgrammeIn
+from refurb.distribution.schemas import HouseholdIn, PersonalDataIn, ProgrammeIn, SessionIn
 from refurb.intake.agreements import TERMS_VERSION
 from tests.conftest import CAST
 from tests.helpers import new_batch, new_device, new_station, principal, signed_agreement, submitted_batch
@@ -230,6 +231,27 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/households/{household}/edit", only(PROGRAMME_WRITERS, 303, refused=404)),
     ("POST", "/households/{household}/status", only(PROGRAMME_WRITERS, 303, refused=404)),
     ("POST", "/households/{household}/personal-data", only(PERSONAL_DATA_READERS, 303, refused=404)),
+    ("GET", "/api/v1/commission-sessions", only(PROGRAMME_WRITERS, 200)),
+    ("POST", "/api/v1/commission-sessions", only(PROGRAMME_WRITERS, 201)),
+    ("GET", "/api/v1/commission-sessions/{session_id}", only(PROGRAMME_WRITERS, 200)),
+    ("POST", "/api/v1/commission-sessions/{session_id}/close", only(PROGRAMME_WRITERS, 200)),
+    ("GET", "/api/v1/commission-sessions/{session_id}/agenda", only(PROGRAMME_WRITERS, 200)),
+    ("GET", "/api/v1/commission-sessions/{session_id}/decisions", only(PROGRAMME_WRITERS, 200)),
+    ("POST", "/api/v1/commission-sessions/{session_id}/decisions", only(PROGRAMME_WRITERS, 201)),
+    ("GET", "/api/v1/commission-sessions/{session_id}/minutes.pdf", only(PROGRAMME_WRITERS, 200)),
+    ("GET", "/api/v1/allocations", only(PROGRAMME_WRITERS, 200)),
+    ("GET", "/api/v1/allocations/shortage", only(PROGRAMME_WRITERS, 200)),
+    ("GET", "/api/v1/allocations/stock-demand", only(PROGRAMME_WRITERS, 200)),
+    ("POST", "/api/v1/allocations/match-all", only(PROGRAMME_WRITERS, 200)),
+    ("POST", "/api/v1/allocations/{allocation_id}/match", only(PROGRAMME_WRITERS, 404)),
+    ("POST", "/api/v1/allocations/{allocation_id}/release", only(PROGRAMME_WRITERS, 404)),
+    ("GET", "/commission", only(PROGRAMME_WRITERS, 200)),
+    ("POST", "/commission", only(PROGRAMME_WRITERS, 303)),
+    ("GET", "/commission/{session_id}", only(PROGRAMME_WRITERS, 200)),
+    ("POST", "/commission/{session_id}/decisions", only(PROGRAMME_WRITERS, 303)),
+    ("GET", "/allocations", only(PROGRAMME_WRITERS, 200)),
+    ("POST", "/allocations/match-all", only(PROGRAMME_WRITERS, 303)),
+    ("GET", "/allocations/stock-demand", only(PROGRAMME_WRITERS, 200)),
 ]
 
 PUBLIC = {
@@ -330,10 +352,13 @@ PROGRAMME_FORM = {
 }
 
 
-async def _distribution(template: str) -> tuple[int, str]:
-    """A programme and, in it, a household with personal data, referred by nobody (for their routes)."""
-    if not any(word in template for word in ("programme", "household")):
-        return ABSENT_ID, ""
+async def _distribution(template: str) -> tuple[int, str, int]:
+    """A programme and, in it, a household with personal data, referred by nobody (for their routes).
+
+    For the commission's routes the household is eligible and a session of the programme is open.
+    """
+    if not any(word in template for word in ("programme", "household", "commission", "allocation")):
+        return ABSENT_ID, "", ABSENT_ID
     coordinator = await principal("coordinator")
     known = await distribution.list_programmes()  # one programme per test: /households/new then opens it
     if known:
@@ -346,7 +371,14 @@ async def _distribution(template: str) -> tuple[int, str]:
         HouseholdIn(programme=programme_id, qpv_code="QN09301M"), coordinator
     )
     await distribution.set_personal_data(household.code, PersonalDataIn(**PERSON), coordinator)
-    return programme_id, household.code
+    if "commission" not in template:
+        return programme_id, household.code, ABSENT_ID
+    await distribution.change_status(household.code, "eligible", "", coordinator)
+    session = await commission.create_session(
+        SessionIn(programme=programme_id, held_on="2027-01-15", members=["Mme Roux (PRE)"]),
+        distribution.Actor.of(coordinator),
+    )
+    return programme_id, household.code, session.id
 
 
 async def _call(client: Any, method: str, template: str, headers: dict[str, str], station: str) -> Any:
@@ -356,7 +388,7 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         await signed_agreement(pdf=PDF) if "{agreement}" in template or "collect" in template else None
     )
     code = device.code if template.startswith("/api/v1/labels/") else station
-    programme_id, household = await _distribution(template)
+    programme_id, household, session_id = await _distribution(template)
     path = template.format(
         programme_id=programme_id,
         household=household,
@@ -378,6 +410,8 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         reference="LOT-1900-0000",
         choice_id=ABSENT_ID,
         pool_id=ABSENT_ID,
+        session_id=session_id,
+        allocation_id=ABSENT_ID,
     )
     if path == "/api/v1/agreements/current":
         path += "?donor=Donor%20One"
@@ -425,6 +459,16 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         "/api/v1/households/{household}": {"school": "École Jean-Jaurès"},
         "/api/v1/households/{household}/status": {"status": "eligible"},
         "/api/v1/households/{household}/personal-data": PERSON,
+        "/api/v1/commission-sessions": {
+            "programme": programme_id,
+            "held_on": "2027-01-15",
+            "members": ["Mme Roux (PRE)"],
+        },
+        "/api/v1/commission-sessions/{session_id}/decisions": {
+            "household": household,
+            "kind": "reject",
+            "reason": "tested",
+        },
     }
     forms: dict[str, dict[str, str]] = {
         "/batches/new": {"donor": "Donor One", "site_address": "1 rue de la Paix", "declared_laptop": "3"},
@@ -456,6 +500,8 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         "/households/{household}/edit": {"qpv_code": "QN09301M", "adults": "2"},
         "/households/{household}/status": {"status": "eligible"},
         "/households/{household}/personal-data": PERSON,
+        "/commission": {"programme": str(programme_id), "held_on": "2027-01-15", "members": "Mme Roux"},
+        "/commission/{session_id}/decisions": {"household": household, "kind": "reject", "reason": "tested"},
     }
     uploads: dict[str, tuple[dict[str, str], Any]] = {
         "/agreement/upload": (

@@ -22,7 +22,7 @@ PROGRAMME: dict[str, Any] = {
     "rental_monthly_cents": 500,
     "rental_programme_share": 80,
     "minimum_grade": "B",
-    "rules": {"computer_age": 9},
+    "rules": {"laptop_from_age": 9},
     "qpvs": [
         {"code": "QN09301M", "name": "Les Courtillières"},
         {"code": "QN09302M", "name": "L'Abreuvoir"},
@@ -132,13 +132,31 @@ async def test_replacing_a_programme_bumps_the_rules_version_only_when_rules_cha
     replaced = await client.put(url, json=same_rules, headers=coordinator)
     assert replaced.status_code == 200, replaced.text
     assert (replaced.json()["territory"], replaced.json()["rules_version"]) == ("Bobigny (93)", 1)
-    new_rules = {**same_rules, "rules": {"computer_age": 10}, "budget_lines": []}
+    new_rules = {**same_rules, "rules": {"laptop_from_age": 10}, "budget_lines": []}
     replaced = await client.put(url, json=new_rules, headers=coordinator)
-    assert (replaced.json()["rules"], replaced.json()["rules_version"]) == ({"computer_age": 10}, 2)
+    assert (replaced.json()["rules"], replaced.json()["rules_version"]) == ({"laptop_from_age": 10}, 2)
     assert replaced.json()["budget_total_cents"] == 0
     assert await BudgetLine.count() == 0
     missing = await client.put(f"{API}/999999", json=new_rules, headers=coordinator)
     assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+
+
+async def test_a_wrong_rule_set_is_refused_when_saved_and_nothing_changes(client, as_user) -> None:
+    coordinator = as_user("coordinator")
+    refused = await create(client, coordinator, rules={"computer_age": 9})
+    assert (refused.status_code, refused.json()["code"], refused.json()["field"]) == (
+        400,
+        "bad_rule_set",
+        "computer_age",
+    )
+    assert await Programme.count() == 0
+    made = (await create(client, coordinator)).json()
+    url = f"{API}/{made['id']}"
+    wrong = {**copy.deepcopy(PROGRAMME), "rules": {"school_age_min": 12, "school_age_max": 6}}
+    refused = await client.put(url, json=wrong, headers=coordinator)
+    assert (refused.status_code, refused.json()["field"]) == (400, "school_age_max")
+    kept = (await client.get(url, headers=coordinator)).json()
+    assert (kept["rules"], kept["rules_version"]) == (PROGRAMME["rules"], 1)
 
 
 async def test_a_qpv_with_households_cannot_be_removed(client, as_user) -> None:

@@ -96,9 +96,19 @@ async def test_an_admin_sees_health_stations_without_printer_and_users(client, a
     assert work["users"]["count"] == 9
 
 
-@pytest.mark.parametrize("who", ["coordinator", "auditor", "bus_staff"])
+@pytest.mark.parametrize("who", ["auditor", "bus_staff"])
 async def test_roles_whose_work_comes_with_distribution_get_no_sections_yet(client, as_user, who) -> None:
     assert await _work(client, as_user, who) == {}
+
+
+async def test_a_coordinator_with_nothing_waiting_sees_empty_sections(client, as_user) -> None:
+    work = await _work(client, as_user, "coordinator")
+    assert {key: section["count"] for key, section in work.items()} == {
+        "households_to_review": 0,
+        "next_commission": 0,
+        "allocations_to_match": 0,
+        "shortage": 0,
+    }
 
 
 @pytest.mark.parametrize(
