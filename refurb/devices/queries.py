@@ -73,10 +73,13 @@ ROW_COLUMNS = (
     "d.id, d.code, d.kind, d.state, d.version, d.batch AS batch_id, d.donor AS donor_id, "
     "d.location AS location_id"
 )
-_DEVICE_SQL = f"""
-SELECT {ROW_COLUMNS}, d.manufacturer, d.model, d.serial, d.asset_tag, d.in_manifest, d.cpu, d.ram,
+#: A device row as the services read it (`d` the device, `o` its custodian organisation).
+DEVICE_COLUMNS = f"""{ROW_COLUMNS}, d.manufacturer, d.model, d.serial, d.asset_tag, d.in_manifest,
+       d.cpu, d.ram,
        d.storage, d.grade, d.os, d.created_at, d.updated_at,
-       d.custodian AS custodian_id, o.name AS custodian_name
+       d.custodian AS custodian_id, o.name AS custodian_name"""
+_DEVICE_SQL = f"""
+SELECT {DEVICE_COLUMNS}
 FROM device d
 LEFT JOIN organisation o ON o.id = d.custodian
 WHERE d.code = {{}}"""  # noqa: S608 - fixed columns

@@ -40,6 +40,7 @@ from refurb.core.principal import Principal
 from refurb.db import UNIQUE_VIOLATIONS, chunked, fetch, insert_many, is_sqlite, write_transaction
 from refurb.devices.model import Actor, CheckContext, DeviceRow, TransitionResult
 from refurb.devices.queries import (
+    DEVICE_COLUMNS,
     IMPORT,
     KEYED_EVENT_SQL,
     LAST_EVENT_SQL,
@@ -73,6 +74,29 @@ SELECT moved.id, {}::varchar, {}::varchar, {}::varchar, {}::integer, {}::varchar
        {}::json, {}::varchar, {}::varchar, {}::timestamptz, {}::timestamptz
 FROM moved
 RETURNING id"""
+# PostgreSQL, an action without checks or effects: find the device by its code in a source
+# state, move it on its version, record the event and read the row back, in ONE statement.
+# The final SELECT sees the row as it was (a statement's snapshot): the caller applies the move.
+# No row: unknown, another state, already done or a concurrent change — the careful path says which.
+_FIND_MOVE_AND_EVENT_SQL = """
+WITH found AS (
+  SELECT id, state, version FROM device WHERE code = {{}} AND state IN ({sources})
+), moved AS (
+  UPDATE device SET state = {{}}, version = device.version + 1, custodian = {custodian}, updated_at = {{}}
+  FROM found WHERE device.id = found.id AND device.version = found.version
+  RETURNING device.id, found.state
+), event AS (
+  INSERT INTO device_event (device, action, from_state, to_state, actor, actor_name, organisation, station,
+                            payload, request_id, idempotency_key, created_at, updated_at)
+  SELECT moved.id, {{}}::varchar, moved.state, {{}}::varchar, {{}}::integer, {{}}::varchar, {{}}::integer,
+         {{}}::integer, {{}}::json, {{}}::varchar, {{}}::varchar, {{}}::timestamptz, {{}}::timestamptz
+  FROM moved
+  RETURNING id, device
+)
+SELECT {columns}, event.id AS event_id
+FROM device d
+JOIN event ON event.device = d.id
+LEFT JOIN organisation o ON o.id = d.custodian"""
 # SQLite (no UPDATE inside WITH): the same two writes inside an IMMEDIATE transaction.
 _CAS_SQL = """
 UPDATE device SET state = {}, version = {}, custodian = {}, updated_at = {}
@@ -228,6 +252,50 @@ async def _compare_and_set(cas: tuple[Any, ...], event: tuple[Any, ...]) -> int 
     return rows[0]["id"] if rows else None
 
 
+def _find_move_and_event_sql(action: Action) -> str:
+    if action in TAKES_CUSTODY:
+        custodian = "{}"
+    elif action in ENDS_CUSTODY:
+        custodian = "NULL"
+    else:
+        custodian = "device.custodian"
+    sources = ", ".join("{}" for _ in TRANSITIONS[action].sources)
+    return _FIND_MOVE_AND_EVENT_SQL.format(sources=sources, custodian=custodian, columns=DEVICE_COLUMNS)
+
+
+async def _in_one_statement(
+    code: str,
+    action: Action,
+    payload: dict[str, Any],
+    principal: Principal,
+    station_id: int | None,
+    request_id: str | None,
+) -> _Moved | None:
+    """The device moved by one statement (PostgreSQL, no checks, no effects); None: take the careful path."""
+    target = TRANSITIONS[action].target
+    custodian = [principal.organisation_id] if action in TAKES_CUSTODY else []
+    actor, now = Actor.of(principal), utcnow()
+    event = event_values(
+        0, action.value, None, target, actor, json.dumps(payload, default=str), now,
+        station_id=station_id, request_id=request_id,
+    )  # fmt: skip
+    rows = await fetch(
+        _find_move_and_event_sql(action),
+        code,
+        *(s.value for s in TRANSITIONS[action].sources),
+        target.value,
+        *custodian,
+        now,
+        event[1],
+        *event[3:],
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    new_custodian = _custodian(action, principal, row["custodian_id"])
+    return _Moved(row, device_row(row), row["event_id"], new_custodian, {})
+
+
 def _read_then_write(guarded: bool) -> Any:
     """The transaction a transition runs in.
 
@@ -257,6 +325,12 @@ async def transition(
     payload = clean_payload(payload)
     require_role(action, principal.role)
     guarded = bool(TRANSITIONS[action].checks) or has_effects(action)
+    if not (guarded or is_sqlite() or idempotency_key or principal.scoped_to_organisation) and (
+        not TRANSITIONS[action].reason_required or clean_reason(payload) is not None
+    ):
+        moved_now = await _in_one_statement(code.compact, action, payload, principal, station_id, request_id)
+        if moved_now is not None:
+            return await _result(moved_now, action, payload, principal, station_code, request_id)
     for _attempt in range(MAX_CAS_ATTEMPTS):
         try:
             async with _read_then_write(guarded):

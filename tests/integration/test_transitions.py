@@ -21,6 +21,8 @@ ANSWERED_CHECKS = {
     Action.STOCK: "location_required",
     Action.LICENSE: "licence_not_assigned",
     Action.REFURBISH: "tests_not_recorded",
+    Action.RESERVE: "allocation_missing",
+    Action.RELEASE: "allocation_missing",
 }
 
 
@@ -65,14 +67,14 @@ async def test_every_state_for_one_action(client, as_user, action: Action) -> No
 
 
 async def test_a_pending_check_names_what_it_waits_for(client, as_user) -> None:
-    device = await new_device(State.IN_STOCK)
+    device = await new_device(State.RESERVED)
     response = await client.post(
-        f"/api/v1/devices/{device.code}/actions/reserve",
-        headers=as_user("coordinator", **{"accept-language": "en"}),
+        f"/api/v1/devices/{device.code}/actions/dispatch",
+        headers=as_user("bus_staff", **{"accept-language": "en"}),
     )
     assert response.status_code == 409
     assert response.json()["code"] == "guard_not_available"
-    assert "an approved allocation for a household" in response.json()["detail"]
+    assert "an open distribution round" in response.json()["detail"]
     assert "distribution" in response.json()["detail"]
 
 
