@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
-import uuid
+import secrets
 from contextvars import ContextVar
 from http.cookies import SimpleCookie
 
@@ -16,6 +18,19 @@ __all__ = ("REQUEST_ID_HEADER", "RequestContextMiddleware", "current_request_id"
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# A request id must be unique, not secret: a random prefix per process and a counter
+# (32 hex digits, like a UUID) spare every request a read of the system's random source.
+_ids: tuple[int, str, itertools.count[int]] = (0, "", itertools.count(1))
+
+
+def _new_request_id() -> str:
+    global _ids
+    pid, prefix, counter = _ids
+    if pid != os.getpid():  # a forked worker draws its own prefix
+        pid, prefix, counter = _ids = (os.getpid(), secrets.token_hex(10), itertools.count(1))
+    return f"{prefix}{next(counter):012x}"
+
+
 _request_id: ContextVar[str | None] = ContextVar("refurb_request_id", default=None)
 
 
@@ -58,7 +73,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         given = _header(scope, REQUEST_ID_HEADER.encode())
-        request_id = given if given and _VALID_ID.fullmatch(given) else uuid.uuid4().hex
+        request_id = given if given and _VALID_ID.fullmatch(given) else _new_request_id()
         locale = pick_locale(
             cookie_value(scope, LOCALE_COOKIE), _header(scope, b"accept-language"), self.default_locale
         )
