@@ -85,7 +85,9 @@ async def _raw_asyncpg(
                 "VALUES ($1, 'reject', 'received', 'rejected', 'bench', $2, now(), now()) RETURNING id"
             )
             while time.perf_counter() < stop_at:
-                device_id, _ = next(queue)
+                device_id, _ = next(queue, (None, None))
+                if device_id is None:  # every seeded device moved: the run ends here
+                    return
                 started = time.perf_counter()
                 async with connection.transaction():
                     await update.fetchval(device_id, 1)
