@@ -28,6 +28,7 @@ from litestar.utils.scope.state import ScopeState
 from refurb import __version__
 from refurb.accounts.api import MeController
 from refurb.accounts.auth import AuthMiddleware, RedactQueryTokens, bearer_token
+from refurb.accounts.guards import RoleCheck, check_roles_in_middleware
 from refurb.accounts.pages import LoginController
 from refurb.core.codes import parse_code
 from refurb.core.errors import DomainError
@@ -302,6 +303,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
             DefineMiddleware(SessionCSRFMiddleware, config=csrf),
             DefineMiddleware(IdempotencyMiddleware, max_body_bytes=settings.max_body_bytes),
+            RoleCheck,  # innermost, where Litestar would run the role guards
         ],
         exception_handlers=exception_handlers,
         template_config=TemplateConfig(
@@ -339,6 +341,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=screen_request,
     )
     use_problem_answers(app)
+    check_roles_in_middleware(app)
     app.state.secret_key = secret_key
     bind(app, settings)
     # Outside the router, so even a 404 gets a request id and the reader's language.

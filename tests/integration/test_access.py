@@ -306,6 +306,21 @@ def test_every_route_is_in_the_table(tmp_path) -> None:
     assert not missing, f"routes without an access rule in this table: {missing}"
 
 
+def test_role_guards_run_in_the_middleware_not_per_copy_of_the_handler(tmp_path) -> None:
+    """Litestar copies the handler for each guard it calls: the role checks are RoleCheck's (the table above
+    proves they still refuse); a Litestar that no longer lets them move fails here, not in a benchmark."""
+    from refurb.accounts.guards import RoleGuard
+    from refurb.app import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(f"sqlite:///{tmp_path}/unused.sqlite3", tmp_path))
+    handlers = [h for route in app.routes for h in getattr(route, "route_handlers", ())]
+    assert len(handlers) > 300
+    still_guarded = [h for h in handlers if any(isinstance(g, RoleGuard) for g in h.resolve_guards())]
+    assert still_guarded == []
+    assert sum("refurb_roles" in h.opt for h in handlers) > 300
+
+
 _printers = iter(range(1_000_000))
 
 
