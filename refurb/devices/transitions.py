@@ -74,7 +74,7 @@ SELECT moved.id, {}::varchar, {}::varchar, {}::varchar, {}::integer, {}::varchar
        {}::json, {}::varchar, {}::varchar, {}::timestamptz, {}::timestamptz
 FROM moved
 RETURNING id"""
-# PostgreSQL, an action without checks or effects: find the device by its code in a source
+# PostgreSQL, an action without checks: find the device by its code in a source
 # state, move it on its version, record the event and read the row back, in ONE statement.
 # The final SELECT sees the row as it was (a statement's snapshot): the caller applies the move.
 # No row: unknown, another state, already done or a concurrent change — the careful path says which.
@@ -263,6 +263,15 @@ def _find_move_and_event_sql(action: Action) -> str:
     return _FIND_MOVE_AND_EVENT_SQL.format(sources=sources, custodian=custodian, columns=DEVICE_COLUMNS)
 
 
+def _one_statement_will_do(
+    action: Action, payload: Mapping[str, Any], principal: Principal, idempotency_key: str | None
+) -> bool:
+    """No check to ask, no key to compare, no donor scope, a reason if one is needed: PostgreSQL only."""
+    if TRANSITIONS[action].checks or is_sqlite() or idempotency_key or principal.scoped_to_organisation:
+        return False
+    return not TRANSITIONS[action].reason_required or clean_reason(payload) is not None
+
+
 async def _in_one_statement(
     code: str,
     action: Action,
@@ -270,8 +279,13 @@ async def _in_one_statement(
     principal: Principal,
     station_id: int | None,
     request_id: str | None,
+    extras: Mapping[str, Any] | None,
 ) -> _Moved | None:
-    """The device moved by one statement (PostgreSQL, no checks, no effects); None: take the careful path."""
+    """The device moved by one statement, then its effects (PostgreSQL, no checks); None: the careful path.
+
+    The statement's UPDATE holds the row to the end of the caller's transaction, as the
+    careful path's SELECT … FOR UPDATE does.
+    """
     target = TRANSITIONS[action].target
     custodian = [principal.organisation_id] if action in TAKES_CUSTODY else []
     actor, now = Actor.of(principal), utcnow()
@@ -292,8 +306,14 @@ async def _in_one_statement(
     if not rows:
         return None
     row = rows[0]
+    device = device_row(row)
     new_custodian = _custodian(action, principal, row["custodian_id"])
-    return _Moved(row, device_row(row), row["event_id"], new_custodian, {})
+    changes: Mapping[str, Any] = {}
+    if has_effects(action):
+        step = plan(device.state, action, principal.role, payload)
+        context = CheckContext(device, step, payload, principal, station_id, extras or {})
+        changes = (await run_effects(action, [context])).get(device.id, {})
+    return _Moved(row, device, row["event_id"], new_custodian, changes)
 
 
 def _read_then_write(guarded: bool) -> Any:
@@ -325,10 +345,11 @@ async def transition(
     payload = clean_payload(payload)
     require_role(action, principal.role)
     guarded = bool(TRANSITIONS[action].checks) or has_effects(action)
-    if not (guarded or is_sqlite() or idempotency_key or principal.scoped_to_organisation) and (
-        not TRANSITIONS[action].reason_required or clean_reason(payload) is not None
-    ):
-        moved_now = await _in_one_statement(code.compact, action, payload, principal, station_id, request_id)
+    if _one_statement_will_do(action, payload, principal, idempotency_key):
+        async with _read_then_write(guarded):  # effects share the move's transaction
+            moved_now = await _in_one_statement(
+                code.compact, action, payload, principal, station_id, request_id, extras
+            )
         if moved_now is not None:
             return await _result(moved_now, action, payload, principal, station_code, request_id)
     for _attempt in range(MAX_CAS_ATTEMPTS):

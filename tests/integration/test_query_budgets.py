@@ -24,7 +24,7 @@ from tests.integration.test_workshop import answers
 #: route → {engine: statements}
 BUDGETS: dict[str, dict[str, int]] = {
     "POST /api/v1/devices/{code}/actions/mark_missing (plain)": {"sqlite": 6, "postgres": 2},
-    "POST /api/v1/devices/{code}/actions/reject (reason, licence effect)": {"sqlite": 7, "postgres": 6},
+    "POST /api/v1/devices/{code}/actions/reject (reason, licence effect)": {"sqlite": 7, "postgres": 5},
     "POST /api/v1/devices/{code}/actions/stock (location, capacity check)": {"sqlite": 10, "postgres": 9},
     "POST /api/v1/scans at a put-away station": {"sqlite": 15, "postgres": 12},
     "POST /api/v1/devices/{code}/actions/receive (asset tag printed)": {"sqlite": 7, "postgres": 6},
