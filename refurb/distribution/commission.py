@@ -528,6 +528,43 @@ async def decisions(session_id: int) -> list[DecisionOut]:
     return await _decision_outs(rows)
 
 
+@dataclass(frozen=True, slots=True)
+class HouseholdProposal:
+    """What the programme's current rules propose for one household, and its priority, in words."""
+
+    rule_set_version: int
+    score: int
+    priority_reasons: list[str]
+    lines: list[LineOut]
+    notes: list[str]
+
+
+async def household_proposal(
+    household_id: int, translate: Callable[[str], str], today: datetime.date
+) -> HouseholdProposal:
+    """The proposal and priority the agenda would show for this household today."""
+    columns = (*_NEEDS_COLUMNS, Household.programme)
+    row = await Household.select(*columns).where(Household.id == household_id).first()
+    assert row is not None  # the caller found the household
+    programme = (
+        await Programme.select(Programme.rules, Programme.rules_version)
+        .where(Programme.id == row["programme"])
+        .first()
+    )
+    assert programme is not None
+    ruleset = rule_set(programme)
+    needs = needs_of(row, today)
+    proposal = rules.propose(needs, ruleset)
+    priority = rules.priority(needs, ruleset)
+    return HouseholdProposal(
+        rule_set_version=ruleset.version,
+        score=priority.score,
+        priority_reasons=[f"{r.render(translate)} (+{r.points})" for r in priority.reasons],
+        lines=_lines_out([line.to_json() for line in proposal.lines], translate),
+        notes=[n.render(translate) for n in proposal.notes],
+    )
+
+
 async def household_decisions(household_id: int) -> list[DecisionOut]:
     """Every decision on one household, oldest first."""
     rows = await Decision.select().where(Decision.household == household_id).order_by(Decision.id)

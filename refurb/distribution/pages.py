@@ -24,12 +24,14 @@ from refurb.accounts.guards import allow, principal_of
 from refurb.core.errors import BadInput, DomainError
 from refurb.core.i18n import N_
 from refurb.core.roles import STAFF, Role
-from refurb.distribution import census, service
+from refurb.distribution import census, commission, matching, service
 from refurb.distribution.model import (
     TRANSITIONS,
     Ability,
+    AllocationStatus,
     AttributionMode,
     BudgetCategory,
+    DecisionKind,
     Equipment,
     HouseholdStatus,
     LegalBasis,
@@ -48,7 +50,7 @@ from refurb.distribution.schemas import (
 )
 from refurb.timestamps import utcnow
 from refurb.web.forms import Form, MultipartForm, form_error
-from refurb.web.i18n import render_error
+from refurb.web.i18n import gettext, render_error
 from refurb.web.params import MAX_ID, OptionalQueryId, RowId
 from refurb.web.render import page
 
@@ -601,6 +603,12 @@ class HouseholdPages(Controller):
             status_code=status_code,
             household=household,
             programme=programme,
+            proposal=await commission.household_proposal(ref.id, gettext, datetime.date.today()),
+            decisions=await commission.household_decisions(ref.id),
+            allocations=await matching.list_allocations(household_id=ref.id),
+            decision_kinds=DecisionKind,
+            allocation_statuses=AllocationStatus,
+            modes=AttributionMode,
             person=person,
             readable=readable,
             person_values=person_values

@@ -15,6 +15,7 @@ from typing import Any
 import pypdfium2
 import pytest
 
+from refurb.core.codes import parse_code
 from refurb.core.kinds import DeviceKind
 from refurb.core.lifecycle import State
 from refurb.db import write_transaction
@@ -423,3 +424,30 @@ async def test_the_coordinator_pages_and_start_page_show_the_commission_and_the_
         "shortage": 1,
     }
     assert (await client.get(f"/commission/{sid}", headers=as_user("technician"))).status_code == 403
+
+
+async def test_the_household_page_shows_the_proposal_the_decision_and_the_reserved_device(
+    client, as_user
+) -> None:
+    coordinator = as_user("coordinator")
+    prog = await programme(client, coordinator)
+    sid = await session(client, coordinator, prog)
+    code = await eligible(client, coordinator, prog)
+    french = {**coordinator, "accept-language": "fr"}
+    before = (await client.get(f"/households/{code}", headers=french)).text
+    assert "Ce que proposent les règles aujourd'hui" in before
+    assert "Aucune décision pour l'instant." in before
+    assert 'id="allocations"' not in before
+    await decide(client, coordinator, sid, household=code, kind="approve")
+    (allocation,) = (await client.get(ALLOCATIONS, headers=coordinator)).json()
+    (device,) = await in_stock(DeviceKind.LAPTOP, "A", 1)
+    matched = await client.post(f"{ALLOCATIONS}/{allocation['id']}/match", json={}, headers=coordinator)
+    assert matched.status_code == 200, matched.text
+    after = await client.get(f"/households/{code}", headers=french)
+    assert after.status_code == 200
+    decisions = after.text.split('id="decisions"')[1].split("</section>")[0]
+    assert "Aucune décision" not in decisions
+    assert "1 × " in decisions
+    allocations = after.text.split('id="allocations"')[1].split("</section>")[0]
+    assert f'href="/devices/{device}"' in allocations
+    assert parse_code(device).display in allocations
