@@ -8,8 +8,9 @@ and each reading is logged.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.datastructures import UploadFile
@@ -18,7 +19,7 @@ from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
 from refurb.accounts.guards import allow, principal_of
 from refurb.core.roles import STAFF
-from refurb.distribution import census, service
+from refurb.distribution import census, commission, service
 from refurb.distribution.access_pdf import render_access_pdf
 from refurb.distribution.schemas import (
     AccessExport,
@@ -144,17 +145,24 @@ class HouseholdController(Controller):
         school: Annotated[str | None, QueryParameter(max_length=200)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=service.LIST_LIMIT)] = 100,
         offset: Annotated[int, QueryParameter(ge=0, le=10_000_000)] = 0,
+        order: Annotated[
+            Literal["code", "priority"],
+            QueryParameter(description="`priority`: the agenda's order, with scores"),
+        ] = "code",
+        priority_min: Annotated[int | None, QueryParameter(ge=0, le=100_000)] = None,
     ) -> list[HouseholdSummary]:
-        """By F code; a referent who is not a coordinator lists only their own households."""
-        return await service.list_households(
-            principal_of(request),
-            programme=programme,
-            status=status,
-            qpv=qpv,
-            school=school,
-            limit=limit,
-            offset=offset,
-        )
+        """By F code, or by priority; a referent who is not a coordinator lists only their own households."""
+        filters = {"programme": programme, "status": status, "qpv": qpv, "school": school}
+        if order == "priority" or priority_min is not None:
+            return await commission.households_by_priority(
+                principal_of(request),
+                datetime.date.today(),
+                **filters,
+                priority_min=priority_min,
+                limit=limit,
+                offset=offset,
+            )
+        return await service.list_households(principal_of(request), **filters, limit=limit, offset=offset)
 
     @post("/", summary="Record a household (needs form)", guards=allow(*service.HOUSEHOLD_READERS))
     async def create_household(

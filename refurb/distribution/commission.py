@@ -28,12 +28,21 @@ from refurb.distribution.schemas import (
     AgendaOut,
     DecisionIn,
     DecisionOut,
+    HouseholdSummary,
     LineIn,
     LineOut,
     SessionIn,
     SessionOut,
 )
-from refurb.distribution.service import Actor, household_ref, record_event
+from refurb.distribution.service import (
+    LIST_LIMIT,
+    SUMMARY_COLUMNS,
+    Actor,
+    household_filters,
+    household_ref,
+    record_event,
+    summary_of,
+)
 from refurb.distribution.tables import CommissionSession, Decision, Household, Programme
 from refurb.timestamps import as_utc, utcnow
 
@@ -563,6 +572,47 @@ async def household_proposal(
         lines=_lines_out([line.to_json() for line in proposal.lines], translate),
         notes=[n.render(translate) for n in proposal.notes],
     )
+
+
+async def households_by_priority(
+    principal: Principal,
+    today: datetime.date,
+    *,
+    programme: int | None = None,
+    status: str | None = None,
+    qpv: str | None = None,
+    school: str | None = None,
+    priority_min: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[HouseholdSummary]:
+    """The households of a list, highest priority first (the agenda's order), each with its score.
+
+    Every household that passes the filters is scored under its programme's rules, then
+    one page is cut: the order is right however many households there are.
+    """
+    conditions = household_filters(principal, programme=programme, status=status, qpv=qpv, school=school)
+    columns = {c._meta.name: c for c in (*SUMMARY_COLUMNS, *_NEEDS_COLUMNS)}.values()
+    query = Household.select(*columns)
+    for condition in conditions:
+        query = query.where(condition)
+    rows = await query
+    programmes = {row["programme"] for row in rows}
+    rulesets = {
+        p["id"]: rule_set(p)
+        for p in await Programme.select(Programme.id, Programme.rules, Programme.rules_version).where(
+            Programme.id.is_in(sorted(programmes) or [0])
+        )
+    }
+    scored = []
+    for row in rows:
+        needs = needs_of(row, today)
+        score = rules.priority(needs, rulesets[row["programme"]]).score
+        if priority_min is None or score >= priority_min:
+            scored.append((rules.priority_key(needs, score), row, score))
+    scored.sort(key=lambda item: item[0])
+    page = scored[max(0, offset) : max(0, offset) + max(1, min(limit, LIST_LIMIT))]
+    return [summary_of(row, score) for _, row, score in page]
 
 
 async def household_decisions(household_id: int) -> list[DecisionOut]:

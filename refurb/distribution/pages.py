@@ -442,24 +442,34 @@ class HouseholdPages(Controller):
         status: Annotated[str | None, QueryParameter(max_length=20)] = None,
         qpv: Annotated[str | None, QueryParameter(max_length=20)] = None,
         school: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        order: Annotated[str, QueryParameter(max_length=10)] = "code",
+        priority_min: Annotated[int | None, QueryParameter(ge=0, le=100_000)] = None,
     ) -> Response[Any]:
-        """Filtered by programme, status, QPV and school; F codes and composition, never names."""
+        """Filtered by programme, status, QPV, school and priority; F codes and composition, never names."""
         principal = principal_of(request)
         programmes = await service.list_programmes()
         if programme is None and len(programmes) == 1:
             programme = programmes[0].id
         chosen = await service.get_programme(programme) if programme else None
+        filters = {"programme": programme, "status": status, "qpv": qpv, "school": school}
+        ranked = order == "priority" or priority_min is not None
+        if ranked:
+            households = await commission.households_by_priority(
+                principal,
+                datetime.date.today(),
+                **filters,
+                priority_min=priority_min,
+                limit=service.LIST_LIMIT,
+            )
+        else:
+            households = await service.list_households(principal, **filters, limit=service.LIST_LIMIT)
         return page(
             request,
             "distribution/households.html",
-            households=await service.list_households(
-                principal,
-                programme=programme,
-                status=status,
-                qpv=qpv,
-                school=school,
-                limit=service.LIST_LIMIT,
-            ),
+            households=households,
+            ranked=ranked,
+            order="priority" if ranked else "code",
+            priority_min=priority_min,
             programmes=programmes,
             programme=chosen,
             status=status or "",

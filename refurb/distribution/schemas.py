@@ -260,6 +260,7 @@ class HouseholdSummary(BaseModel):
     children: int
     requests: list[str]
     waiting_since: datetime.date
+    priority: int | None = Field(default=None, description="The priority score, when listed by priority")
 
 
 class HouseholdOut(BaseModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -911,6 +911,75 @@ async def _household_out(household_id: int) -> HouseholdOut:
     )
 
 
+def _status_filter(status: str) -> HouseholdStatus:
+    try:
+        return HouseholdStatus(status)
+    except ValueError:
+        raise BadInput(
+            N_("'{status}' is not a household status (known: {known})."),
+            code="bad_status",
+            status=status[:20],
+            known=", ".join(s.value for s in HouseholdStatus),
+        ) from None
+
+
+def household_filters(
+    principal: Principal,
+    *,
+    programme: int | None = None,
+    status: str | None = None,
+    qpv: str | None = None,
+    school: str | None = None,
+) -> list[Any]:
+    """The conditions of a household list; an unknown status is refused, not an empty list."""
+    if principal.role in NO_PERSONAL_DATA:
+        raise Forbidden(N_("A {role} may not list households."), role=principal.role)
+    conditions = []
+    if principal.role not in HOUSEHOLD_MANAGERS:
+        conditions.append(Household.referent == principal.user_id)
+    if programme is not None:
+        conditions.append(Household.programme == programme)
+    if status:
+        conditions.append(Household.status == _status_filter(status).value)
+    if qpv:
+        conditions.append(Household.qpv_code == qpv.strip().upper())
+    if school:
+        conditions.append(Household.school == _clean(school))
+    return conditions
+
+
+#: The columns of a household in a list.
+SUMMARY_COLUMNS = (
+    Household.code,
+    Household.programme,
+    Household.qpv_code,
+    Household.school,
+    Household.status,
+    Household.adults,
+    Household.children_birth_years,
+    Household.requests,
+    Household.waiting_since,
+)
+
+
+def summary_of(row: Mapping[str, Any], priority: int | None = None) -> HouseholdSummary:
+    """A household row (SUMMARY_COLUMNS) as a list shows it."""
+    code = parse_code(row["code"])
+    return HouseholdSummary(
+        code=code.compact,
+        display_code=code.display,
+        programme=row["programme"],
+        qpv_code=row["qpv_code"],
+        school=row["school"],
+        status=row["status"],
+        adults=row["adults"],
+        children=len(json_value(row["children_birth_years"], [])),
+        requests=json_value(row["requests"], []),
+        waiting_since=row["waiting_since"],
+        priority=priority,
+    )
+
+
 async def list_households(
     principal: Principal,
     *,
@@ -922,51 +991,12 @@ async def list_households(
     offset: int = 0,
 ) -> list[HouseholdSummary]:
     """Households by code, filtered; pseudonymous, whoever asks. A referent lists only theirs."""
-    if principal.role in NO_PERSONAL_DATA:
-        raise Forbidden(N_("A {role} may not list households."), role=principal.role)
-    query = Household.select(
-        Household.code,
-        Household.programme,
-        Household.qpv_code,
-        Household.school,
-        Household.status,
-        Household.adults,
-        Household.children_birth_years,
-        Household.requests,
-        Household.waiting_since,
-    )
-    conditions = []
-    if principal.role not in HOUSEHOLD_MANAGERS:
-        conditions.append(Household.referent == principal.user_id)
-    if programme is not None:
-        conditions.append(Household.programme == programme)
-    if status:
-        conditions.append(Household.status == status)
-    if qpv:
-        conditions.append(Household.qpv_code == qpv.strip().upper())
-    if school:
-        conditions.append(Household.school == _clean(school))
+    conditions = household_filters(principal, programme=programme, status=status, qpv=qpv, school=school)
+    query = Household.select(*SUMMARY_COLUMNS)
     for condition in conditions:
         query = query.where(condition)
     rows = await query.order_by(Household.code).limit(max(1, min(limit, LIST_LIMIT))).offset(max(0, offset))
-    out = []
-    for row in rows:
-        code = parse_code(row["code"])
-        out.append(
-            HouseholdSummary(
-                code=code.compact,
-                display_code=code.display,
-                programme=row["programme"],
-                qpv_code=row["qpv_code"],
-                school=row["school"],
-                status=row["status"],
-                adults=row["adults"],
-                children=len(json_value(row["children_birth_years"], [])),
-                requests=json_value(row["requests"], []),
-                waiting_since=row["waiting_since"],
-            )
-        )
-    return out
+    return [summary_of(row) for row in rows]
 
 
 async def schools(programme: int | None = None) -> list[str]:

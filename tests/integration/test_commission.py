@@ -451,3 +451,39 @@ async def test_the_household_page_shows_the_proposal_the_decision_and_the_reserv
     allocations = after.text.split('id="allocations"')[1].split("</section>")[0]
     assert f'href="/devices/{device}"' in allocations
     assert parse_code(device).display in allocations
+
+
+async def test_households_listed_by_priority_with_their_scores(client, as_user) -> None:
+    coordinator = as_user("coordinator")
+    prog = await programme(client, coordinator, rules={"weights": {"per_month_waiting": 0}})
+    low = await eligible(client, coordinator, prog, computers=1)  # one school child: 10
+    middle = await eligible(client, coordinator, prog)  # no computer 30 + one school child 10
+    high = await eligible(  # 30 + 2 × 10 + social hotel 20 + no internet 10
+        client, coordinator, prog, children_birth_years=[2014, 2016], social_hotel=True, has_internet=False
+    )
+    listed = await client.get(API, params={"programme": prog, "order": "priority"}, headers=coordinator)
+    assert listed.status_code == 200, listed.text
+    assert [(h["code"], h["priority"]) for h in listed.json()] == [(high, 80), (middle, 40), (low, 10)]
+    by_code = await client.get(API, params={"programme": prog}, headers=coordinator)
+    assert [h["priority"] for h in by_code.json()] == [None, None, None]
+    at_least = await client.get(API, params={"programme": prog, "priority_min": 40}, headers=coordinator)
+    assert [h["code"] for h in at_least.json()] == [high, middle]
+    second_page = await client.get(
+        API, params={"programme": prog, "order": "priority", "limit": 1, "offset": 1}, headers=coordinator
+    )
+    assert [h["code"] for h in second_page.json()] == [middle]
+    page = await client.get(
+        "/households", params={"programme": prog, "order": "priority"}, headers=coordinator
+    )
+    rows = page.text.split('id="households"')[1]
+    assert rows.index(f'data-household="{high}"') < rows.index(f'data-household="{middle}"')
+    assert "<td>80</td>" in rows
+
+
+async def test_an_unknown_status_filter_is_refused_not_an_empty_list(client, as_user) -> None:
+    coordinator = as_user("coordinator")
+    refused = await client.get(API, params={"status": "eligble"}, headers=coordinator)
+    assert (refused.status_code, refused.json()["code"]) == (400, "bad_status")
+    assert "census, eligible, approved" in refused.json()["detail"]
+    page = await client.get("/households", params={"status": "eligble"}, headers=coordinator)
+    assert page.status_code == 400
