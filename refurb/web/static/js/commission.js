@@ -13,6 +13,9 @@
     const typing = event.target.matches("input, textarea, select");
     const item = current();
     if (typing && event.key === "Escape" && item) { item.focus(); return; }
+    // Enter in a reason typed before a decision key was pressed would submit the first button (approve).
+    if (typing && event.key === "Enter" && event.target.matches(".decision-reason")
+        && !event.target.form.querySelector("input[name=kind]")) { event.preventDefault(); return; }
     if (typing) return;
     if (event.key === "ArrowDown" || event.key === "j") { event.preventDefault(); move(1); return; }
     if (event.key === "ArrowUp" || event.key === "k") { event.preventDefault(); move(-1); return; }
