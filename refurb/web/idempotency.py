@@ -12,6 +12,7 @@ import asyncio
 import base64
 import contextvars
 import datetime
+import email.message
 import hashlib
 import json
 import logging
@@ -54,6 +55,20 @@ def _header(scope: Scope, name: bytes) -> str | None:
 TRANSIENT_CODES = frozenset({"device_busy", "idempotency_in_flight"})
 
 
+def _comparable(content_type: str, body: bytes) -> tuple[str, bytes]:
+    """The content type and body as a retry is compared: a multipart boundary is the client's choice.
+
+    Most HTTP clients draw a new boundary for every request, so the same upload sent
+    again differs only there: the boundary is taken out of both.
+    """
+    header = email.message.Message()
+    header["content-type"] = content_type
+    boundary = header.get_param("boundary")
+    if not isinstance(boundary, str) or header.get_content_maintype() != "multipart" or not boundary:
+        return content_type, body
+    return header.get_content_type(), body.replace(b"--" + boundary.encode("latin-1"), b"--boundary")
+
+
 def _transient(status: int, content_type: str | None, body: bytes) -> bool:
     if status >= 500 or status == 429:
         return True
@@ -92,14 +107,15 @@ class IdempotencyMiddleware:
         if body is None:
             await self.app(scope, replay, send)  # too large: let the handler refuse it
             return
+        content_type, compared = _comparable(_header(scope, b"content-type") or "", body)
         fingerprint = hashlib.sha256(
             b"\n".join(
                 [
                     scope["method"].encode(),
                     scope["path"].encode(),
                     scope.get("query_string", b""),
-                    (_header(scope, b"content-type") or "").encode(),
-                    body,
+                    content_type.encode(),
+                    compared,
                 ]
             )
         ).hexdigest()

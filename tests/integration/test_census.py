@@ -432,3 +432,17 @@ async def test_the_command_line_checks_then_imports_the_valid_rows(
     unnamed = refurb([*base, "--valid-only"], database, tmp_path)
     assert unnamed.returncode != 0
     assert "[legal_basis_required]" in unnamed.stderr
+
+
+async def test_a_census_sent_twice_with_one_idempotency_key_is_imported_once(client, as_user) -> None:
+    coordinator = as_user("coordinator")
+    programme = await programme_id(client, coordinator)
+    keyed = {**coordinator, "idempotency-key": "census-2027-01"}
+    first = await send(client, keyed, programme, FIRST.read_bytes(), mode="valid_only")
+    assert first.status_code == 201, first.text
+    again = await send(client, keyed, programme, FIRST.read_bytes(), mode="valid_only")
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert await counts() == (14, 14 + len(VALID) - len(WITHOUT_PERSON), len(VALID) - len(WITHOUT_PERSON))
+    other = await send(client, keyed, programme, UPDATE.read_bytes(), mode="valid_only")
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+    assert len(await households()) == 14
