@@ -110,6 +110,10 @@ def _below(role: str, seeded: dict[str, str]) -> list[str]:
             f"/households/{seeded['household']}",
             f"/households/{seeded['household']}/edit",
             "/households/purge",
+            f"/programmes/{seeded['programme']}/census",
+            "/commission",
+            "/allocations",
+            "/allocations/stock-demand",
         ]
     return pages
 
