@@ -38,6 +38,7 @@ from refurb.distribution.model import (
     ResourceKind,
     cutoff_before,
 )
+from refurb.distribution.rules import WEIGHT_FIELDS, ConnectionKind, RuleSet
 from refurb.distribution.schemas import (
     BudgetLineIn,
     CensusReport,
@@ -147,6 +148,44 @@ def _programme_in(data: dict[str, Any]) -> ProgrammeIn:
         budget_lines=budget,
         support_resources=resources,
     )
+
+
+_RULE_NUMBERS = ("laptop_from_age", "school_age_min", "school_age_max", "max_computers")
+_WEIGHT_LABELS = {
+    "no_computer": N_("No computer at home"),
+    "per_school_child": N_("Per child of school age"),
+    "social_hotel": N_("Hosted in a social hotel"),
+    "no_internet": N_("No internet at home"),
+    "per_month_waiting": N_("Per month of waiting"),
+    "max_waiting_months": N_("Months of waiting counted at most"),
+}
+
+
+def _rule_values(rules: dict[str, Any]) -> dict[str, Any]:
+    """A rule set as its form shows it."""
+    values = {name: rules[name] for name in _RULE_NUMBERS}
+    values |= {f"w_{name}": value for name, value in rules["weights"].items()}
+    values |= {"tablets": rules["tablets"], "printers": rules["printers"]}
+    return values | {"connection": rules["connection"] or "none"}
+
+
+def _rule_number(data: dict[str, Any], name: str) -> Any:
+    text = _text(data, name)
+    return int(text) if text.lstrip("-").isdigit() else text  # the rules say what is wrong with the rest
+
+
+def _rules_in(data: dict[str, Any]) -> dict[str, Any]:
+    """The rules form as `RuleSet.from_json` reads it."""
+    rules = {
+        **{name: _rule_number(data, name) for name in _RULE_NUMBERS},
+        "tablets": bool(_text(data, "tablets")),
+        "printers": bool(_text(data, "printers")),
+        "weights": {name: _rule_number(data, f"w_{name}") for name in WEIGHT_FIELDS},
+    }
+    connection = _text(data, "connection")
+    if connection:  # left out: the default
+        rules["connection"] = None if connection == "none" else connection
+    return rules
 
 
 def _programme_values(programme: Any) -> dict[str, Any]:
@@ -278,6 +317,44 @@ class ProgrammePages(Controller):
                 request, values=_echo(data), programme_id=programme.id, error=message, status_code=status
             )
         return Redirect(path=f"/programmes/{programme.id}", status_code=303)
+
+    async def _rules(
+        self,
+        request: Request[Any, Any, Any],
+        programme_id: int,
+        values: dict[str, Any] | None = None,
+        error: str | None = None,
+        status_code: int = 200,
+    ) -> Response[Any]:
+        programme = await service.get_programme(programme_id)
+        current = RuleSet.from_json({**programme.rules, "version": programme.rules_version}).to_json()
+        return page(
+            request,
+            "distribution/programme_rules.html",
+            status_code=status_code,
+            programme=programme,
+            values=values or _rule_values(current),
+            connections=list(ConnectionKind),
+            weights=[(name, _WEIGHT_LABELS[name]) for name in WEIGHT_FIELDS],
+            error=error,
+        )
+
+    @get("/{programme_id:int}/rules", guards=allow(*service.PROGRAMME_WRITERS))
+    async def rules_page(self, request: Request[Any, Any, Any], programme_id: RowId) -> Response[Any]:
+        """The allocation rules and priority weights, one field each."""
+        return await self._rules(request, programme_id)
+
+    @post("/{programme_id:int}/rules", guards=allow(*service.PROGRAMME_WRITERS), status_code=303)
+    async def save_rules(
+        self, request: Request[Any, Any, Any], programme_id: RowId, data: Form
+    ) -> Response[Any]:
+        """Validated as a whole; refused, the form comes back as typed with the field named."""
+        try:
+            await service.replace_rules(programme_id, _rules_in(data))
+        except DomainError as error:
+            message, status = form_error(error)
+            return await self._rules(request, programme_id, _echo(data), message, status)
+        return Redirect(path=f"/programmes/{programme_id}", status_code=303)
 
     async def _census(
         self,

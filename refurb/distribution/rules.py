@@ -64,6 +64,7 @@ from refurb.core.lifecycle import clean_reason
 __all__ = (
     "DEFAULT_RULES",
     "MAX_CHILD_AGE",
+    "WEIGHT_FIELDS",
     "CommissionException",
     "ConnectionKind",
     "HouseholdNeeds",
@@ -307,7 +308,7 @@ class RuleSet:
         weights = data.get("weights", {})
         if not isinstance(weights, Mapping):
             raise BadInput(_NOT_OBJECT_FIELD, code=_BAD_RULES, extra={"field": "weights"}, field="weights")
-        _known(weights, _WEIGHT_FIELDS, "weights.")
+        _known(weights, WEIGHT_FIELDS, "weights.")
         default = DEFAULT_RULES
         school_min = _whole(data.get("school_age_min", default.school_age_min), "school_age_min", 0, _MAX_AGE)
         school_max = _whole(data.get("school_age_max", default.school_age_max), "school_age_max", 0, _MAX_AGE)
@@ -350,7 +351,7 @@ class RuleSet:
                     name: _whole(
                         weights.get(name, getattr(default.weights, name)), f"weights.{name}", 0, _MAX_WEIGHT
                     )
-                    for name in _WEIGHT_FIELDS
+                    for name in WEIGHT_FIELDS
                 }
             ),
         )
@@ -366,7 +367,7 @@ class RuleSet:
             "printers": self.printers,
             "connection": None if self.connection is None else self.connection.value,
             "max_computers": self.max_computers,
-            "weights": {name: getattr(self.weights, name) for name in _WEIGHT_FIELDS},
+            "weights": {name: getattr(self.weights, name) for name in WEIGHT_FIELDS},
         }
 
     def revise(self, edits: Mapping[str, Any]) -> RuleSet:
@@ -396,7 +397,7 @@ _RULE_FIELDS = (
     "max_computers",
     "weights",
 )
-_WEIGHT_FIELDS = (
+WEIGHT_FIELDS = (
     "no_computer",
     "per_school_child",
     "social_hotel",

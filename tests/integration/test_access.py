@@ -15,6 +15,7 @@ from refurb.core.roles import Role
 from refurb.core.stages import Stage
 from refurb.distribution import commission
 from refurb.distribution import service as distribution
+from refurb.distribution.rules import WEIGHT_FIELDS
 from refurb.distribution.schemas import HouseholdIn, PersonalDataIn, ProgrammeIn, SessionIn
 from refurb.intake.agreements import TERMS_VERSION
 from tests.conftest import CAST
@@ -219,6 +220,8 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/programmes/{programme_id}", STAFF),
     ("GET", "/programmes/{programme_id}/edit", only(PROGRAMME_WRITERS, 200)),
     ("POST", "/programmes/{programme_id}/edit", only(PROGRAMME_WRITERS, 303)),
+    ("GET", "/programmes/{programme_id}/rules", only(PROGRAMME_WRITERS, 200)),
+    ("POST", "/programmes/{programme_id}/rules", only(PROGRAMME_WRITERS, 303)),
     ("GET", "/programmes/{programme_id}/census", only(HOUSEHOLD_READERS, 200)),
     ("POST", "/programmes/{programme_id}/census", only(HOUSEHOLD_READERS, 200)),
     ("GET", "/households", only(HOUSEHOLD_READERS, 200)),
@@ -359,6 +362,7 @@ def workbench_snapshot() -> bytes:
     ).encode()
 
 
+RULES_FORM = {"laptop_from_age": 9, "school_age_min": 3, "school_age_max": 18, "max_computers": 1}
 PROGRAMME_FORM = {
     "starts_on": "2027-01-01",
     "equipment": "laptop",
@@ -512,6 +516,10 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         "/programmes/{programme_id}/edit": {"name": f"Programme {next(_printers)}", **PROGRAMME_FORM},
         "/households/new": {"programme": str(programme_id), "qpv_code": "QN09301M", "adults": "1"},
         "/households/purge": {"older_than": "24months"},
+        "/programmes/{programme_id}/rules": {
+            **{n: str(v) for n, v in RULES_FORM.items()},
+            **{f"w_{n}": "1" for n in WEIGHT_FIELDS},
+        },
         "/households/{household}/edit": {"qpv_code": "QN09301M", "adults": "2"},
         "/households/{household}/status": {"status": "eligible"},
         "/households/{household}/personal-data": PERSON,

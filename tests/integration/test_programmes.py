@@ -173,3 +173,45 @@ async def test_a_qpv_with_households_cannot_be_removed(client, as_user) -> None:
     assert refused.status_code == 409
     assert refused.json()["code"] == "qpv_in_use"
     assert await ProgrammeQpv.count() == 2
+
+
+async def test_a_coordinator_edits_the_rules_on_their_page_and_the_version_goes_up(client, as_user) -> None:
+    coordinator = {**as_user("coordinator"), "accept-language": "fr"}
+    made = (await create(client, coordinator)).json()
+    rules_url = f"/programmes/{made['id']}/rules"
+    shown = await client.get(rules_url, headers=coordinator)
+    assert shown.status_code == 200
+    assert 'name="laptop_from_age"' in shown.text
+    assert 'value="9"' in shown.text  # the programme's own laptop_from_age
+    form = {
+        "laptop_from_age": "10",
+        "school_age_min": "3",
+        "school_age_max": "18",
+        "max_computers": "1",
+        "printers": "on",
+        "connection": "box",
+        **{f"w_{name}": "5" for name in ("no_computer", "per_school_child", "social_hotel", "no_internet")},
+        "w_per_month_waiting": "0",
+        "w_max_waiting_months": "24",
+    }
+    saved = await client.post(rules_url, data=form, headers=coordinator)
+    assert (saved.status_code, saved.headers["location"]) == (303, f"/programmes/{made['id']}")
+    after = (await client.get(f"{API}/{made['id']}", headers=coordinator)).json()
+    assert after["rules_version"] == 2
+    assert after["rules"]["laptop_from_age"] == 10
+    assert (after["rules"]["tablets"], after["rules"]["printers"], after["rules"]["connection"]) == (
+        False,
+        True,
+        "box",
+    )
+    assert after["rules"]["weights"]["no_computer"] == 5
+    again = await client.post(rules_url, data=form, headers=coordinator)  # the same rules: no new version
+    assert again.status_code == 303
+    assert (await client.get(f"{API}/{made['id']}", headers=coordinator)).json()["rules_version"] == 2
+    wrong = await client.post(rules_url, data={**form, "school_age_max": "2"}, headers=coordinator)
+    assert wrong.status_code == 400
+    assert 'id="form-error"' in wrong.text
+    assert "school_age_max" in wrong.text
+    assert 'value="2"' in wrong.text  # kept as typed
+    kept = (await client.get(f"{API}/{made['id']}", headers=coordinator)).json()
+    assert (kept["rules_version"], kept["rules"]["school_age_max"]) == (2, 18)
