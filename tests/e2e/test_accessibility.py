@@ -111,6 +111,7 @@ def _below(role: str, seeded: dict[str, str]) -> list[str]:
             f"/households/{seeded['household']}/edit",
             "/households/purge",
             f"/programmes/{seeded['programme']}/census",
+            f"/programmes/{seeded['programme']}/rules",
             "/commission",
             "/allocations",
             "/allocations/stock-demand",
