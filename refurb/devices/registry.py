@@ -5,7 +5,8 @@ called by `wiring.wire()`:
 - the checks it can answer (`register_check`), each optionally with a bulk
   form that judges many devices in a few queries (a folder of wiping reports,
   a whole batch collected);
-- the effects that follow an action inside its transaction (`register_effect`);
+- the effects that follow an action inside its transaction (`register_effect`),
+  each optionally with a bulk form that follows many devices in a few statements;
 - how to read the codes of what a device row points at (`register_reference`:
   its batch, its location, the station of an event). Codes never change once
   minted, so they are cached for the life of the process;
@@ -30,6 +31,7 @@ from refurb.devices.tables import Device
 
 __all__ = (
     "BulkCheckFn",
+    "BulkEffectFn",
     "CheckFn",
     "DeviceSection",
     "EffectFn",
@@ -52,12 +54,15 @@ CheckFn = Callable[[CheckContext], Awaitable[None]]
 BulkCheckFn = Callable[[Sequence[CheckContext]], Awaitable[Mapping[int, DomainError]]]
 #: An effect may return what it changed on the device row (e.g. its new location), or None.
 EffectFn = Callable[[CheckContext], Awaitable[Mapping[str, Any] | None]]
+#: A bulk effect follows many moved devices at once: what it changed on each device row, by device id.
+BulkEffectFn = Callable[[Sequence[CheckContext]], Awaitable[Mapping[int, Mapping[str, Any]]]]
 Reference = Literal["device", "batch", "location", "station"]
 CodesFn = Callable[[Sequence[int]], Awaitable[Mapping[int, str]]]
 FindFn = Callable[[str], Awaitable[int | None]]
 
 _checks: dict[Check, tuple[CheckFn, BulkCheckFn | None]] = {}
 _effects: dict[Action, list[EffectFn]] = {}
+_bulk_effects: dict[EffectFn, BulkEffectFn] = {}
 _codes: dict[str, CodesFn] = {}
 _finders: dict[str, FindFn] = {}
 _cache: dict[str, dict[int, str]] = {}
@@ -91,14 +96,18 @@ def register_check(check: Check, fn: CheckFn, *, bulk: BulkCheckFn | None = None
     _checks[check] = (fn, bulk)
 
 
-def register_effect(action: Action, fn: EffectFn) -> None:
+def register_effect(action: Action, fn: EffectFn, *, bulk: BulkEffectFn | None = None) -> None:
     """An area follows up `action` on a device (a reject frees its licence, a put-away places it).
 
     The effect runs once the compare-and-set has won, inside the same write
-    transaction: if it raises, the transition is rolled back with it.
+    transaction: if it raises, the transition is rolled back with it. `bulk`,
+    when given, must do for many devices what `fn` does for each; it is used
+    when many devices move at once.
     """
     if fn not in _effects.setdefault(action, []):
         _effects[action].append(fn)
+    if bulk is not None:
+        _bulk_effects[fn] = bulk
 
 
 def has_effects(action: Action) -> bool:
@@ -135,6 +144,12 @@ async def run_effects(action: Action, contexts: Sequence[CheckContext]) -> dict[
     """Run the action's effects for each moved device; what they changed, by device id."""
     changed: dict[int, dict[str, Any]] = {}
     for fn in _effects.get(action, ()):
+        bulk = _bulk_effects.get(fn)
+        if bulk is not None and len(contexts) > 1:
+            for device_id, update in (await bulk(contexts)).items():
+                if update:
+                    changed.setdefault(device_id, {}).update(update)
+            continue
         for context in contexts:
             update = await fn(context)
             if update:

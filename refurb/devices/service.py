@@ -55,7 +55,7 @@ from refurb.devices.registry import (
     register_section,
     sections_for,
 )
-from refurb.devices.transitions import transition, transition_batch, transition_many
+from refurb.devices.transitions import transition, transition_batch, transition_each, transition_many
 
 __all__ = (
     "DEFAULT_PAGE_SIZE",
@@ -106,6 +106,7 @@ __all__ = (
     "set_hardware",
     "transition",
     "transition_batch",
+    "transition_each",
     "transition_many",
     "update_descriptions",
 )

@@ -4,12 +4,15 @@ Every state change goes through `_write`: the lifecycle plans each device
 (role, source state, reason), every check of the action runs for every device
 (an area's bulk form judges many at once), the compare-and-set moves the
 devices that passed, each gets its own event row, and the action's effects
-follow — all in the caller's transaction. Three doors lead to it:
+follow — all in the caller's transaction. Four doors lead to it:
 - `transition`: one device (a scan, an API call), with idempotency and retries;
 - `transition_many`: devices whose evidence arrived in bulk (a folder of
   wiping reports); those a check refuses simply stay where they are;
 - `transition_batch`: a batch as a whole (collecting, closing); one refusal
-  refuses them all.
+  refuses them all;
+- `transition_each`: many devices, each with its own payload (a coordinator's
+  "match all" reserves each device for its own allocation); those a check
+  refuses stay where they are.
 A repeated request for a done step answers "already recorded", not an error
 and not a second event.
 """
@@ -55,7 +58,7 @@ from refurb.devices.registry import has_effects, refusals, run_effects
 from refurb.devices.schemas import EventOut
 from refurb.timestamps import utcnow
 
-__all__ = ("clean_payload", "transition", "transition_batch", "transition_many")
+__all__ = ("clean_payload", "transition", "transition_batch", "transition_each", "transition_many")
 
 MAX_CAS_ATTEMPTS = 5
 MAX_PAYLOAD_BYTES = 16_384
@@ -157,10 +160,12 @@ async def _write(
     request_id: str | None = None,
     idempotency_key: str | None = None,
     extras: Mapping[str, Any] | None = None,
+    payloads: Mapping[int, dict[str, Any]] | None = None,
 ) -> list[_Moved]:
     """Plan, check, compare-and-set and record each device, then run the effects; in the caller's transaction.
 
     `all_or_nothing`: the first refusal is raised; otherwise refused devices stay.
+    `payloads`: a device's own payload (by device id) instead of the shared `payload`.
     One device is moved on its version (a concurrent change makes it lose:
     nothing returned, the caller retries); many are locked by the caller and
     moved per source state.
@@ -168,8 +173,9 @@ async def _write(
     contexts = []
     for row in rows:
         device = device_row(row)
-        step = plan(device.state, action, principal.role, payload)
-        contexts.append(CheckContext(device, step, payload, principal, station_id, extras or {}))
+        own = payloads.get(device.id, payload) if payloads else payload
+        step = plan(device.state, action, principal.role, own)
+        contexts.append(CheckContext(device, step, own, principal, station_id, extras or {}))
     refused: dict[int, DomainError] = {}
     for check in TRANSITIONS[action].checks:
         pending = [c for c in contexts if c.device.id not in refused]
@@ -185,6 +191,11 @@ async def _write(
     target = TRANSITIONS[action].target
     actor, now = Actor.of(principal), utcnow()
     payload_json = json.dumps(payload, default=str)
+
+    def json_of(device_id: int) -> str:
+        own = payloads.get(device_id) if payloads else None
+        return payload_json if own is None else json.dumps(own, default=str)
+
     moved: list[_Moved] = []
     if len(admitted) == 1:
         row, context = admitted[0]
@@ -192,7 +203,7 @@ async def _write(
         custodian = _custodian(action, principal, row.get("custodian_id"))
         cas = (target.value, device.version + 1, custodian, now, device.id, device.version)
         event = event_values(
-            device.id, action.value, device.state, target, actor, payload_json, now,
+            device.id, action.value, device.state, target, actor, json_of(device.id), now,
             station_id=station_id, request_id=request_id, idempotency_key=idempotency_key,
         )  # fmt: skip
         event_id = await _compare_and_set(cas, event)
@@ -229,7 +240,7 @@ async def _write(
                             source,
                             target,
                             actor,
-                            payload_json,
+                            json_of(item["id"]),
                             now,
                             station_id=station_id,
                             request_id=request_id,
@@ -459,6 +470,19 @@ async def _locked_rows(where: str, *values: Any) -> list[Mapping[str, Any]]:
     )
 
 
+async def _movable(codes: Sequence[str], action: Action, principal: Principal) -> list[Mapping[str, Any]]:
+    """The devices among `codes` (sorted) in a source state of `action` that `principal` may see, locked."""
+    states = [s.value for s in TRANSITIONS[action].sources]
+    rows: list[Mapping[str, Any]] = []
+    for chunk in chunked(codes):
+        codes_in = ", ".join("{}" for _ in chunk)
+        states_in = ", ".join("{}" for _ in states)
+        rows += await _locked_rows(f"d.code IN ({codes_in}) AND d.state IN ({states_in})", *chunk, *states)
+    if principal.scoped_to_organisation:
+        rows = [r for r in rows if r["donor_id"] == principal.organisation_id]
+    return rows
+
+
 async def transition_many(
     codes: Sequence[str],
     action_name: str,
@@ -478,17 +502,8 @@ async def transition_many(
     require_role(action, principal.role)
     cleaned = clean_payload(payload or {})
     wanted = sorted({parse_code(c, expected=CodeType.DEVICE).compact for c in codes})
-    states = [s.value for s in TRANSITIONS[action].sources]
     async with write_transaction():
-        rows: list[Mapping[str, Any]] = []
-        for chunk in chunked(wanted):
-            codes_in = ", ".join("{}" for _ in chunk)
-            states_in = ", ".join("{}" for _ in states)
-            rows += await _locked_rows(
-                f"d.code IN ({codes_in}) AND d.state IN ({states_in})", *chunk, *states
-            )
-        if principal.scoped_to_organisation:
-            rows = [r for r in rows if r["donor_id"] == principal.organisation_id]
+        rows = await _movable(wanted, action, principal)
         moved = await _write(
             rows,
             action,
@@ -529,3 +544,35 @@ async def transition_batch(
         )
         moved = await _write(rows, action, cleaned, principal, all_or_nothing=True, request_id=request_id)
     return len(moved)
+
+
+async def transition_each(
+    items: Sequence[tuple[str, Mapping[str, Any]]],
+    action_name: str,
+    principal: Principal,
+    *,
+    request_id: str | None = None,
+) -> list[str]:
+    """Apply one action to many devices, each with its own payload, in one transaction; the codes that moved.
+
+    For evidence that differs per device (a "match all" reserves each device for
+    its own allocation): the checks judge each device on its own payload, each
+    moved device gets its own event with it, and devices in another state (taken
+    meanwhile) or that a check refuses stay as they are — the caller finds out
+    which from the codes returned. A device named twice is refused, nothing moved.
+    """
+    action = parse_action(action_name)
+    require_role(action, principal.role)
+    by_code: dict[str, dict[str, Any]] = {}
+    for code_text, payload in items:
+        code = parse_code(code_text, expected=CodeType.DEVICE)
+        if code.compact in by_code:
+            raise BadInput(N_("{ref} is named twice."), code="device_repeated", ref=code.display)
+        by_code[code.compact] = clean_payload(payload)
+    async with write_transaction():
+        rows = await _movable(sorted(by_code), action, principal)
+        moved = await _write(
+            rows, action, {}, principal, all_or_nothing=False, request_id=request_id,
+            payloads={row["id"]: by_code[row["code"]] for row in rows},
+        )  # fmt: skip
+    return sorted(m.device.code for m in moved)

@@ -85,6 +85,7 @@ _NEEDS_COLUMNS = (
     Household.can_use,
 )
 _ABILITY = {"yes": True, "no": False}
+_REQUESTS = {request.value: request for request in rules.Request}
 
 
 def _session_not_found(session_id: int) -> NotFound:
@@ -113,7 +114,7 @@ def needs_of(row: Mapping[str, Any], reference: datetime.date) -> rules.Househol
         computers_at_home=row["computers"],
         printer_at_home=bool(row["has_printer"]),
         internet_at_home=bool(row["has_internet"]),
-        requests=frozenset(rules.Request(r) for r in json_value(row["requests"], [])),
+        requests=frozenset(_REQUESTS.get(r) or rules.Request(r) for r in json_value(row["requests"], [])),
         social_hotel=bool(row["social_hotel"]),
         waiting_since=waiting if waiting is not None and waiting <= reference else None,
         can_pay_rent=_ABILITY.get(row["can_pay_rent"]),

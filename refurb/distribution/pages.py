@@ -166,6 +166,7 @@ def _rule_values(rules: dict[str, Any]) -> dict[str, Any]:
     values = {name: rules[name] for name in _RULE_NUMBERS}
     values |= {f"w_{name}": value for name, value in rules["weights"].items()}
     values |= {"tablets": rules["tablets"], "printers": rules["printers"]}
+    values |= {"suitable_os": "\n".join(rules.get("suitable_os", []))}
     return values | {"connection": rules["connection"] or "none"}
 
 
@@ -181,6 +182,7 @@ def _rules_in(data: dict[str, Any]) -> dict[str, Any]:
         "tablets": bool(_text(data, "tablets")),
         "printers": bool(_text(data, "printers")),
         "weights": {name: _rule_number(data, f"w_{name}") for name in WEIGHT_FIELDS},
+        "suitable_os": [line.strip() for line in _text(data, "suitable_os").splitlines() if line.strip()],
     }
     connection = _text(data, "connection")
     if connection:  # left out: the default

@@ -38,6 +38,11 @@ Choices made where the issue is silent, so that a commission can explain them:
   4G key or box) whenever there is no internet at home, asked for or not.
 * Requests the rules do not grant, and what the household cannot do (pay a rent,
   install, use), come back as `notes` for the commission rather than silently dropped.
+* A computer or tablet is given only with an OS suitable for the use (a browser able
+  to open the school digital workspace, ENT): one the workshop recorded and, when the
+  rule set names `suitable_os`, one that begins with one of those names as whole words
+  ("Linux Mint" covers "Linux Mint 21.3", not "Linux Mintest"), ignoring case. A device
+  with no OS recorded is not suitable yet (`RuleSet.os_suitable`).
 
 Order: higher score first; on a tie the household waiting longer (earlier
 `waiting_since`; an unknown date counts as waiting least); then the F code, so
@@ -50,6 +55,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from itertools import groupby
 from operator import itemgetter
 from types import MappingProxyType
@@ -271,6 +277,10 @@ _NOT_BOOL = N_("{field} must be true or false.")
 _NOT_ONE_OF = N_("{field} must be one of: {known}.")
 _BELOW = N_("{field} must not be below {other}.")
 _VERSION_IN_EDITS = N_("The version is set by Refurb: leave it out of the edits.")
+_NOT_NAMES = N_("{field} must be a list of at most {max} names, each of 1 to {length} characters.")
+#: Bounds of `suitable_os`: a device's OS is at most 100 characters (the device table's column).
+_MAX_OS_NAMES = 20
+_MAX_OS_LENGTH = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +308,20 @@ class RuleSet:
     connection: ConnectionKind | None = ConnectionKind.KEY_4G  # None: the programme gives no connection
     max_computers: int = 1
     weights: Weights = field(default_factory=Weights)
+    suitable_os: tuple[str, ...] = ()  # OS names a computer must run; empty: any OS recorded
+
+    def os_suitable(self, os: str | None) -> bool:
+        """Whether a device with this recorded OS may be given (no OS recorded: not yet)."""
+        recorded = " ".join((os or "").split()).casefold()
+        if not recorded:
+            return False
+        return not self.suitable_os or any(
+            recorded == name or recorded.startswith(name + " ") for name in self._suitable_folded
+        )
+
+    @property
+    def _suitable_folded(self) -> tuple[str, ...]:
+        return tuple(name.casefold() for name in self.suitable_os)
 
     @classmethod
     def from_json(cls, data: object) -> RuleSet:
@@ -346,6 +370,7 @@ class RuleSet:
             max_computers=_whole(
                 data.get("max_computers", default.max_computers), "max_computers", 1, MAX_EXCEPTION_COMPUTERS
             ),
+            suitable_os=_names(data.get("suitable_os", list(default.suitable_os)), "suitable_os"),
             weights=Weights(
                 **{
                     name: _whole(
@@ -368,6 +393,7 @@ class RuleSet:
             "connection": None if self.connection is None else self.connection.value,
             "max_computers": self.max_computers,
             "weights": {name: getattr(self.weights, name) for name in WEIGHT_FIELDS},
+            "suitable_os": list(self.suitable_os),
         }
 
     def revise(self, edits: Mapping[str, Any]) -> RuleSet:
@@ -396,6 +422,7 @@ _RULE_FIELDS = (
     "connection",
     "max_computers",
     "weights",
+    "suitable_os",
 )
 WEIGHT_FIELDS = (
     "no_computer",
@@ -420,6 +447,28 @@ def _known(data: Mapping[Any, Any], fields: tuple[str, ...], prefix: str) -> Non
                 field=f"{prefix}{str(key)[:40]}",
                 known=", ".join(fields),
             )
+
+
+def _names(value: object, path: str) -> tuple[str, ...]:
+    """`value` as a tuple of names (spaces tidied, repeats dropped) if it is a short list of short texts."""
+    refused = BadInput(
+        _NOT_NAMES,
+        code=_BAD_RULES,
+        extra={"field": path},
+        field=path,
+        max=_MAX_OS_NAMES,
+        length=_MAX_OS_LENGTH,
+    )
+    if not isinstance(value, list | tuple) or len(value) > _MAX_OS_NAMES:
+        raise refused
+    names: list[str] = []
+    for item in value:
+        name = " ".join(item.split()) if isinstance(item, str) else ""
+        if not 1 <= len(name) <= _MAX_OS_LENGTH:
+            raise refused
+        if name.casefold() not in (n.casefold() for n in names):
+            names.append(name)
+    return tuple(names)
 
 
 def _whole(value: object, path: str, low: int, high: int, code: str = _BAD_RULES) -> int:
@@ -467,12 +516,21 @@ class HouseholdNeeds:
     can_use: bool | None = None
 
     def __post_init__(self) -> None:
-        """Refuse a form the rules cannot read; requests given as text become `Request`s."""
-        object.__setattr__(self, "children_birth_years", tuple(self.children_birth_years))
-        for name, high in (("adults", 20), ("computers_at_home", 50)):
-            _whole(getattr(self, name), name, 0, high, _BAD_NEEDS)
+        """Refuse a form the rules cannot read; requests given as text become `Request`s.
+
+        The usual form passes on a few plain comparisons (an agenda reads 5,000 at a
+        time); anything else goes through the full checks that say what is wrong.
+        """
+        if type(self.children_birth_years) is not tuple:
+            object.__setattr__(self, "children_birth_years", tuple(self.children_birth_years))
+        if not (type(self.adults) is int and 0 <= self.adults <= 20):
+            _whole(self.adults, "adults", 0, 20, _BAD_NEEDS)
+        if not (type(self.computers_at_home) is int and 0 <= self.computers_at_home <= 50):
+            _whole(self.computers_at_home, "computers_at_home", 0, 50, _BAD_NEEDS)
         year = self.reference_date.year
         for birth in self.children_birth_years:
+            if type(birth) is int and 0 <= year - birth <= MAX_CHILD_AGE:
+                continue
             _whole(birth, "children_birth_years", 0, 9999, _BAD_NEEDS)
             if birth > year:
                 raise BadInput(
@@ -490,7 +548,7 @@ class HouseholdNeeds:
             raise BadInput(
                 _AFTER_REFERENCE, code=_BAD_NEEDS, extra={"field": "waiting_since"}, field="waiting_since"
             )
-        if not isinstance(self.requests, frozenset) or not all(isinstance(r, Request) for r in self.requests):
+        if type(self.requests) is not frozenset or not all(type(r) is Request for r in self.requests):
             requests = frozenset(
                 parse_choice(Request, r, _UNKNOWN_REQUEST, code=_BAD_NEEDS, field="request")
                 for r in self.requests
@@ -726,29 +784,44 @@ class Priority:
         }
 
 
+_PRIORITY_MESSAGES: dict[str, str] = {
+    "no_computer": _NO_COMPUTER,
+    "school_children": _SCHOOL_CHILDREN,
+    "social_hotel": _SOCIAL_HOTEL,
+    "no_internet": _NO_INTERNET,
+    "waiting": _WAITING,
+}
+
+
+@lru_cache(maxsize=4096)
+def _reason(code: str, points: int, count: int | None = None, cap: int | None = None) -> PriorityReason:
+    """One priority reason, made once per value: the 5,000 households of an agenda share a few dozen."""
+    if cap is not None:
+        return PriorityReason(code, _WAITING_CAPPED, {"count": count, "max": cap}, points)
+    return PriorityReason(
+        code, _PRIORITY_MESSAGES[code], _NO_PARAMS if count is None else {"count": count}, points
+    )
+
+
 def priority(needs: HouseholdNeeds, rules: RuleSet) -> Priority:
     """The score of `needs` under the programme's weights, every point explained; a 0 weight says nothing."""
     weights = rules.weights
     reasons: list[PriorityReason] = []
     if needs.computers_at_home == 0 and weights.no_computer:
-        reasons.append(PriorityReason("no_computer", _NO_COMPUTER, _NO_PARAMS, weights.no_computer))
+        reasons.append(_reason("no_computer", weights.no_computer))
     children = len(needs.school_ages(rules))
     if children and weights.per_school_child:
-        points = children * weights.per_school_child
-        reasons.append(PriorityReason("school_children", _SCHOOL_CHILDREN, {"count": children}, points))
+        reasons.append(_reason("school_children", children * weights.per_school_child, children))
     if needs.social_hotel and weights.social_hotel:
-        reasons.append(PriorityReason("social_hotel", _SOCIAL_HOTEL, _NO_PARAMS, weights.social_hotel))
+        reasons.append(_reason("social_hotel", weights.social_hotel))
     if not needs.internet_at_home and weights.no_internet:
-        reasons.append(PriorityReason("no_internet", _NO_INTERNET, _NO_PARAMS, weights.no_internet))
+        reasons.append(_reason("no_internet", weights.no_internet))
     if needs.waiting_since is not None and weights.per_month_waiting:
         months = _months(needs.waiting_since, needs.reference_date)
         counted = min(months, weights.max_waiting_months)
         if counted:
-            if months > counted:
-                message, params = _WAITING_CAPPED, {"count": months, "max": weights.max_waiting_months}
-            else:
-                message, params = _WAITING, {"count": months}
-            reasons.append(PriorityReason("waiting", message, params, counted * weights.per_month_waiting))
+            cap = weights.max_waiting_months if months > counted else None
+            reasons.append(_reason("waiting", counted * weights.per_month_waiting, months, cap))
     return Priority(needs.code, rules.version, sum(r.points for r in reasons), tuple(reasons))
 
 

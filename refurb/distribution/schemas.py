@@ -486,6 +486,10 @@ class ShortageOut(BaseModel):
     programme: int | None
     by_kind: dict[str, int]
     total: int
+    without_suitable_os: dict[str, int] = Field(
+        default_factory=dict,
+        description="Per kind short: devices in stock held back only by their OS (none recorded, or refused)",
+    )
 
 
 class StockDemandRow(BaseModel):
@@ -496,6 +500,9 @@ class StockDemandRow(BaseModel):
     in_stock: int
     reserved: int
     to_match: int
+    without_suitable_os: int = Field(
+        description="In stock, of an accepted grade, but without a suitable OS recorded: not yet matchable"
+    )
     missing: int
 
 

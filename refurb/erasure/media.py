@@ -680,18 +680,34 @@ async def _media_disposed(context: CheckContext) -> None:
     )
 
 
+def _on_hold(device: DeviceRow) -> GuardRefused:
+    return GuardRefused(
+        N_("{ref} cannot go further: its batch is on hold after a failed erasure quality check."),
+        code="batch_on_hold",
+        ref=parse_code(device.code).display,
+    )
+
+
 async def _not_on_hold(context: CheckContext) -> None:
     """Devices of a batch on hold stay sanitized until its failed quality check is settled."""
     if await is_on_hold(context.device.batch_id):
-        raise GuardRefused(
-            N_("{ref} cannot go further: its batch is on hold after a failed erasure quality check."),
-            code="batch_on_hold",
-            ref=parse_code(context.device.code).display,
+        raise _on_hold(context.device)
+
+
+async def _not_on_hold_many(contexts: Sequence[CheckContext]) -> dict[int, DomainError]:
+    """The bulk form of `_not_on_hold` (a "match all"): the batches on hold among them, in one query."""
+    batches = sorted({c.device.batch_id for c in contexts if c.device.batch_id is not None})
+    held: set[int] = set()
+    for chunk in chunked(batches):
+        rows = await QualityCheck.select(QualityCheck.batch).where(
+            QualityCheck.batch.is_in(chunk) & (QualityCheck.result == "failed")
         )
+        held.update(r["batch"] for r in rows)
+    return {c.device.id: _on_hold(c.device) for c in contexts if c.device.batch_id in held}
 
 
 def register() -> None:
     """Declare the checks this area answers."""
     register_check(Check.MEDIA_SANITIZED, _media_sanitized, bulk=_media_sanitized_many)
-    register_check(Check.ERASURE_QC_CLEAR, _not_on_hold)
+    register_check(Check.ERASURE_QC_CLEAR, _not_on_hold, bulk=_not_on_hold_many)
     register_check(Check.MEDIA_DISPOSED, _media_disposed)

@@ -43,8 +43,8 @@ async def count_at(location_id: int, states: Sequence[State]) -> int:
     )
 
 
-async def available(kind: str, grades: Sequence[str] | None) -> list[str]:
-    """The codes of the devices in stock of `kind` (and of these grades, unless None): oldest stock first.
+async def available(kind: str, grades: Sequence[str] | None) -> list[dict[str, Any]]:
+    """The devices in stock of `kind` (and of these grades, unless None), code and OS: oldest stock first.
 
     A device with no stocking date (brought in by an import) comes after the dated ones, on both engines.
     """
@@ -52,19 +52,18 @@ async def available(kind: str, grades: Sequence[str] | None) -> list[str]:
     if grades is not None:
         where += f" AND grade IN ({', '.join('{}' for _ in grades)})" if grades else " AND 1 = 0"
         values += list(grades)
-    rows = await fetch(
-        f"SELECT code FROM device WHERE {where} "  # noqa: S608 - placeholders only
+    return await fetch(
+        f"SELECT code, os FROM device WHERE {where} "  # noqa: S608 - placeholders only
         "ORDER BY CASE WHEN stocked_at IS NULL THEN 1 ELSE 0 END, stocked_at, id",
         *values,
     )
-    return [row["code"] for row in rows]
 
 
 async def by_kind_and_grade(states: Sequence[State]) -> list[dict[str, Any]]:
-    """How many devices in these states per kind, grade and state (no grade: None)."""
+    """How many devices in these states per kind, grade, OS and state (no grade: None; no OS: '')."""
     marks = ", ".join("{}" for _ in states)
     return await fetch(
-        "SELECT kind, grade, state, COUNT(*) AS count "  # noqa: S608 - placeholders only
-        f"FROM device WHERE state IN ({marks}) GROUP BY kind, grade, state ORDER BY kind, grade",
+        "SELECT kind, grade, os, state, COUNT(*) AS count "  # noqa: S608 - placeholders only
+        f"FROM device WHERE state IN ({marks}) GROUP BY kind, grade, os, state ORDER BY kind, grade",
         *[s.value for s in states],
     )

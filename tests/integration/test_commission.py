@@ -74,19 +74,21 @@ async def decide(client: Any, headers: dict[str, str], session_id: int, **body: 
     return await client.post(f"{SESSIONS}/{session_id}/decisions", json=body, headers=headers)
 
 
-async def in_stock(kind: DeviceKind, grade: str | None, count: int) -> list[str]:
-    """Devices in stock, graded, stocked one day apart (the first is the oldest)."""
+async def in_stock(
+    kind: DeviceKind, grade: str | None, count: int, os: str = "Linux Mint 21.3", day: int = 0
+) -> list[str]:
+    """Devices in stock, graded, with this OS recorded, stocked one day apart (the first is the oldest)."""
     batch = await new_batch()
     codes = []
     for n in range(count):
         device = await new_device(State.IN_STOCK, batch=batch, kind=kind)
         row = await device_row(device.code)
         async with write_transaction():
-            await devices.set_facts(row["id"], grade=grade)
+            await devices.set_facts(row["id"], grade=grade, os=os)
             await Device.update(
                 {
                     Device.stocked_at: datetime.datetime(2027, 1, 1, tzinfo=datetime.UTC)
-                    + datetime.timedelta(days=n)
+                    + datetime.timedelta(days=day + n)
                 }
             ).where(Device.id == row["id"])
         codes.append(device.code)
@@ -339,7 +341,7 @@ async def test_two_coordinators_matching_at_once_never_double_book(client, as_us
     reserves = await DeviceEvent.select(DeviceEvent.device).where(DeviceEvent.action == "reserve")
     assert sorted(r["device"] for r in reserves) == sorted(reserved)  # one reserve event per device
     shortage = (await client.get(f"{ALLOCATIONS}/shortage", headers=coordinator)).json()
-    assert shortage == {"programme": None, "by_kind": {"laptop": 5}, "total": 5}
+    assert shortage == {"programme": None, "by_kind": {"laptop": 5}, "total": 5, "without_suitable_os": {}}
     assert {"laptop": 5} in (first.json()["shortage"], second.json()["shortage"])  # whoever finished last
     demand = (await client.get(f"{ALLOCATIONS}/stock-demand", headers=coordinator)).json()
     assert demand == [
@@ -349,6 +351,7 @@ async def test_two_coordinators_matching_at_once_never_double_book(client, as_us
             "in_stock": 0,
             "reserved": 15,
             "to_match": 5,
+            "without_suitable_os": 0,
             "missing": 5,
         }
     ]

@@ -193,6 +193,7 @@ async def test_a_coordinator_edits_the_rules_on_their_page_and_the_version_goes_
         **{f"w_{name}": "5" for name in ("no_computer", "per_school_child", "social_hotel", "no_internet")},
         "w_per_month_waiting": "0",
         "w_max_waiting_months": "24",
+        "suitable_os": "Windows 11\r\n\r\nLinux Mint\r\n",
     }
     saved = await client.post(rules_url, data=form, headers=coordinator)
     assert (saved.status_code, saved.headers["location"]) == (303, f"/programmes/{made['id']}")
@@ -205,6 +206,7 @@ async def test_a_coordinator_edits_the_rules_on_their_page_and_the_version_goes_
         "box",
     )
     assert after["rules"]["weights"]["no_computer"] == 5
+    assert after["rules"]["suitable_os"] == ["Windows 11", "Linux Mint"]
     again = await client.post(rules_url, data=form, headers=coordinator)  # the same rules: no new version
     assert again.status_code == 303
     assert (await client.get(f"{API}/{made['id']}", headers=coordinator)).json()["rules_version"] == 2

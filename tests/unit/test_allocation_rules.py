@@ -488,6 +488,7 @@ def test_rule_set_json_round_trip() -> None:
             "per_month_waiting": 1,
             "max_waiting_months": 24,
         },
+        "suitable_os": [],
     }
     edited = RuleSet.from_json(
         {"version": 4, "connection": None, "tablets": True, "weights": {"social_hotel": 0}}
@@ -503,11 +504,14 @@ def test_rule_set_json_round_trip() -> None:
 
 KNOWN = (
     "version, laptop_from_age, school_age_min, school_age_max, tablets, printers, connection, max_computers,"
-    " weights"
+    " weights, suitable_os"
 )
 KNOWN_WEIGHTS = (
     "no_computer, per_school_child, social_hotel, no_internet, per_month_waiting, max_waiting_months"
 )
+
+
+NOT_NAMES = "suitable_os must be a list of at most 20 names, each of 1 to 100 characters."
 
 
 @pytest.mark.parametrize(
@@ -546,6 +550,11 @@ KNOWN_WEIGHTS = (
             "school_age_max must not be below school_age_min.",
         ),
         ({"version": 0}, "version", "version must be between 1 and 2147483647."),
+        ({"suitable_os": "Linux Mint"}, "suitable_os", NOT_NAMES),
+        ({"suitable_os": ["Linux Mint", "  "]}, "suitable_os", NOT_NAMES),
+        ({"suitable_os": [11]}, "suitable_os", NOT_NAMES),
+        ({"suitable_os": ["x" * 101]}, "suitable_os", NOT_NAMES),
+        ({"suitable_os": [f"OS {n}" for n in range(21)]}, "suitable_os", NOT_NAMES),
     ],
 )
 def test_rule_set_validation(data: Any, field: str | None, message: str) -> None:
@@ -659,3 +668,40 @@ def test_a_needs_form_the_rules_cannot_read_is_refused(fields: dict[str, Any], m
     with pytest.raises(BadInput) as caught:
         needs(**fields)
     assert (caught.value.code, caught.value.render()) == ("bad_household_needs", message)
+
+
+# --- an OS suitable for the use -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("suitable", "recorded", "expected"),
+    [
+        ([], "Windows 11 Pro", True),  # no list: any OS the workshop recorded
+        ([], "", False),  # none recorded: not yet
+        ([], "   ", False),
+        ([], None, False),
+        (["Linux Mint", "Windows 11"], "Linux Mint 21.3", True),  # a whole-word prefix
+        (["Linux Mint", "Windows 11"], "linux  mint", True),  # case and spaces do not matter
+        (["Linux Mint", "Windows 11"], "Windows 11 Pro", True),
+        (["Linux Mint", "Windows 11"], "Windows 10 Pro", False),
+        (["Linux Mint", "Windows 11"], "Linux Mintest", False),  # not a whole word
+        (["Linux Mint", "Windows 11"], "", False),
+    ],
+)
+def test_an_os_is_suitable_when_recorded_and_accepted(
+    suitable: list[str], recorded: Any, expected: bool
+) -> None:
+    rules = RuleSet.from_json({"suitable_os": suitable})
+    assert rules.os_suitable(recorded) is expected
+
+
+def test_suitable_os_names_are_tidied_and_kept_in_a_new_version() -> None:
+    rules = RuleSet.from_json({"suitable_os": [" Linux   Mint ", "linux mint", "Windows 11"]})
+    assert rules.suitable_os == ("Linux Mint", "Windows 11")
+    assert RuleSet.from_json(rules.to_json()) == rules
+    revised = rules.revise({"suitable_os": ["Emmabuntüs"]})
+    assert (revised.version, revised.suitable_os, rules.suitable_os) == (
+        2,
+        ("Emmabuntüs",),
+        ("Linux Mint", "Windows 11"),
+    )
