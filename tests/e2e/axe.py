@@ -30,6 +30,9 @@ async def violations(page: Any) -> list[dict[str, Any]]:
             found = await page.evaluate(_RUN)
             break
         except Exception as error:
+            if "axe is not defined" in str(error):  # a new document arrived since the check: inject again
+                await page.add_script_tag(content=AXE_SOURCE)
+                continue
             if "already running" not in str(error):
                 raise
             await asyncio.sleep(0.1)
