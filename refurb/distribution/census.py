@@ -205,7 +205,10 @@ def census_options(values: Mapping[str, Any]) -> CensusOptions:
         given_on = datetime.date.fromisoformat(given_on_text) if given_on_text else None
     except ValueError:
         raise BadInput(
-            N_("'{value}' is not a date (YYYY-MM-DD)."), code="bad_notice_date", value=given_on_text[:20]
+            N_("'{value}' is not a date (YYYY-MM-DD)."),
+            code="bad_notice_date",
+            extra={"field": "notice_given_on"},
+            value=given_on_text[:20],
         ) from None
 
     def text(name: str) -> str | None:
@@ -807,6 +810,7 @@ def _consent(options: CensusOptions, census: CensusFile, principal: Principal) -
         raise BadInput(
             N_("The file holds personal data ({columns}): say its legal basis (public_interest or consent)."),
             code="legal_basis_required",
+            extra={"field": "legal_basis"},
             columns=columns,
         )
     try:
@@ -815,16 +819,27 @@ def _consent(options: CensusOptions, census: CensusFile, principal: Principal) -
         raise BadInput(
             N_("'{basis}' is not a legal basis (known: public_interest, consent)."),
             code="bad_legal_basis",
+            extra={"field": "legal_basis"},
             basis=options.legal_basis[:20],
         ) from None
     notice = (options.notice_version or "").strip()
     if not notice:
-        raise BadInput(N_("Say which version of the information notice was given."), code="notice_required")
+        raise BadInput(
+            N_("Say which version of the information notice was given."),
+            code="notice_required",
+            extra={"field": "notice_version"},
+        )
     if len(notice) > 40:
-        raise BadInput(N_("At most {limit} characters."), code="too_long", limit=40)
+        raise BadInput(
+            N_("At most {limit} characters."), code="too_long", extra={"field": "notice_version"}, limit=40
+        )
     given_on = options.notice_given_on or datetime.date.today()
     if given_on > datetime.date.today():
-        raise BadInput(N_("The information notice cannot be given in the future."), code="bad_notice_date")
+        raise BadInput(
+            N_("The information notice cannot be given in the future."),
+            code="bad_notice_date",
+            extra={"field": "notice_given_on"},
+        )
     return _Consent(basis.value, notice, given_on)
 
 
@@ -866,7 +881,11 @@ async def import_census(
     qpvs = {q.code: q.name for q in programme.qpvs}
     managing = principal.role in service.HOUSEHOLD_MANAGERS
     if managing:
-        referent_id = await service.referent_user(options.referent)
+        try:
+            referent_id = await service.referent_user(options.referent)
+        except DomainError as error:  # an unknown or unfit username: the form's field to correct
+            error.extra.setdefault("field", "referent")
+            raise
         organisation_id = (
             await accounts.organisation_id(" ".join(options.referring_organisation.split()))
             if options.referring_organisation

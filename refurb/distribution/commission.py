@@ -296,7 +296,12 @@ async def _deferred_here(session_id: int, household_ids: Sequence[int]) -> set[i
 
 # --- decisions ---------------------------------------------------------------
 
-_REASON_NEEDED = N_("Say why the commission decides to {kind}.")
+#: Said in the reader's language: a decision's name in English inside a French sentence read badly.
+_REASON_NEEDED = {
+    DecisionKind.MODIFY: N_("Say why the commission modifies the proposal."),
+    DecisionKind.DEFER: N_("Say why the commission defers this household."),
+    DecisionKind.REJECT: N_("Say why the commission rejects this household."),
+}
 
 
 def _decided_lines(data: DecisionIn, proposal: rules.Proposal, reason: str) -> list[dict[str, Any]]:
@@ -327,7 +332,12 @@ def _line(line: LineIn, why: rules.Reason) -> dict[str, Any]:
             known=", ".join(k.value for k in DeviceKind),
         ) from None
     if not 1 <= line.quantity <= MAX_UNITS:
-        raise BadInput(N_("A line gives 1 to {limit} units."), code="bad_quantity", limit=MAX_UNITS)
+        raise BadInput(
+            N_("A line gives 1 to {limit} units."),
+            code="bad_quantity",
+            extra={"field": "lines"},
+            limit=MAX_UNITS,
+        )
     connection = None
     if line.connection:
         try:
@@ -375,7 +385,7 @@ async def decide(session_id: int, data: DecisionIn, principal: Principal) -> Dec
         ) from None
     reason = " ".join(data.reason.split())
     if kind is not DecisionKind.APPROVE and not reason:
-        raise BadInput(_REASON_NEEDED, code="reason_required", extra={"field": "reason"}, kind=kind.value)
+        raise BadInput(_REASON_NEEDED[kind], code="reason_required", extra={"field": "reason"})
     exception = None
     if data.exception is not None:
         exception = rules.CommissionException(data.exception.computers, data.exception.reason)

@@ -7,6 +7,8 @@ Thin: every decision goes through `commission.decide`, every reservation through
 from __future__ import annotations
 
 import datetime
+import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -26,6 +28,26 @@ from refurb.web.params import RowId
 from refurb.web.render import page
 
 __all__ = ("AllocationPages", "CommissionPages")
+
+
+#: A household's compact F code, as the agenda's items carry it in their ids.
+_ITEM = re.compile(r"[A-Z0-9]{1,16}")
+_MAX_OFFSET = 10_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A decision the service refused, as typed: the agenda shows it again beside its household."""
+
+    household: str
+    kind: str
+    reason: str
+    quantities: dict[str, str]
+    field: str  # "reason", "lines" or "" (the message says it all)
+
+
+def _offset(text: str) -> int:
+    return int(text) if text.isdigit() and int(text) <= _MAX_OFFSET else 0
 
 
 def _text(data: dict[str, Any], name: str) -> str:
@@ -75,7 +97,12 @@ class CommissionPages(Controller):
         return Redirect(path=f"/commission/{made.id}", status_code=303)
 
     async def _agenda(
-        self, request: Request[Any, Any, Any], session_id: int, offset: int, error: str | None = None
+        self,
+        request: Request[Any, Any, Any],
+        session_id: int,
+        offset: int,
+        error: str | None = None,
+        refused: Refused | None = None,
     ) -> Response[Any]:
         agenda = await commission.agenda(session_id, gettext, offset=offset)
         return page(
@@ -86,6 +113,7 @@ class CommissionPages(Controller):
             kinds=[k for k in DeviceKind if k is not DeviceKind.OTHER],
             decision_kinds=DecisionKind,
             error=error,
+            refused=refused,
             page_size=commission.AGENDA_PAGE,
         )
 
@@ -101,25 +129,39 @@ class CommissionPages(Controller):
 
     @post("/{session_id:int}/decisions", status_code=303)
     async def decide(self, request: Request[Any, Any, Any], session_id: RowId, data: Form) -> Response[Any]:
-        """One decision; refused, the agenda says why and nothing changes."""
+        """One decision, then the agenda where it was, the next household in hand.
+
+        Refused, the agenda says why beside that household, with what was typed (the
+        decision chosen, the quantities, the reason) and the field to correct in hand;
+        nothing changes.
+        """
         kind = _text(data, "kind")
+        offset = _offset(_text(data, "offset"))
+        quantities = {k.value: _text(data, f"q_{k.value}") for k in DeviceKind}
         lines = []
         if kind == DecisionKind.MODIFY.value:
-            for name in (k.value for k in DeviceKind):
-                quantity = _text(data, f"q_{name}")
+            for name, quantity in quantities.items():
                 if quantity and quantity != "0":
                     lines.append(LineIn(kind=name, quantity=int(quantity) if quantity.isdigit() else -1))
+        household = _text(data, "household")
         try:
-            given = DecisionIn(
-                household=_text(data, "household"), kind=kind, reason=_text(data, "reason"), lines=lines
-            )
+            given = DecisionIn(household=household, kind=kind, reason=_text(data, "reason"), lines=lines)
             await commission.decide(session_id, given, principal_of(request))
         except (DomainError, ValidationError) as error:
             message, status = form_error(error)
-            response = await self._agenda(request, session_id, 0, error=message)
+            if isinstance(error, DomainError):
+                field = str(error.extra.get("field", ""))
+            else:
+                field = str(error.errors()[0].get("loc", ("",))[0])
+            refused = Refused(household, kind, _text(data, "reason"), quantities, field)
+            response = await self._agenda(request, session_id, offset, error=message, refused=refused)
             response.status_code = status
             return response
-        return Redirect(path=f"/commission/{session_id}", status_code=303)
+        path = f"/commission/{session_id}" + (f"?offset={offset}" if offset else "")
+        following = _text(data, "next")
+        if _ITEM.fullmatch(following):
+            path += f"#item-{following}"
+        return Redirect(path=path, status_code=303)
 
 
 class AllocationPages(Controller):

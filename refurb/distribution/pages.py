@@ -59,6 +59,8 @@ __all__ = ("HouseholdPages", "ProgrammePages")
 
 #: The confirm step sends the checked file back, base64-encoded (a third larger).
 CENSUS_PAGE_LIMIT = census.CENSUS_MAX_BYTES * 2
+#: The census form's own fields: a refusal naming one of them keeps the file checked.
+_CENSUS_FIELDS = frozenset({"legal_basis", "notice_version", "notice_given_on", "referent"})
 
 PURGERS = frozenset({Role.COORDINATOR, Role.ADMIN})
 DEFAULT_PURGE = "24months"
@@ -366,7 +368,9 @@ class ProgrammePages(Controller):
         values: dict[str, Any],
         report: CensusReport | None = None,
         content: str = "",
+        kept: str = "",
         error: str | None = None,
+        field: str = "",
         status_code: int = 200,
     ) -> Response[Any]:
         return page(
@@ -377,7 +381,9 @@ class ProgrammePages(Controller):
             values=values,
             report=report,
             content=content,
+            kept=kept,
             error=error,
+            field=field,
             names_referent=principal_of(request).role in service.HOUSEHOLD_MANAGERS,
             today=datetime.date.today().isoformat(),
             **_choices(),
@@ -401,30 +407,36 @@ class ProgrammePages(Controller):
         """Check (a dry run, the file kept in the page), then import that same file on confirmation.
 
         `step=check` runs the dry run; `step=import` imports, all or nothing or its valid rows.
+        A check refused for what the form says (the notice version, say) keeps the file: the
+        referent corrects the field and checks again without choosing the file a second time.
         """
         fields = ("legal_basis", "notice_version", "notice_given_on", "referent", "mode", "filename")
         values = {name: _text(data, name) for name in fields}
         importing = _text(data, "step") == "import"
-        content = _text(data, "content") if importing else ""
+        content = _text(data, "content")
+        raw = b""
         try:
-            if importing:
+            upload = data.get("file")
+            if isinstance(upload, UploadFile) and upload.filename and not importing:
+                raw = await upload.read()
+                values["filename"] = upload.filename
+            elif content:
                 try:
                     raw = base64.b64decode(content, validate=True)
                 except (binascii.Error, ValueError):
                     raise BadInput(
                         N_("Check the file again, then import it."), code="file_required"
                     ) from None
-                filename = values["filename"]
-            else:
-                upload = data.get("file")
-                if not isinstance(upload, UploadFile):
-                    raise BadInput(N_("Choose the census file."), code="file_required")
-                raw = await upload.read()
-                filename = upload.filename or ""
-                values["filename"] = filename
+            if not raw:
+                raise BadInput(
+                    N_("Check the file again, then import it.")
+                    if importing
+                    else N_("Choose the census file."),
+                    code="file_required",
+                )
             options = census.census_options({**values, "dry_run": "false" if importing else "true"})
             report = await census.import_census(
-                programme_id, io.BytesIO(raw), filename, options, principal_of(request)
+                programme_id, io.BytesIO(raw), values["filename"], options, principal_of(request)
             )
         except census.CensusRefused as refused:
             report = CensusReport.model_validate(refused.extra["report"])
@@ -433,14 +445,23 @@ class ProgrammePages(Controller):
                 programme_id,
                 values=values,
                 report=report,
-                content=content,
+                content=content if importing else "",
                 error=render_error(refused),
                 status_code=422,
             )
         except DomainError as error:
             message, status = form_error(error)
+            field = str(error.extra.get("field", ""))
+            keep = bool(raw) and not importing and field in _CENSUS_FIELDS  # the form is wrong, not the file
             return await self._census(
-                request, programme_id, values=values, content=content, error=message, status_code=status
+                request,
+                programme_id,
+                values=values,
+                content=content if importing else "",
+                kept=base64.b64encode(raw).decode("ascii") if keep else "",
+                error=message,
+                field=field,
+                status_code=status,
             )
         kept = "" if importing else base64.b64encode(raw).decode("ascii")
         return await self._census(request, programme_id, values=values, report=report, content=kept)

@@ -44,7 +44,8 @@ NOT_OURS = ("/schema",)
 
 
 async def _seed(server, tokens, name: str) -> dict[str, str]:
-    """A batch of the test donor with a device in it, a stock location and a licence pool."""
+    """A batch of the test donor with a device in it, a stock location, a licence pool, a programme with a
+    household in census and one on a commission session's agenda."""
     batch = await submitted_batch()
     device = await new_device(State.RECEIVED, batch=batch)
     async with httpx.AsyncClient(base_url=server.url) as http:
@@ -77,12 +78,34 @@ async def _seed(server, tokens, name: str) -> dict[str, str]:
             headers=coordinator,
         )
         assert household.status_code == 201, household.text
+        # an eligible household on a session's agenda: the commission page as the projector shows it
+        agenda = await http.post(
+            "/api/v1/households",
+            json={
+                "programme": programme.json()["id"],
+                "qpv_code": "QN09301M",
+                "children_birth_years": [2014, 2019],
+                "has_internet": False,
+            },
+            headers=coordinator,
+        )
+        assert agenda.status_code == 201, agenda.text
+        status = f"/api/v1/households/{agenda.json()['code']}/status"
+        eligible = await http.post(status, json={"status": "eligible"}, headers=coordinator)
+        assert eligible.status_code == 200, eligible.text
+        session = await http.post(
+            "/api/v1/commission-sessions",
+            json={"programme": programme.json()["id"], "held_on": "2027-03-15", "members": ["Mme Roux"]},
+            headers=coordinator,
+        )
+        assert session.status_code == 201, session.text
     return {
         "batch": batch.code,
         "device": device.code,
         "location": site.json()["code"],
         "programme": str(programme.json()["id"]),
         "household": household.json()["code"],
+        "session": str(session.json()["id"]),
     }
 
 
@@ -113,6 +136,7 @@ def _below(role: str, seeded: dict[str, str]) -> list[str]:
             f"/programmes/{seeded['programme']}/census",
             f"/programmes/{seeded['programme']}/rules",
             "/commission",
+            f"/commission/{seeded['session']}",
             "/allocations",
             "/allocations/stock-demand",
         ]

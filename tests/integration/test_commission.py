@@ -429,6 +429,29 @@ async def test_the_coordinator_pages_and_start_page_show_the_commission_and_the_
     assert (await client.get(f"/commission/{sid}", headers=as_user("technician"))).status_code == 403
 
 
+async def test_a_decision_from_the_page_returns_to_the_next_household_and_only_to_a_household(
+    client, as_user
+) -> None:
+    coordinator = as_user("coordinator")
+    prog = await programme(client, coordinator)
+    sid = await session(client, coordinator, prog)
+    first, second, third = [await eligible(client, coordinator, prog) for _ in range(3)]
+    url = f"/commission/{sid}/decisions"
+    form = {"household": first, "kind": "approve", "offset": "50", "next": second}
+    sent = await client.post(url, data=form, headers=coordinator, follow_redirects=False)
+    assert (sent.status_code, sent.headers["location"]) == (303, f"/commission/{sid}?offset=50#item-{second}")
+    odd = {"household": second, "kind": "approve", "offset": "-1", "next": "x/../../login"}
+    sent = await client.post(url, data=odd, headers=coordinator, follow_redirects=False)
+    assert (sent.status_code, sent.headers["location"]) == (303, f"/commission/{sid}")
+    refused = {"household": third, "kind": "reject", "reason": " ", "next": first}
+    shown = await client.post(url, data=refused, headers={**coordinator, "accept-language": "fr"})
+    assert shown.status_code == 400
+    assert 'data-refused="reject"' in shown.text
+    assert "Dites pourquoi la commission refuse ce foyer." in shown.text
+    listed = (await client.get(f"{SESSIONS}/{sid}/decisions", headers=coordinator)).json()
+    assert [(d["household"], d["kind"]) for d in listed] == [(first, "approve"), (second, "approve")]
+
+
 async def test_the_household_page_shows_the_proposal_the_decision_and_the_reserved_device(
     client, as_user
 ) -> None:
