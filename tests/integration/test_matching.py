@@ -241,7 +241,8 @@ async def test_matching_at_once_from_every_door_never_double_books(client, as_us
     ]
     answers = await asyncio.gather(*calls)
     for answer in answers:
-        assert answer.status_code in (200, 409), answer.text  # 409: taken by another door meanwhile
+        # 201: the devices API recorded its reserve; 200: matched (or already recorded); 409: taken meanwhile
+        assert answer.status_code in (200, 201, 409), answer.text
     rows = await Allocation.select(Allocation.status, Allocation.device).order_by(Allocation.id)
     reserved = [r["device"] for r in rows if r["status"] == "reserved"]
     assert len(reserved) == 9
