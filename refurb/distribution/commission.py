@@ -11,6 +11,8 @@ line into an `Allocation` to match, all in one transaction.
 from __future__ import annotations
 
 import datetime
+import functools
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -99,28 +101,46 @@ def rule_set(row: Mapping[str, Any]) -> rules.RuleSet:
 
 def needs_of(row: Mapping[str, Any], reference: datetime.date) -> rules.HouseholdNeeds:
     """A household row as the rules read it, at the commission's date."""
-    year = reference.year
-    births = tuple(
-        y
-        for y in json_value(row["children_birth_years"], [])
-        if y <= year and year - y <= rules.MAX_CHILD_AGE  # the form already bounds them; the date may not
-    )
     waiting = row["waiting_since"]
     return rules.HouseholdNeeds(
         code=row["code"],
         reference_date=reference,
         adults=row["adults"],
-        children_birth_years=births,
+        children_birth_years=_births(row["children_birth_years"], reference.year),
         computers_at_home=row["computers"],
         printer_at_home=bool(row["has_printer"]),
         internet_at_home=bool(row["has_internet"]),
-        requests=frozenset(_REQUESTS.get(r) or rules.Request(r) for r in json_value(row["requests"], [])),
+        requests=_requests(row["requests"]),
         social_hotel=bool(row["social_hotel"]),
         waiting_since=waiting if waiting is not None and waiting <= reference else None,
         can_pay_rent=_ABILITY.get(row["can_pay_rent"]),
         can_install=_ABILITY.get(row["can_install"]),
         can_use=_ABILITY.get(row["can_use"]),
     )
+
+
+def _births(stored: Any, year: int) -> tuple[int, ...]:
+    """The birth years of a row up to `year` (the form already bounds them; the date may not)."""
+    if isinstance(stored, str):
+        return _births_in_text(stored, year)
+    return tuple(y for y in stored or () if y <= year and year - y <= rules.MAX_CHILD_AGE)
+
+
+@functools.lru_cache(maxsize=8192)
+def _births_in_text(text: str, year: int) -> tuple[int, ...]:
+    # Parsed once per distinct value: families of an agenda share a few thousand compositions.
+    return _births(json.loads(text), year)
+
+
+def _requests(stored: Any) -> frozenset[rules.Request]:
+    if isinstance(stored, str):
+        return _requests_in_text(stored)
+    return frozenset(_REQUESTS.get(r) or rules.Request(r) for r in stored or ())
+
+
+@functools.lru_cache(maxsize=1024)
+def _requests_in_text(text: str) -> frozenset[rules.Request]:
+    return _requests(json.loads(text))
 
 
 # --- sessions ----------------------------------------------------------------
