@@ -442,6 +442,8 @@ async def test_a_census_sent_twice_with_one_idempotency_key_is_imported_once(cli
     assert first.status_code == 201, first.text
     again = await send(client, keyed, programme, FIRST.read_bytes(), mode="valid_only")
     assert (again.status_code, again.json()) == (201, first.json())
+    assert again.headers["idempotent-replayed"] == "true"  # the stored answer, not a second import
+    assert "idempotent-replayed" not in first.headers
     assert await counts() == (14, 14 + len(VALID) - len(WITHOUT_PERSON), len(VALID) - len(WITHOUT_PERSON))
     other = await send(client, keyed, programme, UPDATE.read_bytes(), mode="valid_only")
     assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
