@@ -42,6 +42,12 @@ from refurb.distribution.api import HouseholdController, ProgrammeController
 from refurb.distribution.commission_api import AllocationController, CommissionController
 from refurb.distribution.commission_pages import AllocationPages, CommissionPages
 from refurb.distribution.pages import HouseholdPages, ProgrammePages
+from refurb.distribution.round_api import (
+    AppointmentController,
+    ConflictController,
+    HandoverController,
+    RoundController,
+)
 from refurb.erasure import certificates
 from refurb.erasure.api import (
     CertificateController,
@@ -285,6 +291,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HouseholdController,
             CommissionController,
             AllocationController,
+            RoundController,
+            AppointmentController,
+            HandoverController,
+            ConflictController,
             CommissionPages,
             AllocationPages,
             ProgrammePages,

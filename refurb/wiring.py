@@ -22,6 +22,8 @@ def wire() -> None:
     from refurb.accounts import tables as accounts_tables
     from refurb.codes import tables as codes_tables
     from refurb.devices import tables as devices_tables
+    from refurb.distribution import handover as distribution_handover
+    from refurb.distribution import loading as distribution_loading
     from refurb.distribution import matching as distribution_matching
     from refurb.distribution import service as distribution
     from refurb.distribution import tables as distribution_tables
@@ -85,6 +87,8 @@ def wire() -> None:
     workshop_labels.register()
     distribution.register()
     distribution_matching.register()
+    distribution_handover.register()
+    distribution_loading.register()
     _done = True
 
 

@@ -59,6 +59,7 @@ __all__ = (
     "list_devices",
     "outs_by_id",
     "select_one",
+    "states_of",
     "visible",
 )
 
@@ -201,6 +202,15 @@ async def device_refs(ids: Sequence[int]) -> dict[int, tuple[DeviceRow, str | No
         )
         batches = await codes_of("batch", [r["batch_id"] for r in rows])
         found.update({r["id"]: (device_row(r), batches.get(r["batch_id"])) for r in rows})
+    return found
+
+
+async def states_of(ids: Sequence[int]) -> dict[int, State]:
+    """Devices' states by id, for another area's progress views."""
+    found: dict[int, State] = {}
+    for chunk in chunked(sorted({i for i in ids if i is not None})):
+        rows = await Device.select(Device.id, Device.state).where(Device.id.is_in(chunk))
+        found.update((r["id"], State(r["state"])) for r in rows)
     return found
 
 

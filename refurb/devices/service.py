@@ -32,6 +32,8 @@ from refurb.devices.queries import (
     get_facts,
     last_action_at,
     list_devices,
+    outs_by_id,
+    states_of,
 )
 from refurb.devices.records import (
     LABEL_PRINTED,
@@ -94,6 +96,7 @@ __all__ = (
     "list_devices",
     "move",
     "note_labels_printed",
+    "outs_by_id",
     "place",
     "register",
     "register_check",
@@ -104,6 +107,7 @@ __all__ = (
     "sections_for",
     "set_facts",
     "set_hardware",
+    "states_of",
     "transition",
     "transition_batch",
     "transition_each",

@@ -13,6 +13,7 @@ from piccolo.columns import (
     JSON,
     BigInt,
     Boolean,
+    Bytea,
     Date,
     ForeignKey,
     Integer,
@@ -38,9 +39,11 @@ from refurb.timestamps import Timestamped
 __all__ = (
     "TABLES",
     "Allocation",
+    "Appointment",
     "BudgetLine",
     "CommissionSession",
     "Decision",
+    "Handover",
     "Household",
     "HouseholdEvent",
     "HouseholdPerson",
@@ -48,7 +51,10 @@ __all__ = (
     "Programme",
     "ProgrammeQpv",
     "PurgeAudit",
+    "Round",
+    "RoundStop",
     "SupportResource",
+    "SyncConflict",
 )
 
 
@@ -239,6 +245,105 @@ class Allocation(Timestamped):
     matched_at = Timestamptz(null=True, default=None)
 
 
+class Round(Timestamped):
+    """A day out of the distribution bus (R code): its vehicle, its staff and its stops in order.
+
+    `status` moves `planned → loading → out → closed` (only `distribution.rounds`
+    writes it, compare-and-set on `version`); `report` is what closing found.
+    """
+
+    code = Varchar(length=9, unique=True)
+    programme = ForeignKey(references=Programme, on_delete=OnDelete.restrict, null=False, index=True)
+    held_on = Date(index=True)
+    vehicle = Varchar(length=100, default="")
+    staff = JSON(default=[])  # user ids of the bus staff on board
+    status = Varchar(length=8, default="planned", index=True)
+    version = Integer(default=1)
+    departed_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+    report = JSON(default={})
+    created_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
+
+
+class RoundStop(Timestamped):
+    """Where the bus parks, in order: a place of a QPV, the partner there, a time window cut in slots."""
+
+    round = ForeignKey(references=Round, on_delete=OnDelete.restrict, null=False, index=True)
+    position = Integer(default=1)
+    place = Varchar(length=200)
+    qpv_code = Varchar(length=20, default="")
+    partner = Varchar(length=200, default="")
+    starts_at = Varchar(length=5)  # HH:MM, local time
+    ends_at = Varchar(length=5)
+    slot_minutes = Integer(default=30)
+    slot_capacity = Integer(default=4)  # households per slot
+
+
+class Appointment(Timestamped):
+    """A household convoked at a stop and a time slot.
+
+    `status`: convoked → delivered | absent | moved (to `moved_to`, another
+    appointment) | cancelled. Rows are never deleted: a household's moves are its history.
+    At most one `convoked` appointment per household (a partial unique index).
+    """
+
+    round = ForeignKey(references=Round, on_delete=OnDelete.restrict, null=False, index=True)
+    stop = ForeignKey(references=RoundStop, on_delete=OnDelete.restrict, null=False, index=True)
+    household = ForeignKey(references=Household, on_delete=OnDelete.restrict, null=False, index=True)
+    slot = Varchar(length=5)  # HH:MM, the slot's start
+    status = Varchar(length=10, default="convoked", index=True)
+    moved_to = Integer(null=True, default=None)
+    created_by = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
+
+
+class Handover(Timestamped):
+    """A device handed to a household: the mode and terms accepted, the signature, what was offered.
+
+    Holds personal data (the signature, a typed name): read like the household's
+    own personal data, and blanked by a purge. One per (allocation, device).
+    """
+
+    device = ForeignKey(references=Device, on_delete=OnDelete.restrict, null=False, index=True)
+    household = ForeignKey(references=Household, on_delete=OnDelete.restrict, null=False, index=True)
+    allocation = ForeignKey(references=Allocation, on_delete=OnDelete.restrict, null=False, index=True)
+    round = ForeignKey(references=Round, on_delete=OnDelete.restrict, null=True, index=True)
+    appointment = Integer(null=True, default=None)
+    without_appointment = Boolean(default=False)
+    mode = Varchar(length=8)  # donation | loan | rental
+    terms_version = Varchar(length=40)
+    terms = JSON(default={})  # the figures the terms named: loan end, rent, the programme's share
+    loan_ends_on = Date(null=True, default=None)
+    signature = Bytea(null=True, default=None)  # PNG drawn on the tablet
+    signature_sha256 = Varchar(length=64, default="")
+    typed_name = Varchar(length=200, default="")  # when signing is impossible
+    identity_checked = Boolean(default=False)
+    support_resource = ForeignKey(references=SupportResource, on_delete=OnDelete.restrict, null=True)
+    training = Varchar(length=10, default="none")  # accepted | declined | none
+    training_session = Varchar(length=200, default="")
+    client_key = Varchar(length=255, null=True, default=None)
+    queued_at = Timestamptz(null=True, default=None)  # done offline at, by the tablet's clock
+    actor = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
+    actor_name = Varchar(length=80, default="")
+
+
+class SyncConflict(Timestamped):
+    """An action done offline that the server refused on replay: shown to the staff and the coordinator."""
+
+    round = ForeignKey(references=Round, on_delete=OnDelete.restrict, null=True, index=True)
+    household_code = Varchar(length=9, default="")
+    device_code = Varchar(length=9, default="")
+    action = Varchar(length=20)
+    problem_code = Varchar(length=60)
+    detail = Text(default="")
+    client_key = Varchar(length=255, null=True, default=None)
+    queued_at = Timestamptz(null=True, default=None)
+    actor = ForeignKey(references=User, on_delete=OnDelete.restrict, null=True)
+    actor_name = Varchar(length=80, default="")
+    resolved_at = Timestamptz(null=True, default=None)
+    resolution = Text(default="")
+    resolved_by = Varchar(length=80, default="")
+
+
 #: This area's tables, registered with the database by `wiring` (in dependency order).
 TABLES = (
     Programme,
@@ -253,4 +358,9 @@ TABLES = (
     CommissionSession,
     Decision,
     Allocation,
+    Round,
+    RoundStop,
+    Appointment,
+    Handover,
+    SyncConflict,
 )

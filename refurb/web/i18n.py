@@ -99,6 +99,11 @@ def set_timezone(tz: datetime.tzinfo) -> None:
     _timezone[0] = tz
 
 
+def local_today() -> datetime.date:
+    """Today where the programme works (the deployment's time zone), not in UTC."""
+    return datetime.datetime.now(_timezone[0]).date()
+
+
 Number = int | float | Decimal
 
 

@@ -13,8 +13,9 @@ from refurb.core.codes import CodeType, make_code
 from refurb.core.lifecycle import State
 from refurb.core.roles import Role
 from refurb.core.stages import Stage
-from refurb.distribution import commission
+from refurb.distribution import commission, rounds
 from refurb.distribution import service as distribution
+from refurb.distribution.round_schemas import RoundIn, StopIn
 from refurb.distribution.rules import WEIGHT_FIELDS
 from refurb.distribution.schemas import HouseholdIn, PersonalDataIn, ProgrammeIn, SessionIn
 from refurb.intake.agreements import TERMS_VERSION
@@ -41,6 +42,8 @@ REGISTER_READERS = RECYCLING_READERS | {"coordinator"}
 LICENCE_REPORT_READERS = SUPERVISION | {"coordinator", "auditor"}
 PROGRAMME_WRITERS = {"coordinator", "admin"}
 HOUSEHOLD_READERS = PROGRAMME_WRITERS | {"bus_staff"}  # bus staff list the households they refer
+ROUND_READERS = PROGRAMME_WRITERS | {"bus_staff"}  # the round's own staff; anyone else: 404
+HANDING_OVER = {"bus_staff", "admin"}
 PERSONAL_DATA_READERS = {"coordinator"}  # and a household's own referent; everyone else: 404
 
 
@@ -255,6 +258,37 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/allocations", only(PROGRAMME_WRITERS, 200)),
     ("POST", "/allocations/match-all", only(PROGRAMME_WRITERS, 303)),
     ("GET", "/allocations/stock-demand", only(PROGRAMME_WRITERS, 200)),
+    ("GET", "/api/v1/rounds", EVERYONE),
+    ("POST", "/api/v1/rounds", only(PROGRAMME_WRITERS, 201)),
+    ("GET", "/api/v1/rounds/{round}", only(ROUND_READERS, 200, refused=404)),
+    ("POST", "/api/v1/rounds/{round}/status", only(ROUND_READERS, 200, refused=404)),
+    ("POST", "/api/v1/rounds/{round}/close", only(ROUND_READERS, 409, refused=404)),
+    ("GET", "/api/v1/rounds/{round}/appointments", only(ROUND_READERS, 200, refused=404)),
+    (
+        "POST",
+        "/api/v1/rounds/{round}/appointments",
+        {**only(ROUND_READERS, 409, refused=404), "bus_staff": 403},
+    ),
+    ("POST", "/api/v1/rounds/{round}/fill", {**only(ROUND_READERS, 200, refused=404), "bus_staff": 403}),
+    (
+        "POST",
+        "/api/v1/rounds/{round}/reconvoke-absent",
+        {**only(ROUND_READERS, 200, refused=404), "bus_staff": 403},
+    ),
+    ("GET", "/api/v1/rounds/{round}/progress", only(ROUND_READERS, 200, refused=404)),
+    ("GET", "/api/v1/rounds/{round}/pack", only(ROUND_READERS, 200, refused=404)),
+    (
+        "POST",
+        "/api/v1/rounds/{round}/handovers",
+        {**only(ROUND_READERS, 409, refused=404), "coordinator": 403},
+    ),
+    ("GET", "/api/v1/rounds/{round}/conflicts", only(ROUND_READERS, 200, refused=404)),
+    ("POST", "/api/v1/appointments/{appointment_id}/move", only(PROGRAMME_WRITERS, 404)),
+    ("POST", "/api/v1/appointments/{appointment_id}/cancel", only(PROGRAMME_WRITERS, 404)),
+    ("POST", "/api/v1/handovers", only(HANDING_OVER, 409)),
+    ("GET", "/api/v1/handovers/{device}", {name: 404 for name in ROLES}),
+    ("GET", "/api/v1/conflicts", EVERYONE),
+    ("POST", "/api/v1/conflicts/{conflict_id}/resolve", only(PROGRAMME_WRITERS, 404)),
 ]
 
 PUBLIC = {
@@ -294,7 +328,8 @@ def test_every_route_is_in_the_table(tmp_path) -> None:
             .replace("{station}", "{code}")
             .replace("{batch}", "{code}")
             .replace("{certificate}", "{code}")
-            .replace("{household}", "{code}"),
+            .replace("{household}", "{code}")
+            .replace("{round}", "{code}"),
         )
         for m, p, _ in TABLE
     } | {(m, p.replace("{agreement}", "{agreement_id}")) for m, p, _ in TABLE}
@@ -376,7 +411,8 @@ async def _distribution(template: str) -> tuple[int, str, int]:
 
     For the commission's routes the household is eligible and a session of the programme is open.
     """
-    if not any(word in template for word in ("programme", "household", "commission", "allocation")):
+    words = ("programme", "household", "commission", "allocation", "round", "handover")
+    if not any(word in template for word in words):
         return ABSENT_ID, "", ABSENT_ID
     coordinator = await principal("coordinator")
     known = await distribution.list_programmes()  # one programme per test: /households/new then opens it
@@ -400,6 +436,21 @@ async def _distribution(template: str) -> tuple[int, str, int]:
     return programme_id, household.code, session.id
 
 
+BUS_STOP = {"place": "Tour 12", "qpv_code": "QN09301M", "starts_at": "09:00", "ends_at": "10:00"}
+HANDOVER = {"terms_version": "remise-2026-12", "typed_name": "Samira Benali", "identity_checked": True}
+
+
+async def _round(programme_id: int) -> str:
+    """A planned round of the programme, with the cast's bus staff on board."""
+    planned = await rounds.create_round(
+        RoundIn(
+            programme=programme_id, held_on="2027-04-10", staff=["bus_staff"], stops=[StopIn(**BUS_STOP)]
+        ),
+        await principal("coordinator"),
+    )
+    return planned.code
+
+
 async def _call(client: Any, method: str, template: str, headers: dict[str, str], station: str) -> Any:
     device = await new_device(State.RECEIVED)
     batch = await submitted_batch() if "{batch}" in template else None
@@ -408,6 +459,7 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
     )
     code = device.code if template.startswith("/api/v1/labels/") else station
     programme_id, household, session_id = await _distribution(template)
+    round_code = await _round(programme_id) if "{round}" in template else ""
     path = template.format(
         programme_id=programme_id,
         household=household,
@@ -431,6 +483,9 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         pool_id=ABSENT_ID,
         session_id=session_id,
         allocation_id=ABSENT_ID,
+        round=round_code,
+        appointment_id=ABSENT_ID,
+        conflict_id=ABSENT_ID,
     )
     if path == "/api/v1/agreements/current":
         path += "?donor=Donor%20One"
@@ -483,6 +538,24 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
             "held_on": "2027-01-15",
             "members": ["Mme Roux (PRE)"],
         },
+        "/api/v1/rounds": {
+            "programme": programme_id,
+            "held_on": "2027-04-10",
+            "staff": ["bus_staff"],
+            "stops": [BUS_STOP],
+        },
+        "/api/v1/rounds/{round}/status": {"status": "loading"},
+        "/api/v1/rounds/{round}/appointments": {"household": household, "stop": ABSENT_ID, "slot": "09:00"},
+        "/api/v1/rounds/{round}/fill": {},
+        "/api/v1/rounds/{round}/reconvoke-absent": {"round": round_code},
+        "/api/v1/rounds/{round}/handovers": HANDOVER | {"household": household, "device": device.code},
+        "/api/v1/handovers": HANDOVER | {"household": household, "device": device.code},
+        "/api/v1/appointments/{appointment_id}/move": {
+            "round": round_code or "R00000010",
+            "stop": 1,
+            "slot": "09:00",
+        },
+        "/api/v1/conflicts/{conflict_id}/resolve": {"resolution": "tested"},
         "/api/v1/commission-sessions/{session_id}/decisions": {
             "household": household,
             "kind": "reject",
