@@ -48,6 +48,7 @@ from refurb.distribution.round_api import (
     HandoverController,
     RoundController,
 )
+from refurb.distribution.round_plan_pages import RoundPages
 from refurb.erasure import certificates
 from refurb.erasure.api import (
     CertificateController,
@@ -295,6 +296,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AppointmentController,
             HandoverController,
             ConflictController,
+            RoundPages,
             CommissionPages,
             AllocationPages,
             ProgrammePages,

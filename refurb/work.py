@@ -25,7 +25,7 @@ from refurb.core.roles import Role
 from refurb.core.stages import STAGE_ACTIONS, Stage
 from refurb.db import database_status
 from refurb.devices import service as devices
-from refurb.distribution import commission, matching
+from refurb.distribution import commission, matching, rounds
 from refurb.erasure import certificates, kind_decisions, supervision
 from refurb.intake import collection
 from refurb.intake import service as batches
@@ -332,6 +332,50 @@ async def _coordinator() -> list[WorkSection]:
     ]
 
 
+async def _bus_staff(principal: Principal) -> list[WorkSection]:
+    """Today's round (and the next ones) with their stops and what is on board; the hand-over page."""
+    today = datetime.date.today()
+    mine = [r for r in await rounds.list_rounds(principal) if r.held_on >= today and r.status != "closed"]
+    mine.sort(key=lambda r: (r.held_on, r.code))
+    sections = []
+    for found in mine[:SHOWN]:
+        progress = await rounds.progress(found.code, principal)
+        on_board = sum(s.loaded for s in progress.stops)
+        to_load = sum(s.to_load for s in progress.stops)
+        title = gettext("Today's round") if found.held_on == today else gettext("Next round")
+        sections.append(
+            WorkSection(
+                key=f"round_{found.code}",
+                title=f"{title} {found.display_code}",
+                count=found.appointments,
+                href=f"/rounds/{found.code}/handover"
+                if found.status in ("loading", "out")
+                else f"/rounds/{found.code}",
+                action=gettext("Hand-over page")
+                if found.status in ("loading", "out")
+                else gettext("Open the round"),
+                items=[
+                    WorkItem(
+                        label=f"{s.place}",
+                        detail=gettext(
+                            "%(waiting)s waiting, %(delivered)s delivered, %(loaded)s of %(total)s on board"
+                        )
+                        % {
+                            "waiting": s.waiting,
+                            "delivered": s.delivered,
+                            "loaded": s.loaded,
+                            "total": s.loaded + s.to_load,
+                        },
+                        href=f"/rounds/{found.code}",
+                    )
+                    for s in progress.stops
+                ]
+                + [WorkItem(label=gettext("On board"), detail=f"{on_board} / {on_board + to_load}")],
+            )
+        )
+    return sections
+
+
 async def work_for(principal: Principal) -> WorkOut:
     """The sections of work for the principal's role."""
     role = principal.role
@@ -346,6 +390,8 @@ async def work_for(principal: Principal) -> WorkOut:
         sections = [*await _supervision(principal), *await _stage_sections(principal)]
     elif role is Role.COORDINATOR:
         sections = await _coordinator()
+    elif role is Role.BUS_STAFF:
+        sections = await _bus_staff(principal)
     elif role is Role.ADMIN:
         sections = [*await _admin(), *await _supervision(principal), *await _pickups(principal)]
     return WorkOut(role=role, sections=list(sections))

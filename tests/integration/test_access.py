@@ -289,6 +289,14 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/api/v1/handovers/{device}", {name: 404 for name in ROLES}),
     ("GET", "/api/v1/conflicts", EVERYONE),
     ("POST", "/api/v1/conflicts/{conflict_id}/resolve", only(PROGRAMME_WRITERS, 404)),
+    ("GET", "/rounds", only(ROUND_READERS, 200)),
+    ("POST", "/rounds", {**only(PROGRAMME_WRITERS, 303)}),
+    ("GET", "/rounds/{round}", only(ROUND_READERS, 200)),
+    ("POST", "/rounds/{round}/status", only(ROUND_READERS, 303)),
+    ("POST", "/rounds/{round}/fill", only(PROGRAMME_WRITERS, 303)),
+    ("POST", "/rounds/{round}/appointments", only(PROGRAMME_WRITERS, 409)),
+    ("POST", "/rounds/{round}/reconvoke-absent", only(PROGRAMME_WRITERS, 303)),
+    ("POST", "/rounds/{round}/conflicts/{conflict_id}", only(PROGRAMME_WRITERS, 404)),
 ]
 
 PUBLIC = {
@@ -598,6 +606,17 @@ async def _call(client: Any, method: str, template: str, headers: dict[str, str]
         "/households/{household}/personal-data": PERSON,
         "/commission": {"programme": str(programme_id), "held_on": "2027-01-15", "members": "Mme Roux"},
         "/commission/{session_id}/decisions": {"household": household, "kind": "reject", "reason": "tested"},
+        "/rounds": {
+            "programme": str(programme_id),
+            "held_on": "2027-04-10",
+            "staff": "bus_staff",
+            "stops": "Tour 12; QN09301M; Centre social; 09:00-10:00; 30; 2",
+        },
+        "/rounds/{round}/status": {"status": "loading"},
+        "/rounds/{round}/fill": {"qpvs": ""},
+        "/rounds/{round}/appointments": {"household": household, "stop": "1", "slot": "09:00"},
+        "/rounds/{round}/reconvoke-absent": {"round": round_code},
+        "/rounds/{round}/conflicts/{conflict_id}": {"resolution": "tested"},
     }
     uploads: dict[str, tuple[dict[str, str], Any]] = {
         "/agreement/upload": (

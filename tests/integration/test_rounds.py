@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from refurb.core.codes import parse_code
 from refurb.core.kinds import DeviceKind
 from refurb.core.stages import Stage
 from refurb.devices.tables import Device
@@ -349,3 +350,52 @@ async def test_the_round_pack_greets_by_name_only_the_rounds_staff(client, as_us
         assert "Benali" not in refused.text
         assert (await client.get(f"{ROUNDS}/{code}/appointments", headers=headers)).status_code == 404
     assert HELD_ON
+
+
+async def test_the_round_pages_plan_fill_and_follow_a_round(client, as_user) -> None:
+    coordinator = as_user("coordinator", **{"accept-language": "fr"})
+    prog, households, devices = await households_with_devices(client, coordinator, 2)
+    refused = await client.post(
+        "/rounds/",
+        data={"programme": str(prog), "held_on": HELD_ON, "staff": "bus_staff", "stops": "Tour 12; QN09301M"},
+        headers=coordinator,
+    )
+    assert refused.status_code == 400
+    assert "Arrêt ligne 1 : écrivez-le ainsi" in refused.text
+    assert "Tour 12; QN09301M" in refused.text  # what was typed comes back
+    planned = await client.post(
+        "/rounds/",
+        data={"programme": str(prog), "held_on": HELD_ON, "staff": "bus_staff", "vehicle": "Bus 2",
+              "stops": "Tour 12; QN09301M; Centre social; 9h00-10h00; 30; 1"},
+        headers=coordinator,
+    )  # fmt: skip
+    assert planned.status_code == 303, planned.text
+    code = planned.headers["location"].rsplit("/", 1)[1]
+    filled = await client.post(f"/rounds/{code}/fill", data={"qpvs": ""}, headers=coordinator)
+    assert filled.status_code == 303
+    shown = await client.get(f"/rounds/{code}", headers=coordinator)
+    assert shown.status_code == 200
+    for household in households:
+        assert f'data-household="{household}" data-status="convoked"' in shown.text
+    assert "<td data-waiting>2</td>" in shown.text
+    full = await client.post(
+        f"/rounds/{code}/appointments", data={"household": households[0], "stop": "1", "slot": "09:00"},
+        headers=coordinator,
+    )  # fmt: skip
+    assert full.status_code == 409
+    assert "déjà convoqué" in full.text
+
+    staff = as_user("bus_staff", **{"accept-language": "fr"})
+    mine = await client.get("/rounds/", headers=staff)
+    assert f'data-round="{code}"' in mine.text
+    assert "Planifier une tournée" not in mine.text
+    started = await client.post(f"/rounds/{code}/status", data={"status": "loading"}, headers=staff)
+    assert started.status_code == 303
+    work = (await client.get("/api/v1/me/work", headers=staff)).json()
+    assert work["role"] == "bus_staff"
+    (section,) = work["sections"]  # 2027-04-10 is ahead: the next round, loading, so to the hand-over page
+    assert (section["title"], section["count"], section["href"]) == (
+        f"Prochaine tournée {parse_code(code).display}", 2, f"/rounds/{code}/handover",
+    )  # fmt: skip
+    assert section["items"][0]["detail"] == "2 attendus, 0 servis, 0 sur 2 à bord"
+    assert len(devices) == 2
