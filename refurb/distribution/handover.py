@@ -303,6 +303,16 @@ async def support_text(programme_id: int, qpv_code: str) -> tuple[int | None, st
     return row["id"], " · ".join(" ".join(p.split()) for p in parts if p and p.strip())
 
 
+async def _support(programme_id: int, qpv_code: str) -> tuple[int | None, str]:
+    row = (
+        await SupportResource.select(SupportResource.id, SupportResource.name)
+        .where((SupportResource.programme == programme_id) & (SupportResource.qpv_code == qpv_code))
+        .order_by(SupportResource.id)
+        .first()
+    )
+    return (row["id"], row["name"]) if row else (None, "")
+
+
 async def _terms_of(programme_id: int, mode: str, day: datetime.date) -> Any:
     row = await Programme.select(
         Programme.loan_months, Programme.rental_monthly_cents, Programme.rental_programme_share
@@ -459,7 +469,7 @@ async def _hand_over(
         on_this_round = ref is not None and place["round_id"] == ref.id
         today = local_today()
         terms = await _terms_of(place["programme"], place["mode"], today)
-        support_id, _ = await support_text(place["programme"], place["qpv_code"])
+        support_id, support_name = await _support(place["programme"], place["qpv_code"])
         (row,) = await Handover.insert(
             Handover(
                 device=device.id,
@@ -496,8 +506,24 @@ async def _hand_over(
             device.code, Action.HAND_OVER.value, payload, principal,
             request_id=request_id, idempotency_key=idempotency_key,
         )  # fmt: skip
-        stored = await Handover.select().where(Handover.id == row["id"]).first()
-        return await _out(stored, "recorded")
+        status = await Household.select(Household.status).where(Household.id == household.id).first()
+        return HandoverOut(
+            id=row["id"],
+            outcome="recorded",
+            device=device.code,
+            household=household.code,
+            round=ref.code if ref else None,
+            mode=place["mode"],
+            terms_version=TERMS_VERSION,
+            terms_figures=terms.figures(),
+            without_appointment=not on_this_round,
+            signature_sha256=hashlib.sha256(signature).hexdigest() if signature else "",
+            support=support_name if data.support_given else "",
+            training=data.training,
+            household_status=status["status"] if status else household.status.value,
+            receipt_url=f"/api/v1/labels/{device.code}?kind=receipt&format=pdf",
+            handed_at=utcnow(),
+        )
 
 
 # --- conflicts -----------------------------------------------------------------

@@ -32,6 +32,8 @@ BUDGETS: dict[str, dict[str, int]] = {
     "POST /api/v1/scans at an erasure station (a disk not wiped: refused)": {"sqlite": 13, "postgres": 11},
     "POST /api/v1/scans at a workshop station (the checklist answered)": {"sqlite": 20, "postgres": 17},
     "POST /api/v1/scans at a licensing station (a free OS)": {"sqlite": 19, "postgres": 16},
+    "POST /api/v1/scans at a loading station": {"sqlite": 13, "postgres": 10},
+    "POST /api/v1/rounds/{code}/handovers": {"sqlite": 24, "postgres": 23},
     "GET /api/v1/devices/{code}": {"sqlite": 2, "postgres": 2},
     "GET /devices/{code} (page)": {"sqlite": 4, "postgres": 4},
     # + the workshop's section: the last pass and the live licence, one statement each
@@ -216,3 +218,42 @@ async def test_a_scan_at_each_stage_stays_within_its_budget(client, as_user, eng
 
 async def _code(state: State) -> str:
     return (await new_device(state)).code
+
+
+async def test_the_bus_stays_within_its_budgets(client, as_user, engine) -> None:
+    """Loading by scan and a hand-over: the two routes a bus day repeats hundreds of times."""
+    from tests.integration.bus import ROUNDS, handover_body, round_with_households
+
+    coordinator, staff = as_user("coordinator"), as_user("bus_staff")
+    setup = await round_with_households(client, coordinator, 4)
+    code, households, devices = setup["round"]["code"], setup["households"], setup["devices"]
+    station = (await new_station(Stage.LOADING)).code
+    await client.post("/api/v1/scans", json={"station": station, "text": code}, headers=staff)
+    pending = iter(devices)
+
+    async def load(device: str) -> Any:
+        body = {"station": station, "text": device, "context": {"round": code}}
+        response = await client.post("/api/v1/scans", json=body, headers=staff)
+        assert response.json()["result"] == "recorded", response.text
+        return response
+
+    async def next_device() -> str:
+        return next(pending)
+
+    _, log = await _twice(next_device, load)
+    _within("POST /api/v1/scans at a loading station", engine.kind, log)
+    for device in devices[2:]:
+        await load(device)
+    await client.post(f"{ROUNDS}/{code}/status", json={"status": "out"}, headers=staff)
+    pairs = iter(zip(households, devices, strict=True))
+
+    async def hand(pair: tuple[str, str]) -> Any:
+        response = await client.post(f"{ROUNDS}/{code}/handovers", json=handover_body(*pair), headers=staff)
+        assert response.status_code == 201, response.text
+        return response
+
+    async def next_pair() -> tuple[str, str]:
+        return next(pairs)
+
+    _, log = await _twice(next_pair, hand)
+    _within("POST /api/v1/rounds/{code}/handovers", engine.kind, log)
