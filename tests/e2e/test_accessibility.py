@@ -99,7 +99,21 @@ async def _seed(server, tokens, name: str) -> dict[str, str]:
             headers=coordinator,
         )
         assert session.status_code == 201, session.text
+        planned = await http.post(
+            "/api/v1/rounds",
+            json={
+                "programme": programme.json()["id"],
+                "held_on": "2027-04-10",
+                "vehicle": "Bus 1",
+                "staff": ["bus_staff"],
+                "stops": [{"place": "Pied de la tour 12", "qpv_code": "QN09301M", "starts_at": "09:00",
+                           "ends_at": "10:00"}],
+            },
+            headers=coordinator,
+        )  # fmt: skip
+        assert planned.status_code == 201, planned.text
     return {
+        "round": planned.json()["code"],
         "batch": batch.code,
         "device": device.code,
         "location": site.json()["code"],
@@ -124,6 +138,8 @@ def _below(role: str, seeded: dict[str, str]) -> list[str]:
         pages += ["/recycling/register"]
     if role in {"admin", "auditor", "coordinator"}:
         pages += [f"/programmes/{seeded['programme']}"]
+    if role in {"admin", "coordinator", "bus_staff"}:
+        pages += [f"/rounds/{seeded['round']}"]
     if role in {"admin", "coordinator"}:
         pages += [
             "/programmes/new",
