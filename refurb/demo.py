@@ -23,7 +23,9 @@ from refurb.core.stages import Stage
 from refurb.db import write_transaction
 from refurb.devices import service as devices
 from refurb.devices.tables import Device
+from refurb.distribution import rounds
 from refurb.distribution import service as distribution
+from refurb.distribution.round_schemas import RoundIn, StopIn
 from refurb.distribution.schemas import HouseholdIn, PersonalDataIn, ProgrammeIn, QpvIn
 from refurb.erasure.service import DeclaredMedia, add_declared_media
 from refurb.intake import agreements
@@ -258,6 +260,21 @@ async def _programme() -> None:
         for step in PATHS[status]:
             reason = "demo data" if step in ("declined", "withdrawn") else ""
             await distribution.change_status(household.code, step, reason, coordinator)
+    await rounds.create_round(
+        RoundIn(
+            programme=programme.id,
+            held_on=datetime.date.today(),
+            vehicle="Bus numérique",
+            staff=["bus"],
+            stops=[
+                StopIn(place="Pied de la tour 12", qpv_code=QPVS[0][0], partner="Centre social Les Hauts",
+                       starts_at="09:30", ends_at="11:30", slot_minutes=30, slot_capacity=3),
+                StopIn(place="Parvis de l'école Jean-Jaurès", qpv_code=QPVS[1][0], partner="Médiathèque",
+                       starts_at="14:00", ends_at="16:00", slot_minutes=30, slot_capacity=3),
+            ],
+        ),
+        coordinator,
+    )  # fmt: skip
 
 
 DEMO_KEY_LETTERS = "BCDFGHJKMPQRTVWXY2346789"
