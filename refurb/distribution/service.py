@@ -58,6 +58,7 @@ from refurb.distribution.schemas import (
 )
 from refurb.distribution.tables import (
     BudgetLine,
+    Handover,
     Household,
     HouseholdEvent,
     HouseholdPerson,
@@ -1185,7 +1186,8 @@ async def purge(
 
     Deletes their `HouseholdPerson` rows, blanks the free text that could name or
     describe a family (decline/withdrawal reasons, history reasons, the
-    referent's family reference), and writes one `PurgeAudit` line that says who
+    referent's family reference, a hand-over's signature or typed name — its
+    SHA-256 stays, the proof that something was signed), and writes one `PurgeAudit` line that says who
     purged how many households with which cutoff — never the data.
     """
     if dry_run:
@@ -1196,6 +1198,9 @@ async def purge(
         ids = [r["id"] for r in rows]
         for part in chunked(ids):
             await HouseholdPerson.delete().where(HouseholdPerson.household.is_in(part))
+            await Handover.update({Handover.signature: None, Handover.typed_name: ""}).where(
+                Handover.household.is_in(part)
+            )
             await Household.update(
                 {Household.status_reason: "", Household.family_reference: None, Household.purged_at: now}
             ).where(Household.id.is_in(part))

@@ -399,3 +399,25 @@ async def test_the_round_pages_plan_fill_and_follow_a_round(client, as_user) -> 
     )  # fmt: skip
     assert section["items"][0]["detail"] == "2 attendus, 0 servis, 0 sur 2 à bord"
     assert len(devices) == 2
+
+
+async def test_a_purge_blanks_the_signature_and_keeps_its_hash(client, as_user) -> None:
+    import datetime
+
+    from refurb.distribution import service as distribution
+
+    coordinator, staff = as_user("coordinator"), as_user("bus_staff")
+    setup = await round_with_households(client, coordinator, 1)
+    code, (household,), (device,) = setup["round"]["code"], setup["households"], setup["devices"]
+    await client.post(f"{ROUNDS}/{code}/status", json={"status": "loading"}, headers=staff)
+    await client.post(f"{DEVICES}/{device}/actions/dispatch", json={"round": code}, headers=staff)
+    await client.post(f"{ROUNDS}/{code}/status", json={"status": "out"}, headers=staff)
+    body = handover_body(household, device, typed_name="Samira Benali")
+    done = await client.post(f"{ROUNDS}/{code}/handovers", json=body, headers=staff)
+    assert done.status_code == 201, done.text
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
+    purged = await distribution.purge(later, distribution.Actor(None, "test"))
+    assert purged.households >= 1
+    row = await Handover.select(Handover.signature, Handover.typed_name, Handover.signature_sha256).first()
+    assert (row["signature"], row["typed_name"]) == (None, "")
+    assert row["signature_sha256"] == hashlib.sha256(png()).hexdigest()
