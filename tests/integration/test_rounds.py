@@ -421,3 +421,40 @@ async def test_a_purge_blanks_the_signature_and_keeps_its_hash(client, as_user) 
     row = await Handover.select(Handover.signature, Handover.typed_name, Handover.signature_sha256).first()
     assert (row["signature"], row["typed_name"]) == (None, "")
     assert row["signature_sha256"] == hashlib.sha256(png()).hexdigest()
+
+
+async def test_two_tablets_handing_the_same_device_over_at_once_give_one_result(client, as_user) -> None:
+    import asyncio
+
+    from refurb.devices.tables import DeviceEvent
+
+    coordinator, staff = as_user("coordinator"), as_user("bus_staff")
+    setup = await round_with_households(client, coordinator, 1)
+    code, (household,), (device,) = setup["round"]["code"], setup["households"], setup["devices"]
+    await client.post(f"{ROUNDS}/{code}/status", json={"status": "loading"}, headers=staff)
+    loads = await asyncio.gather(
+        *[
+            client.post(f"{DEVICES}/{device}/actions/dispatch", json={"round": code}, headers=staff)
+            for _ in range(2)
+        ]
+    )
+    assert sorted(r.status_code for r in loads) == [200, 201]
+    await client.post(f"{ROUNDS}/{code}/status", json={"status": "out"}, headers=staff)
+    answers = await asyncio.gather(
+        *[
+            client.post(
+                f"{ROUNDS}/{code}/handovers",
+                json=handover_body(household, device),
+                headers={**staff, "idempotency-key": f"tablet-{n}"},
+            )
+            for n in range(2)
+        ]
+    )
+    assert sorted((r.status_code, r.json()["outcome"]) for r in answers) == [
+        (200, "already_recorded"),
+        (201, "recorded"),
+    ]
+    assert await Handover.count() == 1
+    events = await DeviceEvent.select(DeviceEvent.action).where(DeviceEvent.device.code == device)
+    assert [e["action"] for e in events].count("hand_over") == 1
+    assert [e["action"] for e in events].count("dispatch") == 1
