@@ -24,7 +24,8 @@ from refurb.accounts.guards import allow, principal_of
 from refurb.core.errors import BadInput, DomainError
 from refurb.core.i18n import N_
 from refurb.core.roles import STAFF, Role
-from refurb.distribution import census, commission, matching, service
+from refurb.distribution import census, commission, matching, rounds, service
+from refurb.distribution.bus import AppointmentStatus
 from refurb.distribution.model import (
     TRANSITIONS,
     Ability,
@@ -716,6 +717,8 @@ class HouseholdPages(Controller):
             proposal=await commission.household_proposal(ref.id, gettext, datetime.date.today()),
             decisions=await commission.household_decisions(ref.id),
             allocations=await matching.list_allocations(household_id=ref.id),
+            convocations=await rounds.household_appointments(ref.id),
+            appointment_label=lambda s: AppointmentStatus(s).label,
             decision_kinds=DecisionKind,
             allocation_statuses=AllocationStatus,
             modes=AttributionMode,

@@ -68,6 +68,7 @@ __all__ = (
     "create_round",
     "fill",
     "get_round",
+    "household_appointments",
     "list_rounds",
     "move_appointment",
     "progress",
@@ -615,6 +616,16 @@ async def _appointment_outs(rows: Sequence[Mapping[str, Any]]) -> list[Appointme
         )
         for r in rows
     ]
+
+
+async def household_appointments(household_id: int) -> list[AppointmentOut]:
+    """A household's convocations, oldest first: where it was convoked, moved, served or absent."""
+    rows = (
+        await Appointment.select(*_APPOINTMENT_COLUMNS)
+        .where(Appointment.household == household_id)
+        .order_by(Appointment.id)
+    )
+    return await _appointment_outs(rows)
 
 
 async def appointments(code_text: str, principal: Principal) -> list[AppointmentOut]:

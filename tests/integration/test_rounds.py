@@ -103,13 +103,20 @@ async def test_filling_a_round_respects_each_slot_capacity_and_convocations_move
     assert moved.status_code == 200, moved.text
     new = moved.json()
     assert (new["round"], new["slot"], new["status"]) == (later["code"], "09:30", "convoked")
-    rows = await Appointment.select(Appointment.status, Appointment.moved_to, Appointment.round.code).where(
+    rows = await Appointment.select(
+        Appointment.id, Appointment.status, Appointment.moved_to, Appointment.round.code
+    ).where(
         Appointment.household.code == households[0]
     ).order_by(Appointment.id)  # fmt: skip
     assert [(r["round.code"], r["status"]) for r in rows] == [(code, "moved"), (later["code"], "convoked")]
     assert rows[0]["moved_to"] == moved.json()["id"]
     listed = (await client.get(f"{ROUNDS}/{code}/appointments", headers=coordinator)).json()
     assert sorted(a["status"] for a in listed) == ["convoked"] * 4 + ["moved"]
+    shown = await client.get(f"/households/{households[0]}", headers=coordinator)
+    assert [m.split('"')[0] for m in shown.text.split('data-appointment="')[1:]] == [
+        str(r["id"]) for r in rows
+    ]
+    assert "déplacé" in shown.text
 
 
 async def scan(client: Any, headers: dict[str, str], station: str, text: str, **body: Any) -> Any:
