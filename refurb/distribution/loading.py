@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from refurb.core.codes import CodeType
-from refurb.core.errors import BadInput
+from refurb.core.errors import BadInput, Conflict
 from refurb.core.i18n import N_, fill
 from refurb.core.lifecycle import Action
 from refurb.core.stages import Stage
-from refurb.distribution.rounds import RoundRef, round_ref, start_loading, to_load
+from refurb.distribution.rounds import RoundRef, convocation_of, round_ref, start_loading, to_load
 from refurb.stations import service as stations
 from refurb.stations.schemas import ContextOut, ThingOut
 from refurb.web.i18n import gettext
@@ -111,8 +111,35 @@ async def _context(context: Mapping[str, str], principal: Any) -> ContextOut | N
     )
 
 
+async def _household_scanned(request: stations.ScanRequest) -> stations.ScanOutcome:
+    """A family's convocation at a hand-over station: where it is expected, and the page to serve it."""
+    place = await convocation_of(request.code.compact)
+    if place is None:
+        raise Conflict(
+            N_("Household {ref} is not convoked on any round."),
+            code="household_not_convoked",
+            ref=request.code.display,
+        )
+    ref, stop, slot = place
+    return stations.ScanOutcome(
+        "found",
+        N_("Household {household}: round {ref}, {stop} at {slot}. Serve it on the round's hand-over page."),
+        {"household": request.code.display, "ref": ref.display, "stop": stop, "slot": slot},
+        ThingOut(
+            type="household",
+            code=request.code.compact,
+            display_code=request.code.display,
+            title=request.code.display,
+            state=ref.status.value,
+            url=f"/rounds/{ref.code}/handover",
+        ),
+        context={"household": request.code.compact, "round": ref.code},
+    )
+
+
 def register() -> None:
-    """Round labels and devices mean something at the loading station."""
+    """Round labels and devices mean something at the loading station; convocations at a hand-over one."""
     stations.register_handler(CodeType.ROUND, _round_scanned, stage=Stage.LOADING)
     stations.register_handler(CodeType.DEVICE, _device_scanned, stage=Stage.LOADING)
     stations.register_context_reader(Stage.LOADING, _context)
+    stations.register_handler(CodeType.HOUSEHOLD, _household_scanned, stage=Stage.HANDOVER)

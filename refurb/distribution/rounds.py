@@ -65,6 +65,7 @@ __all__ = (
     "appointments",
     "cancel_appointment",
     "close_round",
+    "convocation_of",
     "create_round",
     "fill",
     "get_round",
@@ -616,6 +617,21 @@ async def _appointment_outs(rows: Sequence[Mapping[str, Any]]) -> list[Appointme
         )
         for r in rows
     ]
+
+
+async def convocation_of(household_code: str) -> tuple[RoundRef, str, str] | None:
+    """Where a household is convoked now: its round, the stop's place and the slot (None: nowhere)."""
+    row = (
+        await Appointment.select(Appointment.round.code, Appointment.stop.place, Appointment.slot)
+        .where(
+            (Appointment.household.code == household_code)
+            & (Appointment.status == AppointmentStatus.CONVOKED.value)
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    return await round_ref(row["round.code"]), row["stop.place"], row["slot"]
 
 
 async def household_appointments(household_id: int) -> list[AppointmentOut]:

@@ -465,3 +465,22 @@ async def test_two_tablets_handing_the_same_device_over_at_once_give_one_result(
     events = await DeviceEvent.select(DeviceEvent.action).where(DeviceEvent.device.code == device)
     assert [e["action"] for e in events].count("hand_over") == 1
     assert [e["action"] for e in events].count("dispatch") == 1
+
+
+async def test_a_convocation_scanned_at_a_hand_over_station_points_to_its_round(client, as_user) -> None:
+    coordinator = as_user("coordinator", **{"accept-language": "fr"})
+    staff = as_user("bus_staff", **{"accept-language": "fr"})
+    setup = await round_with_households(client, coordinator, 1)
+    code, (household,) = setup["round"]["code"], setup["households"]
+    station = (await new_station(Stage.HANDOVER, "Bus 1")).code
+    found = await scan(client, staff, station, household)
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert (body["result"], body["thing"]["url"], body["context"]) == (
+        "found", f"/rounds/{code}/handover", {"household": household, "round": code},
+    )  # fmt: skip
+    assert "09:00" in body["message"]
+    assert "Pied de la tour 12" in body["message"]
+    other = await eligible(client, coordinator, setup["programme"], qpv_code=QPV)
+    refused = await scan(client, staff, station, other)
+    assert (refused.status_code, refused.json()["code"]) == (409, "household_not_convoked")
