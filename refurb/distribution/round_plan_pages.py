@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from pathlib import Path
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -16,7 +17,7 @@ from litestar.response import Redirect
 from pydantic import ValidationError
 
 from refurb.accounts.guards import allow, principal_of
-from refurb.core.errors import BadInput, DomainError
+from refurb.core.errors import BadInput, DomainError, NotFound
 from refurb.core.i18n import N_
 from refurb.core.roles import Role
 from refurb.distribution import handover, rounds, service
@@ -28,6 +29,7 @@ from refurb.web.render import page
 
 __all__ = ("RoundPages",)
 
+SERVICE_WORKER = Path(__file__).resolve().parent.parent / "web" / "static" / "js" / "handover-sw.js"
 _WINDOW = re.compile(r"\s*(\d{1,2}[:hH]\d{2})\s*[-–à]\s*(\d{1,2}[:hH]\d{2})\s*")
 
 
@@ -144,6 +146,29 @@ class RoundPages(Controller):
             round_label=lambda s: RoundStatus(s).label,
             next_round=following,
             error=error,
+        )
+
+    @get("/sw.js")
+    async def service_worker(self) -> Response[bytes]:
+        """The hand-over pages' service worker: served from /rounds/ so that its scope covers them."""
+        return Response(
+            SERVICE_WORKER.read_bytes(),
+            media_type="text/javascript; charset=utf-8",
+            headers={"cache-control": "no-cache", "service-worker-allowed": "/rounds/"},
+        )
+
+    @get("/{code:str}/handover")
+    async def handover_page(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Response[Any]:
+        """The tablet's hand-over page: works offline from the round pack (bus staff of the round, admins)."""
+        principal = principal_of(request)
+        ref = await rounds.round_ref(code, principal)
+        if principal.role not in (Role.BUS_STAFF, Role.ADMIN):
+            raise NotFound(N_("No round {ref} is known."), ref=ref.display)
+        return page(
+            request,
+            "distribution/handover.html",
+            round=await rounds.get_round(ref.code, principal),
+            headers={"cache-control": "no-cache"},
         )
 
     @get("/{code:str}")

@@ -292,6 +292,8 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/rounds", only(ROUND_READERS, 200)),
     ("POST", "/rounds", {**only(PROGRAMME_WRITERS, 303)}),
     ("GET", "/rounds/{round}", only(ROUND_READERS, 200)),
+    ("GET", "/rounds/sw.js", only(ROUND_READERS, 200)),
+    ("GET", "/rounds/{round}/handover", {**only(HANDING_OVER, 200), "coordinator": 404}),
     ("POST", "/rounds/{round}/status", only(ROUND_READERS, 303)),
     ("POST", "/rounds/{round}/fill", only(PROGRAMME_WRITERS, 303)),
     ("POST", "/rounds/{round}/appointments", only(PROGRAMME_WRITERS, 409)),
