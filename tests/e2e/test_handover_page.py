@@ -54,7 +54,7 @@ async def _sign(page) -> None:
     await page.mouse.up()
 
 
-ERRORS: list[str] = []
+CONSOLE: list[str] = []
 
 
 async def _hand_over(page, household: str, device: str, *, typed_name: str | None = None) -> None:
@@ -76,7 +76,9 @@ async def _hand_over(page, household: str, device: str, *, typed_name: str | Non
         await page.wait_for_selector("#family", state="hidden", timeout=5000)
     except Exception:
         raise AssertionError(str(ERRORS) + " " + str(await page.text_content("#message"))) from None
-    assert await page.get_attribute("#handover", "data-last-result") == "ok", await page.text_content("#message")
+    assert await page.get_attribute("#handover", "data-last-result") == "ok", await page.text_content(
+        "#message"
+    )
 
 
 async def _rows(device: str) -> int:
@@ -88,8 +90,8 @@ async def test_hand_overs_done_offline_are_sent_once_and_a_refused_one_is_a_conf
 ) -> None:
     setup = await _round_out(server, tokens)
     code, households, devices = setup["round"]["code"], setup["households"], setup["devices"]
-    page.on("console", lambda m: ERRORS.append(m.text))
-    page.on("pageerror", lambda e: ERRORS.append(str(e)))
+    page.on("console", lambda m: CONSOLE.append(m.text))
+    page.on("pageerror", lambda e: CONSOLE.append(str(e)))
     await login(page, "bus_staff")
     await page.goto(f"/rounds/{code}/handover")
     await page.wait_for_selector("#handover[data-ready=yes]", timeout=WAIT_MS)
