@@ -73,12 +73,11 @@ async def _hand_over(page, household: str, device: str, *, typed_name: str | Non
     await page.check('input[name="training"][value="accepted"]')
     await page.click("#confirm")
     try:
-        await page.wait_for_selector("#family", state="hidden", timeout=5000)
-    except Exception:
-        raise AssertionError(str(ERRORS) + " " + str(await page.text_content("#message"))) from None
-    assert await page.get_attribute("#handover", "data-last-result") == "ok", await page.text_content(
-        "#message"
-    )
+        await page.wait_for_selector("#family", state="hidden", timeout=WAIT_MS)
+    except Exception:  # say what the page said, and what the browser's console saw
+        said = await page.text_content("#message")
+        raise AssertionError(f"{said} (console: {CONSOLE})") from None
+    assert await page.get_attribute("#handover", "data-last-result") == "ok"
 
 
 async def _rows(device: str) -> int:
