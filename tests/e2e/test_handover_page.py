@@ -152,6 +152,9 @@ async def test_hand_overs_done_offline_are_sent_once_and_a_refused_one_is_a_conf
         '#conflict-list li[data-problem="device_already_handed_over"]', timeout=WAIT_MS
     )
     assert await _rows(devices[2]) == 1
+    await page.goto("/")  # the start page tells bus staff what the tablet still has to send
+    await page.wait_for_function("document.getElementById('bus-waiting').textContent !== ''")
+    assert await page.text_content("#bus-waiting") == "0 en attente d'envoi"
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
         listed = (await http.get(f"{ROUNDS}/{code}/conflicts", headers=bearer(tokens["coordinator"]))).json()
     assert [(c["device"], c["household"], c["problem_code"]) for c in listed] == [

@@ -21,3 +21,24 @@
   }
   setInterval(refresh, seconds * 1000);
 })();
+
+/* Bus staff: the hand-overs this tablet still has to send, whatever the round. */
+(function () {
+  "use strict";
+  var box = document.getElementById("bus-waiting");
+  if (!box || !window.indexedDB) return;
+  var request = indexedDB.open("refurb-bus", 1);
+  request.onupgradeneeded = function () {
+    var base = request.result;
+    base.createObjectStore("packs", { keyPath: "round" });
+    base.createObjectStore("queue", { keyPath: "seq", autoIncrement: true });
+    base.createObjectStore("conflicts", { keyPath: "seq", autoIncrement: true });
+  };
+  request.onsuccess = function () {
+    var count = request.result.transaction("queue", "readonly").objectStore("queue").count();
+    count.onsuccess = function () {
+      box.dataset.waiting = String(count.result);
+      box.textContent = box.dataset.template.replace("{n}", count.result);
+    };
+  };
+})();
