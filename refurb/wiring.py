@@ -22,6 +22,7 @@ def wire() -> None:
     from refurb.accounts import tables as accounts_tables
     from refurb.codes import tables as codes_tables
     from refurb.devices import tables as devices_tables
+    from refurb.distribution import bus_labels as distribution_labels
     from refurb.distribution import handover as distribution_handover
     from refurb.distribution import loading as distribution_loading
     from refurb.distribution import matching as distribution_matching
@@ -89,6 +90,7 @@ def wire() -> None:
     distribution_matching.register()
     distribution_handover.register()
     distribution_loading.register()
+    distribution_labels.register()
     _done = True
 
 

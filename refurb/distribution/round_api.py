@@ -16,7 +16,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from refurb.accounts.guards import allow, principal_of
 from refurb.devices.api import IdempotencyKey
-from refurb.distribution import handover, round_pack, rounds
+from refurb.distribution import bus_labels, handover, round_pack, rounds
 from refurb.distribution.round_schemas import (
     AppointmentIn,
     AppointmentOut,
@@ -34,7 +34,13 @@ from refurb.distribution.round_schemas import (
     RoundProgress,
     RoundStatusIn,
 )
+from refurb.printing import service as printing
+from refurb.printing.api import context_of
+from refurb.printing.kinds import LabelKind
+from refurb.printing.render import Format
 from refurb.web.context import current_request_id
+from refurb.web.forms import download
+from refurb.web.openapi import files
 from refurb.web.params import OptionalQueryId, RowId
 
 __all__ = ("AppointmentController", "ConflictController", "HandoverController", "RoundController")
@@ -111,6 +117,30 @@ class RoundController(Controller):
     ) -> FillOut:
         """Each at a stop of its QPV with room (else any stop with room); the rest are counted."""
         return await rounds.reconvoke_absent(code, data.round, principal_of(request))
+
+    @get(
+        "/{code:str}/convocations.pdf",
+        summary="The round's convocation cards, four A6 cards to an A4 page",
+        opt=files("application/pdf"),
+    )
+    async def convocations(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Response[bytes]:
+        """One card per convoked household, by stop and slot; no family name unless names are printed."""
+        context = context_of(request)
+        items = await bus_labels.convocation_cards(code, principal_of(request), context)
+        rendered = await printing.render_items(
+            LabelKind.CONVOCATION, items, Format.PDF, "a4-4xa6", context=context
+        )
+        return download(rendered.content, f"convocations-{code}.pdf", "application/pdf")
+
+    @get("/{code:str}/manifest.pdf", summary="The round manifest", opt=files("application/pdf"))
+    async def manifest(self, request: Request[Any, Any, Any], code: FromPath[str]) -> Response[bytes]:
+        """Stops, slots, F codes and the reserved D codes, each with its barcode."""
+        principal = principal_of(request)
+        ref = await rounds.round_ref(code, principal)
+        rendered = await printing.render_label(
+            ref.code, LabelKind.MANIFEST.value, Format.PDF, None, None, None, principal, context_of(request)
+        )
+        return download(rendered.content, f"manifest-{ref.code}.pdf", "application/pdf")
 
     @get("/{code:str}/progress", summary="Live progress per stop")
     async def progress(self, request: Request[Any, Any, Any], code: FromPath[str]) -> RoundProgress:

@@ -128,6 +128,7 @@ class ConvocationCard(BaseModel):
     date: str
     time_window: str
     name: str = ""
+    bring: str = ""
 
 
 class ReceiptLabel(BaseModel):
@@ -143,6 +144,7 @@ class ReceiptLabel(BaseModel):
     date: str
     warranty_end: str
     support_contact: str
+    terms: str = ""
 
 
 class ManifestLine(BaseModel):
@@ -262,6 +264,7 @@ SAMPLES: dict[LabelKind, BaseModel] = {
         stop="Pied de la tour B, 4 allée Jean Moulin",
         date="samedi 5 décembre 2026",
         time_window="14 h 00 – 15 h 30",
+        bring="cette carte et une pièce d'identité",
     ),
     LabelKind.RECEIPT: ReceiptLabel(
         **_DEVICE,
@@ -273,6 +276,10 @@ SAMPLES: dict[LabelKind, BaseModel] = {
         date="05/12/2026",
         warranty_end="05/12/2027",
         support_contact="Atelier Solidaire du Val · 01 23 45 67 89",
+        terms=(
+            "Don : l'équipement vous appartient dès le jour de sa remise. Vous ne pouvez ni le vendre, "
+            "ni le louer, ni le céder pendant au moins un an."
+        ),
     ),
     LabelKind.MANIFEST: RoundManifest(
         code=_ROUND.compact,

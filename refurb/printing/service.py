@@ -48,6 +48,7 @@ __all__ = (
     "print_once_for_station",
     "printer_names",
     "register_provider",
+    "render_items",
     "render_label",
     "station_printer",
     "use_station_lookup",
@@ -260,6 +261,25 @@ async def render_label(
             N_("At most {limit} labels in one job."), code="too_many_labels", limit=MAX_LABELS_PER_JOB
         )
     return await _render(kind, items, stock, fmt, dpi, placement, cat)
+
+
+async def render_items(
+    kind: LabelKind,
+    items: Sequence[BaseModel],
+    fmt: Format,
+    stock_name: str | None = None,
+    placement: SheetPlacement | None = None,
+    context: LabelContext | None = None,
+) -> Rendered:
+    """Labels an area gathered itself (a round's convocation cards), drawn as one document."""
+    cat = current_catalogue()
+    if context is not None:
+        items = redact(kind, list(items), context)
+    if len(items) > MAX_LABELS_PER_JOB:
+        raise BadInput(
+            N_("At most {limit} labels in one job."), code="too_many_labels", limit=MAX_LABELS_PER_JOB
+        )
+    return await _render(kind, items, resolve_stock(kind, stock_name, cat), fmt, None, placement, cat)
 
 
 async def render_sample(

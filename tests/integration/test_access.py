@@ -283,6 +283,8 @@ TABLE: list[tuple[str, str, dict[str, int]]] = [
         {**only(ROUND_READERS, 409, refused=404), "coordinator": 403},
     ),
     ("GET", "/api/v1/rounds/{round}/conflicts", only(ROUND_READERS, 200, refused=404)),
+    ("GET", "/api/v1/rounds/{round}/convocations.pdf", only(ROUND_READERS, 400, refused=404)),
+    ("GET", "/api/v1/rounds/{round}/manifest.pdf", only(ROUND_READERS, 200, refused=404)),
     ("POST", "/api/v1/appointments/{appointment_id}/move", only(PROGRAMME_WRITERS, 404)),
     ("POST", "/api/v1/appointments/{appointment_id}/cancel", only(PROGRAMME_WRITERS, 404)),
     ("POST", "/api/v1/handovers", only(HANDING_OVER, 409)),
