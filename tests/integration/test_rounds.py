@@ -191,6 +191,9 @@ async def test_a_hand_over_needs_the_right_family_and_an_agreement_and_equips_th
         handovers, json=handover_body(households[0], devices[0], signature_png="aGVsbG8="), headers=staff
     )
     assert (bad_png.status_code, bad_png.json()["code"]) == (400, "bad_signature")
+    (spare,) = await in_stock(DeviceKind.LAPTOP, "A", 1)
+    unreserved = await client.post(handovers, json=handover_body(households[0], spare), headers=staff)
+    assert (unreserved.status_code, unreserved.json()["code"]) == (409, "device_not_reserved")
     direct = await client.post(
         f"/api/v1/devices/{devices[0]}/actions/hand_over", json={"household": households[0]}, headers=staff
     )
