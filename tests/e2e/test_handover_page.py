@@ -160,3 +160,19 @@ async def test_hand_overs_done_offline_are_sent_once_and_a_refused_one_is_a_conf
     assert [(c["device"], c["household"], c["problem_code"]) for c in listed] == [
         (devices[2], households[2], "device_already_handed_over")
     ]
+    # Logging out wipes the round pack (the families' names) from the tablet.
+    await page.goto(f"/rounds/{code}/handover")
+    await page.wait_for_selector("#handover[data-ready=yes]", timeout=WAIT_MS)
+    assert await page.evaluate(PACKS) == 1
+    await page.click("form.logout button")
+    await page.wait_for_url("**/login**")
+    assert await page.evaluate(PACKS) == 0
+
+
+PACKS = """() => new Promise(resolve => {
+  const request = indexedDB.open("refurb-bus", 1);
+  request.onsuccess = () => {
+    const count = request.result.transaction("packs").objectStore("packs").count();
+    count.onsuccess = () => { resolve(count.result); request.result.close(); };
+  };
+})"""

@@ -160,9 +160,14 @@
       if (response.ok) {
         return done(store("queue", "readwrite").delete(item.seq)).then(function () { return sendNext(items.slice(1)); });
       }
-      if (response.status >= 500 || response.status === 409 && response.headers.get("retry-after")) return null;
+      /* not the hand-over's fault: the server, the session or the network; kept, sent again later */
+      if (response.status >= 500 || response.status === 401 || response.status === 408 || response.status === 429) {
+        if (response.status === 401) show("error", messages.login_again);
+        return null;
+      }
       return response.json().catch(function () { return { title: String(response.status) }; }).then(function (problem) {
         if (problem.code === "idempotency_in_flight" || problem.code === "device_busy") return null; /* later */
+        if (problem.code === "csrf_failed") { show("error", messages.login_again); return null; }
         var tx = db.transaction(["queue", "conflicts"], "readwrite");
         tx.objectStore("conflicts").add({ round: item.round, key: item.key, body: item.body, problem: problem });
         tx.objectStore("queue").delete(item.seq);

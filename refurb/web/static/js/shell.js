@@ -34,3 +34,32 @@
   mark();
   window.addEventListener("resize", mark);
 })();
+
+/* Logging out of a bus tablet wipes the round packs (families' names) and the cached hand-over
+   pages; the queue of hand-overs not sent yet stays, to be sent at the next login. */
+(function () {
+  "use strict";
+  var form = document.querySelector("form.logout");
+  if (!form || !window.indexedDB) return;
+  form.addEventListener("submit", function (event) {
+    if (form.dataset.wiped) return;
+    event.preventDefault();
+    var finish = function () { form.dataset.wiped = "yes"; form.submit(); };
+    var caching = window.caches ? caches.delete("refurb-bus-v1").catch(function () {}) : Promise.resolve();
+    var request = indexedDB.open("refurb-bus", 1);
+    request.onupgradeneeded = function () {
+      var base = request.result;
+      base.createObjectStore("packs", { keyPath: "round" });
+      base.createObjectStore("queue", { keyPath: "seq", autoIncrement: true });
+      base.createObjectStore("conflicts", { keyPath: "seq", autoIncrement: true });
+    };
+    request.onerror = function () { caching.then(finish); };
+    request.onsuccess = function () {
+      var tx = request.result.transaction("packs", "readwrite");
+      tx.objectStore("packs").clear();
+      tx.oncomplete = function () { request.result.close(); caching.then(finish); };
+      tx.onerror = function () { caching.then(finish); };
+    };
+    window.setTimeout(finish, 2000); /* never keep someone from logging out */
+  });
+})();
